@@ -1,0 +1,21 @@
+//! Sans-IO core of mediastream: the MediaStream (ctsTraffic `-protocol:udp`)
+//! wire formats, the stream arithmetic both roles derive from the same
+//! settings, and the frame sender / frame receiver state machines.
+//!
+//! Nothing in this crate touches a socket or reads a clock: every function
+//! that needs the time takes `now: Instant` as an argument, so the same code
+//! runs under a real event loop, under IOCP, or in a deterministic simulator.
+//!
+//! Layers, top to bottom:
+//! - [`wire`]: zero-copy views and emitters for every datagram, and the
+//!   payload pattern.
+//! - [`settings`]: stream parameters, validation and derived numbers.
+//! - [`pattern`]: the [`IoPattern`](pattern::IoPattern) trait and its
+//!   sender and receiver implementations, with their statistics.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod pattern;
+pub mod settings;
+pub mod time;
+pub mod wire;

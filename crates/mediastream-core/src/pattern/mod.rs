@@ -1,0 +1,143 @@
+//! The [`IoPattern`] trait and its two implementations: the
+//! [`FrameSender`] and the [`FrameReceiver`].
+//!
+//! A pattern is a sans-IO state machine in the style of quinn-proto's
+//! `Connection`: the caller owns the socket and the clock and drives the
+//! pattern with `handle_*` (something happened) and `poll_*` (what should I
+//! do now, and when should I call you again). Patterns never block, never
+//! read a clock and never allocate per datagram, so a simulator can run
+//! them with a virtual clock and every backend reports the same numbers.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use mediastream_core::pattern::{FrameReceiver, FrameSender, IoPattern, Status};
+//! use mediastream_core::settings::StreamSettings;
+//!
+//! let plan = StreamSettings::new(80_000, 10, 1).plan().unwrap();
+//! let start = Instant::now();
+//! let mut tx = FrameSender::new(plan, Default::default(), start);
+//! let mut rx = FrameReceiver::new(plan, Default::default(), start);
+//! let mut buf = vec![0u8; plan.max_datagram()];
+//! let mut now = start;
+//! while rx.status() == Status::Running {
+//!     while let Some(len) = tx.poll_transmit(now, &mut buf) {
+//!         rx.handle_datagram(now, &buf[..len]); // a perfect, instant link
+//!     }
+//!     now = [tx.poll_timeout(), rx.poll_timeout()].into_iter().flatten().min().unwrap();
+//!     rx.handle_timeout(now);
+//! }
+//! assert_eq!(rx.status(), Status::Completed);
+//! assert_eq!(rx.stats().frames_completed, 10);
+//! ```
+
+mod jitter;
+mod receiver;
+mod record;
+mod sender;
+mod stats;
+
+use std::time::Instant;
+
+pub use jitter::InterarrivalJitter;
+pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
+pub use record::{FrameOutcome, FrameRecord};
+pub use sender::{FrameSender, SenderConfig};
+pub use stats::{Lateness, StreamStats};
+
+use thiserror::Error;
+
+/// Which end of a stream a pattern plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sends the frames.
+    Sender,
+    /// Receives and renders the frames.
+    Receiver,
+}
+
+/// Where a stream stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Still sending or receiving.
+    Running,
+    /// Finished; the counters are final. Dropped frames alone do not fail
+    /// a stream (ctsTraffic counts them and still calls it a success).
+    Completed,
+    /// Finished with an error; the counters are final.
+    Failed(StreamError),
+}
+
+impl Status {
+    /// True once the stream has completed or failed.
+    pub fn is_finished(&self) -> bool {
+        !matches!(self, Status::Running)
+    }
+}
+
+/// Why a stream failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum StreamError {
+    /// Nothing arrived before the first render tick (a buffer depth after
+    /// the receiver started); every frame counts as dropped.
+    #[error("no data arrived within the buffer depth: is the sender running and reachable?")]
+    NoData,
+    /// Data datagrams whose payload did not match the pattern.
+    #[error(
+        "{datagrams} datagram(s) had a corrupted payload (first at payload byte {first_offset})"
+    )]
+    CorruptPayload {
+        /// How many datagrams failed verification.
+        datagrams: u64,
+        /// Offset of the first wrong byte in the first corrupted payload.
+        first_offset: usize,
+    },
+    /// Datagrams that could not be parsed at all.
+    #[error("{datagrams} malformed datagram(s) arrived on the stream")]
+    Malformed {
+        /// How many.
+        datagrams: u64,
+    },
+    /// The embedder or the peer ended the stream early.
+    #[error("stream aborted: {reason}")]
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A sans-IO stream endpoint: one connected stream, either role.
+///
+/// The driver loop is: call [`poll_transmit`](IoPattern::poll_transmit)
+/// until it returns `None`, sending each datagram; feed every received
+/// datagram to [`handle_datagram`](IoPattern::handle_datagram); sleep until
+/// [`poll_timeout`](IoPattern::poll_timeout) (or a datagram arrives) and
+/// then call [`handle_timeout`](IoPattern::handle_timeout); stop when
+/// [`status`](IoPattern::status) is finished.
+pub trait IoPattern {
+    /// Writes the next datagram due at `now` into the front of `buf` and
+    /// returns its length, or `None` when nothing is due. `buf` must hold
+    /// the largest datagram of the stream
+    /// ([`StreamPlan::max_datagram`](crate::settings::StreamPlan::max_datagram)).
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize>;
+
+    /// Takes one datagram received from the peer at `now`.
+    fn handle_datagram(&mut self, now: Instant, datagram: &[u8]);
+
+    /// When the pattern next needs [`handle_timeout`](IoPattern::handle_timeout)
+    /// or [`poll_transmit`](IoPattern::poll_transmit); `None` once finished.
+    /// An instant in the past means "now".
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Runs whatever was due at or before `now`.
+    fn handle_timeout(&mut self, now: Instant);
+
+    /// Where the stream stands.
+    fn status(&self) -> Status;
+
+    /// The counters so far (final once the status is finished).
+    fn stats(&self) -> &StreamStats;
+
+    /// Ends the stream now with [`StreamError::Aborted`], keeping the
+    /// counters as they are. Used on shutdown and on peer errors.
+    fn abort(&mut self, reason: &str);
+}

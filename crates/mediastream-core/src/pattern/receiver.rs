@@ -1,0 +1,389 @@
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::{
+    FrameOutcome, FrameRecord, InterarrivalJitter, IoPattern, Status, StreamError, StreamStats,
+};
+use crate::settings::StreamPlan;
+use crate::time::{ticks_to_secs, Timebase};
+use crate::wire::{self, payload, ConnectionId, DataRepr, Datagram};
+
+/// What the receiver does with a payload that fails verification.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Verify {
+    /// Do not check payloads.
+    Off,
+    /// Count the datagram as corrupt, do not credit its bytes to its
+    /// frame, keep measuring, and fail the stream when it ends.
+    #[default]
+    Count,
+    /// Fail the stream at once (what a ctsTraffic client does).
+    Abort,
+}
+
+/// Options of a [`FrameReceiver`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiverConfig {
+    /// Payload verification policy.
+    pub verify: Verify,
+    /// Keep a [`FrameRecord`] per rendered frame for
+    /// [`FrameReceiver::poll_record`] (for a jitter file).
+    pub record_frames: bool,
+    /// The clock arrival times are read in; `None` uses a timebase whose
+    /// tick 0 is the receiver's creation.
+    pub timebase: Option<Timebase>,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        Self {
+            verify: Verify::Count,
+            record_frames: false,
+            timebase: None,
+        }
+    }
+}
+
+/// Bytes and timestamps received for one sequence number.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    sequence: u64,
+    bytes: u64,
+    sender_ticks: i64,
+    sender_frequency: i64,
+    receiver_ticks: i64,
+}
+
+/// Send and arrival time of a completed frame, for the jitter columns.
+#[derive(Debug, Clone, Copy)]
+struct Reference {
+    sent_secs: f64,
+    received_secs: f64,
+    relative_in_flight_ms: f64,
+}
+
+/// The receiving side: a ctsTraffic client's jitter buffer and renderer.
+///
+/// Datagrams are credited, by sequence number, to a ring of
+/// 2 x BufferedFrames frame slots. A render tick takes the oldest frame:
+/// exactly FrameSize bytes is Completed, fewer Dropped, more Repeated.
+///
+/// Frame n renders at `anchor + (BufferedFrames + n - 1) / FrameRate`,
+/// where the anchor is when frame 1 arrived or should have: the first data
+/// datagram's arrival minus its frame's offset in the schedule. ctsTraffic
+/// anchors at its first START instead, so START retries and the path's
+/// delay eat into its buffer; anchoring at the data gives every frame the
+/// whole buffer depth. If nothing arrives within the buffer depth of
+/// [`FrameReceiver::new`], the stream fails with every frame dropped.
+#[derive(Debug)]
+pub struct FrameReceiver {
+    plan: StreamPlan,
+    config: ReceiverConfig,
+    timebase: Timebase,
+    created: Instant,
+    anchor: Option<Instant>,
+    ring: Vec<Slot>,
+    /// Index in `ring` of the next frame to render.
+    head: usize,
+    /// Sequence number of the next frame to render (1-based).
+    head_sequence: u64,
+    status: Status,
+    stats: StreamStats,
+    jitter: InterarrivalJitter,
+    first_corrupt_offset: Option<usize>,
+    connection_id: Option<ConnectionId>,
+    first_frame: Option<Reference>,
+    previous_frame: Option<Reference>,
+    records: VecDeque<FrameRecord>,
+}
+
+impl FrameReceiver {
+    /// A receiver created (listening) at `now`.
+    pub fn new(plan: StreamPlan, config: ReceiverConfig, now: Instant) -> Self {
+        let slots = plan.ring_slots() as usize;
+        let ring = (1..=slots as u64)
+            .map(|sequence| Slot {
+                sequence,
+                ..Slot::default()
+            })
+            .collect();
+        Self {
+            plan,
+            timebase: config.timebase.unwrap_or_else(|| Timebase::new(now)),
+            config,
+            created: now,
+            anchor: None,
+            ring,
+            head: 0,
+            head_sequence: 1,
+            status: Status::Running,
+            stats: StreamStats::default(),
+            jitter: InterarrivalJitter::default(),
+            first_corrupt_offset: None,
+            connection_id: None,
+            first_frame: None,
+            previous_frame: None,
+            records: VecDeque::new(),
+        }
+    }
+
+    /// The plan this receiver follows.
+    pub fn plan(&self) -> &StreamPlan {
+        &self.plan
+    }
+
+    /// The connection id the sender announced, if one arrived.
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        self.connection_id
+    }
+
+    /// True once any data datagram has arrived (ctsTraffic stops resending
+    /// START then).
+    pub fn has_received_data(&self) -> bool {
+        self.anchor.is_some()
+    }
+
+    /// Takes the oldest frame record not yet taken (only with
+    /// [`ReceiverConfig::record_frames`]).
+    pub fn poll_record(&mut self) -> Option<FrameRecord> {
+        self.records.pop_front()
+    }
+
+    /// When frame `sequence` renders, once the anchor is known.
+    pub fn render_time(&self, sequence: u64) -> Option<Instant> {
+        let offset = self
+            .plan
+            .frame_offset(self.plan.buffered_frames() + sequence);
+        self.anchor.map(|anchor| anchor + offset)
+    }
+
+    fn no_data_deadline(&self) -> Instant {
+        self.created + self.plan.frame_offset(self.plan.buffered_frames() + 1)
+    }
+
+    /// Renders every frame due at or before `now`, and ends the stream
+    /// after the last one.
+    fn advance(&mut self, now: Instant) {
+        if self.status.is_finished() {
+            return;
+        }
+        if self.anchor.is_none() {
+            if now >= self.no_data_deadline() {
+                self.fail_without_data();
+            }
+            return;
+        }
+        while self.head_sequence <= self.plan.stream_frames() {
+            match self.render_time(self.head_sequence) {
+                Some(due) if due <= now => self.render(),
+                _ => break,
+            }
+        }
+        if self.head_sequence > self.plan.stream_frames() {
+            self.finish();
+        }
+    }
+
+    fn fail_without_data(&mut self) {
+        let frames = self.plan.stream_frames();
+        self.stats.frames_dropped += frames;
+        if self.config.record_frames {
+            self.records.extend((1..=frames).map(FrameRecord::dropped));
+        }
+        self.head_sequence = frames + 1;
+        self.status = Status::Failed(StreamError::NoData);
+    }
+
+    fn finish(&mut self) {
+        self.stats.jitter_secs = self.jitter.secs();
+        self.status = if self.stats.datagrams_corrupt > 0 {
+            Status::Failed(StreamError::CorruptPayload {
+                datagrams: self.stats.datagrams_corrupt,
+                first_offset: self.first_corrupt_offset.unwrap_or(0),
+            })
+        } else if self.stats.datagrams_malformed > 0 {
+            Status::Failed(StreamError::Malformed {
+                datagrams: self.stats.datagrams_malformed,
+            })
+        } else {
+            Status::Completed
+        };
+    }
+
+    fn render(&mut self) {
+        let slot = self.ring[self.head];
+        let frame_size = self.plan.frame_size();
+        let outcome = match slot.bytes {
+            b if b == frame_size => FrameOutcome::Completed,
+            b if b < frame_size => FrameOutcome::Dropped,
+            _ => FrameOutcome::Repeated,
+        };
+        match outcome {
+            FrameOutcome::Completed => self.stats.frames_completed += 1,
+            FrameOutcome::Dropped => self.stats.frames_dropped += 1,
+            FrameOutcome::Repeated => self.stats.frames_repeated += 1,
+        }
+        let record = self.record_for(&slot, outcome);
+        if self.config.record_frames {
+            self.records.push_back(record);
+        }
+        let len = self.ring.len() as u64;
+        self.ring[self.head] = Slot {
+            sequence: slot.sequence + len,
+            ..Slot::default()
+        };
+        self.head = (self.head + 1) % self.ring.len();
+        self.head_sequence += 1;
+    }
+
+    /// Builds the jitter-file row and keeps the first and previous
+    /// completed frames as ctsTraffic does.
+    fn record_for(&mut self, slot: &Slot, outcome: FrameOutcome) -> FrameRecord {
+        if outcome == FrameOutcome::Dropped {
+            return FrameRecord::dropped(slot.sequence);
+        }
+        let sent_secs = ticks_to_secs(slot.sender_ticks, slot.sender_frequency);
+        let received_secs = ticks_to_secs(slot.receiver_ticks, Timebase::FREQUENCY);
+        let relative_in_flight_ms = self.first_frame.map_or(0.0, |first| {
+            ((received_secs - first.received_secs) - (sent_secs - first.sent_secs)) * 1e3
+        });
+        let jitter_ms = self.previous_frame.map_or(0.0, |previous| {
+            (previous.relative_in_flight_ms - relative_in_flight_ms).abs()
+        });
+        if outcome == FrameOutcome::Completed {
+            let reference = Reference {
+                sent_secs,
+                received_secs,
+                relative_in_flight_ms,
+            };
+            self.first_frame.get_or_insert(reference);
+            self.previous_frame = Some(reference);
+        }
+        FrameRecord {
+            sequence_number: slot.sequence,
+            outcome,
+            sender_ticks: slot.sender_ticks,
+            sender_frequency: slot.sender_frequency,
+            receiver_ticks: slot.receiver_ticks,
+            receiver_frequency: Timebase::FREQUENCY,
+            relative_in_flight_ms,
+            jitter_ms,
+        }
+    }
+
+    fn on_data(&mut self, now: Instant, repr: DataRepr, payload: &[u8]) {
+        let len = (payload.len() + wire::DATA_HEADER_LEN) as u64;
+        self.stats.datagrams_received += 1;
+        self.stats.bytes_received += len;
+        self.stats.first_received.get_or_insert(now);
+        self.stats.last_received = Some(now);
+        if self.config.verify != Verify::Off {
+            if let Err(offset) = payload::verify(payload) {
+                self.on_corrupt(offset);
+                return;
+            }
+        }
+        let arrival_ticks = self.timebase.ticks(now);
+        self.jitter
+            .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
+        self.stats.jitter_secs = self.jitter.secs();
+        let sequence = u64::try_from(repr.sequence_number).unwrap_or(0);
+        let in_stream = (1..=self.plan.stream_frames()).contains(&sequence);
+        if self.anchor.is_none() && in_stream {
+            let offset = self.plan.frame_offset(sequence);
+            self.anchor = Some(now.checked_sub(offset).unwrap_or(now));
+        }
+        // Frames due before this arrival render first: a datagram that
+        // arrives at or after its frame's tick is late.
+        self.advance(now);
+        if self.status.is_finished() {
+            return;
+        }
+        let ahead = sequence.wrapping_sub(self.head_sequence);
+        if !in_stream || sequence < self.head_sequence || ahead >= self.ring.len() as u64 {
+            self.stats.frames_error += 1;
+            return;
+        }
+        let index = (self.head + ahead as usize) % self.ring.len();
+        let slot = &mut self.ring[index];
+        debug_assert_eq!(slot.sequence, sequence);
+        slot.bytes += len;
+        slot.sender_ticks = repr.timestamp;
+        slot.sender_frequency = repr.frequency;
+        slot.receiver_ticks = arrival_ticks;
+    }
+
+    fn on_corrupt(&mut self, offset: usize) {
+        self.stats.datagrams_corrupt += 1;
+        self.first_corrupt_offset.get_or_insert(offset);
+        if self.config.verify == Verify::Abort {
+            self.stats.jitter_secs = self.jitter.secs();
+            self.status = Status::Failed(StreamError::CorruptPayload {
+                datagrams: self.stats.datagrams_corrupt,
+                first_offset: offset,
+            });
+        }
+    }
+}
+
+impl IoPattern for FrameReceiver {
+    fn poll_transmit(&mut self, _now: Instant, _buf: &mut [u8]) -> Option<usize> {
+        // The base protocol's receiver sends nothing on the stream; START
+        // and its retries belong to the client session.
+        None
+    }
+
+    fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if self.status.is_finished() {
+            self.stats.datagrams_ignored += 1;
+            return;
+        }
+        match wire::parse(datagram) {
+            Ok(Datagram::Data(repr, payload)) => self.on_data(now, repr, payload),
+            Ok(Datagram::ConnectionId(id)) => self.connection_id = Some(id),
+            Ok(Datagram::Start) => self.stats.datagrams_ignored += 1,
+            Err(_) => {
+                self.stats.datagrams_malformed += 1;
+                if self.config.verify == Verify::Abort {
+                    self.status = Status::Failed(StreamError::Malformed {
+                        datagrams: self.stats.datagrams_malformed,
+                    });
+                }
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.status.is_finished() {
+            return None;
+        }
+        Some(
+            self.render_time(self.head_sequence)
+                .unwrap_or_else(|| self.no_data_deadline()),
+        )
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+    }
+
+    fn status(&self) -> Status {
+        self.status.clone()
+    }
+
+    fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    fn abort(&mut self, reason: &str) {
+        if !self.status.is_finished() {
+            self.stats.jitter_secs = self.jitter.secs();
+            self.status = Status::Failed(StreamError::Aborted {
+                reason: reason.to_owned(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

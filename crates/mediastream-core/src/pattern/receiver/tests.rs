@@ -1,0 +1,321 @@
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::settings::StreamSettings;
+
+/// 10 frames/s for 2 s, frames of 1000 bytes in one datagram, 300 ms
+/// buffer: B = 3 frames, ring of 6 slots, frame interval 100 ms.
+fn plan() -> StreamPlan {
+    let s = StreamSettings {
+        buffer_depth_ms: 300,
+        ..StreamSettings::new(1000 * 8 * 10, 10, 2)
+    };
+    let plan = s.plan().unwrap();
+    assert_eq!(
+        (plan.frame_size(), plan.buffered_frames(), plan.ring_slots()),
+        (1000, 3, 6)
+    );
+    plan
+}
+
+fn datagram(sequence: i64, sent_ns: i64, len: usize) -> Vec<u8> {
+    let mut buf = vec![0; len];
+    let repr = DataRepr {
+        sequence_number: sequence,
+        timestamp: sent_ns,
+        frequency: 1_000_000_000,
+    };
+    repr.emit_datagram(&mut buf, len).unwrap();
+    buf
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn recording() -> ReceiverConfig {
+    ReceiverConfig {
+        record_frames: true,
+        ..ReceiverConfig::default()
+    }
+}
+
+/// Delivers frame `seq` (one 1000-byte datagram) at `t0 + at`.
+fn deliver(rx: &mut FrameReceiver, t0: Instant, seq: i64, at: Duration) {
+    rx.handle_timeout(t0 + at);
+    rx.handle_datagram(t0 + at, &datagram(seq, at.as_nanos() as i64, 1000));
+}
+
+fn drain(rx: &mut FrameReceiver) -> Vec<FrameRecord> {
+    std::iter::from_fn(|| rx.poll_record()).collect()
+}
+
+#[test]
+fn clean_stream_completes_every_frame_on_schedule() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    assert_eq!(rx.poll_timeout(), Some(t0 + ms(300)), "no-data deadline");
+    for seq in 1..=20u64 {
+        deliver(&mut rx, t0, seq as i64, ms(100 * (seq - 1) + 5));
+    }
+    // Anchor is frame 1's arrival (5 ms); frame n renders at 5 + 300 + 100(n-1).
+    assert_eq!(rx.render_time(1), Some(t0 + ms(305)));
+    assert_eq!(
+        rx.poll_timeout(),
+        Some(t0 + ms(2005)),
+        "frames 1..=17 already rendered"
+    );
+    rx.handle_timeout(t0 + ms(2204));
+    assert_eq!(rx.status(), Status::Running);
+    rx.handle_timeout(t0 + ms(2205));
+    assert_eq!(rx.status(), Status::Completed);
+    let s = rx.stats();
+    assert_eq!(
+        (
+            s.frames_completed,
+            s.frames_dropped,
+            s.frames_repeated,
+            s.frames_error
+        ),
+        (20, 0, 0, 0)
+    );
+    assert_eq!((s.datagrams_received, s.bytes_received), (20, 20_000));
+    assert_eq!(s.jitter_secs, 0.0);
+    let records = drain(&mut rx);
+    assert_eq!(records.len(), 20);
+    assert!(records
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r.sequence_number == i as u64 + 1
+            && r.outcome == FrameOutcome::Completed
+            && r.relative_in_flight_ms.abs() < 1e-9));
+    assert_eq!(rx.poll_timeout(), None);
+}
+
+#[test]
+fn a_datagram_at_its_render_tick_is_late() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    deliver(&mut rx, t0, 1, ms(0));
+    // Frame 2 renders at 300 + 100 = 400 ms.
+    deliver(&mut rx, t0, 2, ms(400));
+    // Frame 3 renders at 500 ms; arriving a microsecond before is in time.
+    rx.handle_datagram(
+        t0 + ms(500) - Duration::from_micros(1),
+        &datagram(3, 0, 1000),
+    );
+    rx.handle_timeout(t0 + ms(599));
+    let s = rx.stats();
+    assert_eq!(
+        (s.frames_completed, s.frames_dropped, s.frames_error),
+        (2, 1, 1)
+    );
+    let outcomes: Vec<_> = drain(&mut rx).iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            FrameOutcome::Completed,
+            FrameOutcome::Dropped,
+            FrameOutcome::Completed
+        ]
+    );
+}
+
+#[test]
+fn nothing_received_fails_with_every_frame_dropped() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    rx.handle_timeout(t0 + ms(299));
+    assert_eq!(rx.status(), Status::Running);
+    rx.handle_timeout(t0 + ms(300));
+    assert_eq!(rx.status(), Status::Failed(StreamError::NoData));
+    assert_eq!(rx.stats().frames_dropped, 20);
+    let records = drain(&mut rx);
+    assert_eq!(records.len(), 20);
+    assert!(records
+        .iter()
+        .all(|r| *r == FrameRecord::dropped(r.sequence_number)));
+}
+
+#[test]
+fn duplicates_repeat_and_partial_frames_drop() {
+    // 2000-byte frames in 1400 + 600.
+    let s = StreamSettings {
+        buffer_depth_ms: 300,
+        ..StreamSettings::new(2000 * 8 * 10, 10, 1)
+    };
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(s.plan().unwrap(), recording(), t0);
+    let send = |rx: &mut FrameReceiver, seq: i64, len: usize| {
+        rx.handle_datagram(t0, &datagram(seq, 0, len));
+    };
+    send(&mut rx, 1, 1400);
+    send(&mut rx, 1, 600);
+    send(&mut rx, 2, 1400);
+    send(&mut rx, 2, 600);
+    send(&mut rx, 2, 600); // duplicate
+    send(&mut rx, 3, 1400); // half a frame
+    rx.handle_timeout(t0 + ms(2000));
+    let outcomes: Vec<_> = drain(&mut rx).iter().map(|r| r.outcome).take(4).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            FrameOutcome::Completed,
+            FrameOutcome::Repeated,
+            FrameOutcome::Dropped,
+            FrameOutcome::Dropped
+        ]
+    );
+    let st = rx.stats();
+    assert_eq!(
+        (st.frames_completed, st.frames_repeated, st.frames_dropped),
+        (1, 1, 8)
+    );
+    assert_eq!(
+        rx.status(),
+        Status::Completed,
+        "drops alone do not fail a stream"
+    );
+}
+
+#[test]
+fn out_of_window_sequence_numbers_are_errors() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    deliver(&mut rx, t0, 1, ms(0));
+    for seq in [0, -5, 21, i64::MAX, 7] {
+        // 7 is beyond the ring (head 1, 6 slots: 1..=6).
+        rx.handle_datagram(t0 + ms(1), &datagram(seq, 0, 1000));
+    }
+    rx.handle_datagram(t0 + ms(1), &datagram(6, 0, 1000));
+    assert_eq!(rx.stats().frames_error, 5);
+    // Once frame 1 rendered (300 ms) the window is 2..=7 and 7 fits.
+    deliver(&mut rx, t0, 7, ms(300));
+    assert_eq!(rx.stats().frames_error, 5);
+    rx.handle_timeout(t0 + ms(5000));
+    let s = rx.stats();
+    assert_eq!((s.frames_completed, s.frames_dropped), (3, 17));
+}
+
+#[test]
+fn a_first_datagram_after_losses_anchors_to_the_schedule() {
+    let t0 = Instant::now();
+    // Created at 800 ms, so data may come until 1100 ms.
+    let mut rx = FrameReceiver::new(plan(), recording(), t0 + ms(800));
+    // Frames 1..=4 lost; frame 5 arrives at 1000 ms, so frame 1 was due at
+    // 600 ms and renders at 900 ms: frames 1 and 2 (900, 1000 ms) render as
+    // dropped before frame 5 is placed, which then fits the ring (3..=8).
+    deliver(&mut rx, t0, 5, ms(1000));
+    assert_eq!(rx.render_time(1), Some(t0 + ms(900)));
+    assert_eq!(rx.stats().frames_dropped, 2, "frames 1 and 2 rendered");
+    assert_eq!(rx.stats().frames_error, 0);
+    rx.handle_timeout(t0 + ms(10_000));
+    assert_eq!(rx.stats().frames_completed, 1);
+    assert_eq!(rx.stats().frames_dropped, 19);
+}
+
+#[test]
+fn corrupt_payload_is_counted_and_fails_the_stream_at_the_end() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    deliver(&mut rx, t0, 1, ms(0));
+    let mut bad = datagram(2, 0, 1000);
+    bad[26 + 99] ^= 1;
+    rx.handle_datagram(t0 + ms(100), &bad);
+    assert_eq!(rx.status(), Status::Running);
+    rx.handle_timeout(t0 + ms(5000));
+    assert_eq!(
+        rx.status(),
+        Status::Failed(StreamError::CorruptPayload {
+            datagrams: 1,
+            first_offset: 99
+        })
+    );
+    let s = rx.stats();
+    assert_eq!(
+        (s.frames_completed, s.frames_dropped, s.datagrams_corrupt),
+        (1, 19, 1)
+    );
+
+    let abort = ReceiverConfig {
+        verify: Verify::Abort,
+        ..recording()
+    };
+    let mut rx = FrameReceiver::new(plan(), abort, t0);
+    rx.handle_datagram(t0, &bad);
+    assert!(matches!(
+        rx.status(),
+        Status::Failed(StreamError::CorruptPayload { .. })
+    ));
+
+    let off = ReceiverConfig {
+        verify: Verify::Off,
+        ..recording()
+    };
+    let mut rx = FrameReceiver::new(plan(), off, t0);
+    rx.handle_datagram(t0, &bad);
+    rx.handle_timeout(t0 + ms(5000));
+    assert_eq!(
+        rx.stats().frames_completed,
+        1,
+        "frame 2 completed unverified"
+    );
+    assert_eq!(rx.stats().frames_dropped, 19);
+}
+
+#[test]
+fn control_and_garbage_datagrams() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    let id = ConnectionId::from_u128(42);
+    let mut buf = [0; 39];
+    id.emit(&mut buf);
+    rx.handle_datagram(t0, &buf);
+    rx.handle_datagram(t0, b"START");
+    rx.handle_datagram(t0, &[1, 2, 3]);
+    assert_eq!(rx.connection_id(), Some(id));
+    assert!(!rx.has_received_data());
+    let s = rx.stats();
+    assert_eq!(
+        (
+            s.datagrams_ignored,
+            s.datagrams_malformed,
+            s.datagrams_received
+        ),
+        (1, 1, 0)
+    );
+}
+
+#[test]
+fn jitter_file_columns_follow_ctstraffic() {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), recording(), t0);
+    // Sent at 0, 100, 200 ms; transit 10, 13, 11 ms.
+    for (seq, transit) in [(1u64, 10u64), (2, 13), (3, 11)] {
+        let sent = ms(100 * (seq - 1));
+        rx.handle_datagram(
+            t0 + sent + ms(transit),
+            &datagram(seq as i64, sent.as_nanos() as i64, 1000),
+        );
+    }
+    rx.handle_timeout(t0 + ms(10_000));
+    let r = drain(&mut rx);
+    assert!((r[0].relative_in_flight_ms - 0.0).abs() < 1e-6);
+    assert!(
+        (r[1].relative_in_flight_ms - 3.0).abs() < 1e-6,
+        "{}",
+        r[1].relative_in_flight_ms
+    );
+    assert!((r[1].jitter_ms - 3.0).abs() < 1e-6);
+    assert!((r[2].relative_in_flight_ms - 1.0).abs() < 1e-6);
+    assert!((r[2].jitter_ms - 2.0).abs() < 1e-6);
+    assert_eq!(r[1].sender_ticks, 100_000_000);
+    assert_eq!(r[1].receiver_ticks, 113_000_000);
+    assert_eq!(
+        (r[1].sender_frequency, r[1].receiver_frequency),
+        (1_000_000_000, 1_000_000_000)
+    );
+    // RFC 3550: D = 3, 2 ms -> J = 3/16 + (2 - 3/16)/16 ms.
+    let expected = (3.0 / 16.0 + (2.0 - 3.0 / 16.0) / 16.0) / 1e3;
+    assert!((rx.stats().jitter_secs - expected).abs() < 1e-12);
+}

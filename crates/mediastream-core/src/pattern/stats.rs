@@ -1,0 +1,94 @@
+use std::time::{Duration, Instant};
+
+/// Counters of one stream. Receiver and sender fill different fields; the
+/// names follow ctsTraffic's columns where one exists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamStats {
+    /// Frames rendered with exactly the frame size received.
+    pub frames_completed: u64,
+    /// Frames rendered with fewer bytes than the frame size (none at all
+    /// included).
+    pub frames_dropped: u64,
+    /// Frames rendered with more bytes than the frame size (duplicates).
+    pub frames_repeated: u64,
+    /// Data datagrams that fit no frame: sequence number beyond the
+    /// stream, older than the oldest frame held, or too far ahead
+    /// (ctsTraffic counts these per datagram under "Errors").
+    pub frames_error: u64,
+    /// Data datagrams received (all of them, errors and corrupt included).
+    pub datagrams_received: u64,
+    /// Bytes of those datagrams, headers included.
+    pub bytes_received: u64,
+    /// Data datagrams whose payload failed verification.
+    pub datagrams_corrupt: u64,
+    /// Datagrams that could not be parsed.
+    pub datagrams_malformed: u64,
+    /// Well-formed datagrams this role does not use (START, a connection id
+    /// on the sending side, anything after the end).
+    pub datagrams_ignored: u64,
+    /// RFC 3550 interarrival jitter over all data datagrams, in seconds.
+    pub jitter_secs: f64,
+    /// When the first data datagram was received.
+    pub first_received: Option<Instant>,
+    /// When the last data datagram was received.
+    pub last_received: Option<Instant>,
+    /// Frames whose last datagram was sent.
+    pub frames_sent: u64,
+    /// Data datagrams sent.
+    pub datagrams_sent: u64,
+    /// Bytes of those datagrams, headers included.
+    pub bytes_sent: u64,
+    /// Control datagrams sent (connection id).
+    pub control_sent: u64,
+    /// How late each frame's first datagram left, against its schedule.
+    pub lateness: Lateness,
+}
+
+impl StreamStats {
+    /// Received bits per second between the first and the last data
+    /// datagram; 0 with fewer than two datagrams.
+    pub fn received_bits_per_second(&self) -> f64 {
+        match (self.first_received, self.last_received) {
+            (Some(first), Some(last)) if last > first => {
+                self.bytes_received as f64 * 8.0 / (last - first).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// Summary of the sender's lateness: how long after its due time each
+/// frame's first datagram was handed to the caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lateness {
+    /// Frames measured.
+    pub frames: u64,
+    /// Frames that left after their due time.
+    pub late_frames: u64,
+    /// Sum of lateness over all frames.
+    pub total: Duration,
+    /// The worst lateness.
+    pub max: Duration,
+}
+
+impl Lateness {
+    /// Records one frame that was due at `due` and left at `now`.
+    pub fn record(&mut self, due: Instant, now: Instant) {
+        let late = now.saturating_duration_since(due);
+        self.frames += 1;
+        if !late.is_zero() {
+            self.late_frames += 1;
+        }
+        self.total += late;
+        self.max = self.max.max(late);
+    }
+
+    /// Mean lateness, zero before the first frame.
+    pub fn mean(&self) -> Duration {
+        match u32::try_from(self.frames) {
+            Ok(0) => Duration::ZERO,
+            Ok(n) => self.total / n,
+            Err(_) => Duration::from_secs_f64(self.total.as_secs_f64() / self.frames as f64),
+        }
+    }
+}

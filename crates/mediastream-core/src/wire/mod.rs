@@ -1,0 +1,90 @@
+//! Zero-copy views and emitters for every MediaStream datagram.
+//!
+//! The layout follows ctsTraffic 2.0.3.5 byte for byte (see the project's
+//! `docs/PROTOCOL.md`). All integers are little-endian. Parsing never panics:
+//! every view is length-checked once, after which its accessors cannot go out
+//! of bounds.
+//!
+//! ```
+//! use mediastream_core::wire::{self, Datagram};
+//! assert_eq!(wire::parse(b"START"), Ok(Datagram::Start));
+//! assert!(wire::parse(b"STAR").is_err());
+//! ```
+
+mod connection_id;
+mod data;
+mod error;
+pub mod payload;
+mod start;
+
+pub use connection_id::{ConnectionId, ConnectionIdPacket, CONNECTION_ID_LEN};
+pub use data::{DataPacket, DataRepr, DATA_HEADER_LEN, MIN_DATA_DATAGRAM};
+pub use error::WireError;
+pub use start::{emit_start, START};
+
+/// The largest UDP payload over IPv4 (65535 - 20 - 8). A receiver accepts
+/// datagrams up to this size whatever size it would send itself.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// Flag (first two bytes, little-endian) of a data datagram.
+pub const FLAG_DATA: u16 = 0x0000;
+/// Flag of the connection-id datagram.
+pub const FLAG_CONNECTION_ID: u16 = 0x1000;
+
+/// A parsed datagram of any kind known to the base protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Datagram<'a> {
+    /// The client's `START` request.
+    Start,
+    /// The server's connection-id datagram.
+    ConnectionId(ConnectionId),
+    /// A data datagram: header fields and a view of the payload.
+    Data(DataRepr, &'a [u8]),
+}
+
+/// Classifies and parses one datagram.
+///
+/// `START` is matched exactly (5 bytes); anything else is read by its
+/// 16-bit flag. Unknown flags and short or malformed datagrams give a
+/// [`WireError`].
+pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, WireError> {
+    if bytes == START {
+        return Ok(Datagram::Start);
+    }
+    match read_flag(bytes)? {
+        FLAG_DATA => {
+            let packet = DataPacket::new_checked(bytes)?;
+            Ok(Datagram::Data(
+                DataRepr::parse(&packet),
+                packet.into_payload(),
+            ))
+        }
+        FLAG_CONNECTION_ID => {
+            let packet = ConnectionIdPacket::new_checked(bytes)?;
+            Ok(Datagram::ConnectionId(packet.connection_id()?))
+        }
+        flag => Err(WireError::UnknownFlag { flag }),
+    }
+}
+
+/// Reads the leading 16-bit flag of a datagram.
+pub fn read_flag(bytes: &[u8]) -> Result<u16, WireError> {
+    match bytes {
+        [a, b, ..] => Ok(u16::from_le_bytes([*a, *b])),
+        _ => Err(WireError::Truncated {
+            what: "flag",
+            len: bytes.len(),
+            need: 2,
+        }),
+    }
+}
+
+/// Reads a little-endian i64 at `at`; callers have checked the length.
+fn read_i64(bytes: &[u8], at: usize) -> i64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&bytes[at..at + 8]);
+    i64::from_le_bytes(raw)
+}
+
+#[cfg(test)]
+mod tests;
