@@ -167,3 +167,6 @@ impl IoPattern for FrameSender {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

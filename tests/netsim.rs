@@ -1,0 +1,273 @@
+//! A frame sender and a frame receiver joined by a simulated link with
+//! seeded loss, duplication, reordering, delay, jitter and corruption, on a
+//! virtual clock. For every seed the receiver's counters, frame by frame,
+//! must equal what the link's own log implies.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use mediastream::pattern::{
+    FrameReceiver, FrameRecord, FrameSender, IoPattern, ReceiverConfig, Status, StreamError,
+};
+use mediastream::settings::{StreamPlan, StreamSettings};
+use support::link::{Impairments, Link};
+use support::model;
+
+/// 2 Mbit/s, 50 frames/s, 4 s: 200 frames of 5000 bytes (1400 x 3 + 800),
+/// a 200 ms buffer (10 frames, a 20-slot ring).
+fn plan() -> StreamPlan {
+    let s = StreamSettings {
+        buffer_depth_ms: 200,
+        ..StreamSettings::new(2_000_000, 50, 4)
+    };
+    s.plan().expect("valid settings")
+}
+
+struct Run {
+    rx: FrameReceiver,
+    records: Vec<FrameRecord>,
+    link: Link,
+}
+
+/// Steps both patterns and the link on a virtual clock until the receiver
+/// finishes. Bounded: a stream of 4 s cannot need more than a few
+/// thousand events per datagram.
+fn run(plan: StreamPlan, seed: u64, imp: Impairments) -> Run {
+    run_with_stall(plan, seed, imp, Duration::ZERO)
+}
+
+/// As [`run`], with the sender's schedule starting `stall` before the
+/// receiver exists: its first wake-up sends every frame due by then back
+/// to back (the catch-up rule).
+fn run_with_stall(plan: StreamPlan, seed: u64, imp: Impairments, stall: Duration) -> Run {
+    let t0 = Instant::now() + stall;
+    let mut tx = FrameSender::new(plan, Default::default(), t0 - stall);
+    let config = ReceiverConfig {
+        record_frames: true,
+        ..Default::default()
+    };
+    let mut rx = FrameReceiver::new(plan, config, t0);
+    let mut link = Link::new(seed, imp);
+    let mut buf = vec![0u8; plan.max_datagram()];
+    let mut records = Vec::new();
+    let mut now = t0;
+    for _ in 0..1_000_000 {
+        while let Some(len) = tx.poll_transmit(now, &mut buf) {
+            link.send(now, &buf[..len]);
+        }
+        while let Some(datagram) = link.poll_arrival(now) {
+            rx.handle_datagram(now, &datagram);
+        }
+        if rx.poll_timeout().is_some_and(|t| t <= now) {
+            rx.handle_timeout(now);
+        }
+        records.extend(std::iter::from_fn(|| rx.poll_record()));
+        if rx.status().is_finished() {
+            return Run { rx, records, link };
+        }
+        let next = [tx.poll_timeout(), rx.poll_timeout(), link.next_arrival()]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("the receiver always has a deadline while running");
+        now = now.max(next);
+    }
+    panic!("seed {seed}: the simulation did not finish");
+}
+
+fn check(name: &str, imp: Impairments, seeds: std::ops::Range<u64>) -> model::Expected {
+    check_with_stall(name, imp, seeds, Duration::ZERO)
+}
+
+fn check_with_stall(
+    name: &str,
+    imp: Impairments,
+    seeds: std::ops::Range<u64>,
+    stall: Duration,
+) -> model::Expected {
+    let plan = plan();
+    let mut total = model::Expected::default();
+    for seed in seeds {
+        let Run { rx, records, link } = run_with_stall(plan, seed, imp, stall);
+        let want = model::expected(&plan, link.log());
+        let s = rx.stats();
+        let got = (
+            s.frames_completed,
+            s.frames_dropped,
+            s.frames_repeated,
+            s.frames_error,
+        );
+        let exp = (want.completed, want.dropped, want.repeated, want.errors);
+        assert_eq!(
+            got, exp,
+            "{name} seed {seed}: completed/dropped/repeated/errors"
+        );
+        assert_eq!(
+            s.datagrams_corrupt, want.corrupt,
+            "{name} seed {seed}: corrupt"
+        );
+        assert_eq!(
+            s.datagrams_received, want.datagrams,
+            "{name} seed {seed}: datagrams"
+        );
+        let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes, want.outcomes,
+            "{name} seed {seed}: per-frame outcomes"
+        );
+        let expected_status = if want.corrupt > 0 {
+            "corrupt"
+        } else {
+            "completed"
+        };
+        match (rx.status(), expected_status) {
+            (Status::Completed, "completed") => {}
+            (Status::Failed(StreamError::CorruptPayload { datagrams, .. }), "corrupt") => {
+                assert_eq!(datagrams, want.corrupt, "{name} seed {seed}");
+            }
+            (status, _) => {
+                panic!("{name} seed {seed}: status {status:?}, expected {expected_status}")
+            }
+        }
+        total.completed += want.completed;
+        total.dropped += want.dropped;
+        total.repeated += want.repeated;
+        total.errors += want.errors;
+        total.corrupt += want.corrupt;
+    }
+    total
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[test]
+fn clean_link_completes_every_frame() {
+    let total = check("clean", Impairments::CLEAN, 0..5);
+    assert_eq!(
+        (total.completed, total.dropped, total.repeated, total.errors),
+        (5 * 200, 0, 0, 0)
+    );
+}
+
+#[test]
+fn loss() {
+    let imp = Impairments {
+        loss: 0.02,
+        ..Impairments::CLEAN
+    };
+    let total = check("loss", imp, 0..50);
+    // 2% of 4 datagrams: about 7.8% of frames lose one.
+    assert!(total.dropped > 300 && total.dropped < 1300, "{total:?}");
+    assert_eq!(total.errors, 0);
+}
+
+#[test]
+fn duplication() {
+    let imp = Impairments {
+        duplicate: 0.03,
+        ..Impairments::CLEAN
+    };
+    let total = check("duplicate", imp, 0..50);
+    assert!(total.repeated > 500, "{total:?}");
+    assert_eq!(total.dropped, 0);
+}
+
+#[test]
+fn reordering_within_the_buffer_is_not_loss() {
+    let imp = Impairments {
+        reorder: 0.1,
+        reorder_max: ms(60),
+        ..Impairments::CLEAN
+    };
+    let total = check("reorder", imp, 0..50);
+    assert_eq!((total.dropped, total.errors), (0, 0), "{total:?}");
+}
+
+#[test]
+fn jitter_beyond_the_buffer_makes_late_datagrams() {
+    let imp = Impairments {
+        delay: ms(5),
+        jitter: ms(300),
+        ..Impairments::CLEAN
+    };
+    let total = check("jitter", imp, 0..50);
+    assert!(total.errors > 0 && total.dropped > 0, "{total:?}");
+}
+
+#[test]
+fn long_holds_make_stale_and_future_datagrams() {
+    let imp = Impairments {
+        reorder: 0.05,
+        reorder_max: ms(2000),
+        ..Impairments::CLEAN
+    };
+    let total = check("hold", imp, 0..50);
+    assert!(total.errors > 0, "{total:?}");
+}
+
+#[test]
+fn a_stalled_sender_bursts_beyond_the_ring() {
+    // The sender's schedule runs 500 ms (25 frames) ahead of the render
+    // clock anchored on frame 1, so every frame arrives 10 + 25 frames
+    // ahead of the head: past the 20-slot ring from frame 21 on.
+    let total = check_with_stall("stall", Impairments::CLEAN, 0..3, ms(500));
+    assert_eq!(
+        (total.completed, total.dropped),
+        (3 * 20, 3 * 180),
+        "{total:?}"
+    );
+    assert_eq!(total.errors, 3 * 180 * 4, "{total:?}");
+    let imp = Impairments {
+        loss: 0.02,
+        duplicate: 0.02,
+        jitter: ms(30),
+        ..Impairments::CLEAN
+    };
+    let total = check_with_stall("stall+mixed", imp, 0..50, ms(500));
+    assert!(total.errors > 0, "{total:?}");
+}
+
+#[test]
+fn everything_at_once_including_corruption() {
+    let imp = Impairments {
+        loss: 0.01,
+        duplicate: 0.02,
+        reorder: 0.05,
+        reorder_max: ms(100),
+        delay: ms(10),
+        jitter: ms(40),
+        corrupt: 0.01,
+    };
+    let total = check("mixed", imp, 0..50);
+    assert!(
+        total.corrupt > 0 && total.repeated > 0 && total.dropped > 0,
+        "{total:?}"
+    );
+}
+
+#[test]
+fn one_corrupted_byte_fails_the_stream() {
+    // Corrupt about one datagram in 800 and find a seed where exactly one
+    // was hit: it must be reported, and only its frame lost.
+    let imp = Impairments {
+        corrupt: 1.0 / 800.0,
+        ..Impairments::CLEAN
+    };
+    let plan = plan();
+    let seed = (0..100)
+        .find(|&seed| {
+            let r = run(plan, seed, imp);
+            r.rx.stats().datagrams_corrupt == 1
+        })
+        .expect("some seed corrupts exactly one datagram");
+    let r = run(plan, seed, imp);
+    assert!(matches!(
+        r.rx.status(),
+        Status::Failed(StreamError::CorruptPayload { datagrams: 1, .. })
+    ));
+    assert_eq!(r.rx.stats().frames_dropped, 1);
+    assert_eq!(r.rx.stats().frames_completed, 199);
+}
