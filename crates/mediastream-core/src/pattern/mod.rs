@@ -30,6 +30,7 @@
 //! assert_eq!(rx.stats().frames_completed, 10);
 //! ```
 
+mod control;
 mod jitter;
 mod receiver;
 mod record;
@@ -38,11 +39,12 @@ mod stats;
 
 use std::time::Instant;
 
+pub use control::{Greeting, V1Session};
 pub use jitter::InterarrivalJitter;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
 pub use record::{FrameOutcome, FrameRecord};
 pub use sender::{FrameSender, SenderConfig};
-pub use stats::{Lateness, StreamStats};
+pub use stats::{Lateness, Rtt, StreamStats};
 
 use thiserror::Error;
 
@@ -96,6 +98,25 @@ pub enum StreamError {
     Malformed {
         /// How many.
         datagrams: u64,
+    },
+    /// A v1 sender heard no report for the consent timeout: the receiver
+    /// is gone or no longer wants the stream.
+    #[error("no report from the receiver for {silent_ms} ms: stopped sending (consent expired)")]
+    ConsentExpired {
+        /// How long the receiver had been silent.
+        silent_ms: u64,
+    },
+    /// The server refused the request.
+    #[error("the server refused the stream: {reason}")]
+    Refused {
+        /// The server's reason.
+        reason: String,
+    },
+    /// The server never answered the request.
+    #[error("no answer from {attempts} request(s): is a mediastream or ctsTraffic server listening there?")]
+    NoAnswer {
+        /// Requests sent.
+        attempts: u32,
     },
     /// The embedder or the peer ended the stream early.
     #[error("stream aborted: {reason}")]

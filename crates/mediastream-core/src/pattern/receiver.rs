@@ -1,11 +1,14 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::control::{Control, ControlQueue};
 use super::{
-    FrameOutcome, FrameRecord, InterarrivalJitter, IoPattern, Status, StreamError, StreamStats,
+    FrameOutcome, FrameRecord, Greeting, InterarrivalJitter, IoPattern, Status, StreamError,
+    StreamStats, V1Session,
 };
 use crate::settings::StreamPlan;
 use crate::time::{ticks_to_secs, Timebase};
+use crate::wire::v1::{ReportRepr, V1Message};
 use crate::wire::{self, payload, ConnectionId, DataRepr, Datagram};
 
 /// What the receiver does with a payload that fails verification.
@@ -32,6 +35,12 @@ pub struct ReceiverConfig {
     /// The clock arrival times are read in; `None` uses a timebase whose
     /// tick 0 is the receiver's creation.
     pub timebase: Option<Timebase>,
+    /// What to send before anything else (a server-side receiver answers
+    /// JOIN with ACCEPT).
+    pub greeting: Greeting,
+    /// Run the v1 extension: report every interval, final reports at the
+    /// end, take the sender's END.
+    pub v1: Option<V1Session>,
 }
 
 impl Default for ReceiverConfig {
@@ -40,9 +49,14 @@ impl Default for ReceiverConfig {
             verify: Verify::Count,
             record_frames: false,
             timebase: None,
+            greeting: Greeting::None,
+            v1: None,
         }
     }
 }
+
+/// Copies of the final report, back to back.
+const FINAL_REPORT_COPIES: usize = 2;
 
 /// Bytes and timestamps received for one sequence number.
 #[derive(Debug, Clone, Copy, Default)]
@@ -95,6 +109,12 @@ pub struct FrameReceiver {
     first_frame: Option<Reference>,
     previous_frame: Option<Reference>,
     records: VecDeque<FrameRecord>,
+    control: ControlQueue,
+    /// v1: when the next report is due.
+    next_report: Option<Instant>,
+    /// v1: the newest data datagram's sender timestamp and arrival.
+    latest: Option<(i64, Instant)>,
+    highest_sequence: i64,
 }
 
 impl FrameReceiver {
@@ -124,6 +144,10 @@ impl FrameReceiver {
             first_frame: None,
             previous_frame: None,
             records: VecDeque::new(),
+            control: ControlQueue::new(config.greeting, config.v1.as_ref()),
+            next_report: config.v1.map(|s| now + s.report_interval),
+            latest: None,
+            highest_sequence: 0,
         }
     }
 
@@ -167,6 +191,7 @@ impl FrameReceiver {
         if self.status.is_finished() {
             return;
         }
+        self.report_if_due(now);
         if self.anchor.is_none() {
             if now >= self.no_data_deadline() {
                 self.fail_without_data();
@@ -180,7 +205,8 @@ impl FrameReceiver {
             }
         }
         if self.head_sequence > self.plan.stream_frames() {
-            self.finish();
+            let end = self.render_time(self.plan.stream_frames()).unwrap_or(now);
+            self.finish(end.max(self.created).min(now));
         }
     }
 
@@ -192,9 +218,63 @@ impl FrameReceiver {
         }
         self.head_sequence = frames + 1;
         self.status = Status::Failed(StreamError::NoData);
+        self.queue_final_reports(self.created);
     }
 
-    fn finish(&mut self) {
+    /// The receiver's view now, for a v1 report.
+    fn report(&self, now: Instant, is_final: bool) -> Option<ReportRepr> {
+        let session = self.config.v1?;
+        let s = &self.stats;
+        let (echo_timestamp, echo_delay_ns) = self.latest.map_or((0, 0), |(ts, at)| {
+            let delay = now.saturating_duration_since(at).as_nanos();
+            (ts, i64::try_from(delay).unwrap_or(i64::MAX))
+        });
+        Some(ReportRepr {
+            token: session.token,
+            is_final,
+            frames_completed: s.frames_completed,
+            frames_dropped: s.frames_dropped,
+            frames_repeated: s.frames_repeated,
+            frames_error: s.frames_error,
+            datagrams_received: s.datagrams_received,
+            bytes_received: s.bytes_received,
+            datagrams_corrupt: s.datagrams_corrupt,
+            highest_sequence: self.highest_sequence,
+            echo_timestamp,
+            echo_delay_ns,
+            jitter_ns: (self.jitter.secs() * 1e9) as u64,
+        })
+    }
+
+    fn report_if_due(&mut self, now: Instant) {
+        let (Some(due), Some(session)) = (self.next_report, self.config.v1) else {
+            return;
+        };
+        if now < due {
+            return;
+        }
+        if let Some(report) = self.report(now, false) {
+            self.control.push(Control::Report(report));
+        }
+        // Never queue a backlog of reports after a stall: one, then on time.
+        let next = due + session.report_interval;
+        self.next_report = Some(if next <= now {
+            now + session.report_interval
+        } else {
+            next
+        });
+    }
+
+    fn queue_final_reports(&mut self, now: Instant) {
+        self.next_report = None;
+        if let Some(report) = self.report(now, true) {
+            for _ in 0..FINAL_REPORT_COPIES {
+                self.control.push(Control::Report(report));
+            }
+        }
+    }
+
+    fn finish(&mut self, now: Instant) {
         self.stats.jitter_secs = self.jitter.secs();
         self.status = if self.stats.datagrams_corrupt > 0 {
             Status::Failed(StreamError::CorruptPayload {
@@ -208,6 +288,7 @@ impl FrameReceiver {
         } else {
             Status::Completed
         };
+        self.queue_final_reports(now);
     }
 
     fn render(&mut self) {
@@ -284,6 +365,8 @@ impl FrameReceiver {
             }
         }
         let arrival_ticks = self.timebase.ticks(now);
+        self.latest = Some((repr.timestamp, now));
+        self.highest_sequence = self.highest_sequence.max(repr.sequence_number);
         self.jitter
             .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
         self.stats.jitter_secs = self.jitter.secs();
@@ -313,6 +396,21 @@ impl FrameReceiver {
         slot.receiver_ticks = arrival_ticks;
     }
 
+    fn on_v1(&mut self, message: V1Message<'_>) {
+        let token = self.config.v1.map(|s| s.token);
+        match message {
+            V1Message::End(end) if Some(end.token) == token => self.stats.peer_end = Some(end),
+            V1Message::Join(r) if Some(r.token) == token => self.control.repeat_greeting(),
+            V1Message::Accept {
+                token: t,
+                connection_id,
+            } if Some(t) == token => {
+                self.connection_id = Some(connection_id);
+            }
+            _ => self.stats.datagrams_ignored += 1,
+        }
+    }
+
     fn on_corrupt(&mut self, offset: usize) {
         self.stats.datagrams_corrupt += 1;
         self.first_corrupt_offset.get_or_insert(offset);
@@ -327,10 +425,15 @@ impl FrameReceiver {
 }
 
 impl IoPattern for FrameReceiver {
-    fn poll_transmit(&mut self, _now: Instant, _buf: &mut [u8]) -> Option<usize> {
-        // The base protocol's receiver sends nothing on the stream; START
-        // and its retries belong to the client session.
-        None
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        // The base protocol's receiver sends nothing on the stream (START
+        // and its retries belong to the client session); v1 adds reports.
+        self.report_if_due(now);
+        let len = self.control.poll(buf)?;
+        if wire::read_flag(&buf[..len]) == Ok(wire::v1::FLAG_REPORT) {
+            self.stats.reports += 1;
+        }
+        Some(len)
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
@@ -341,6 +444,7 @@ impl IoPattern for FrameReceiver {
         match wire::parse(datagram) {
             Ok(Datagram::Data(repr, payload)) => self.on_data(now, repr, payload),
             Ok(Datagram::ConnectionId(id)) => self.connection_id = Some(id),
+            Ok(Datagram::V1(message)) => self.on_v1(message),
             Ok(Datagram::Start) => self.stats.datagrams_ignored += 1,
             Err(_) => {
                 self.stats.datagrams_malformed += 1;
@@ -354,13 +458,16 @@ impl IoPattern for FrameReceiver {
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
+        if !self.control.is_empty() {
+            return Some(self.created);
+        }
         if self.status.is_finished() {
             return None;
         }
-        Some(
-            self.render_time(self.head_sequence)
-                .unwrap_or_else(|| self.no_data_deadline()),
-        )
+        let render = self
+            .render_time(self.head_sequence)
+            .unwrap_or_else(|| self.no_data_deadline());
+        Some(self.next_report.map_or(render, |r| r.min(render)))
     }
 
     fn handle_timeout(&mut self, now: Instant) {

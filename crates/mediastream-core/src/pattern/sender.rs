@@ -1,9 +1,11 @@
 use std::time::{Duration, Instant};
 
-use super::{IoPattern, Status, StreamError, StreamStats};
+use super::control::{Control, ControlQueue};
+use super::{Greeting, IoPattern, Status, StreamError, StreamStats, V1Session};
 use crate::settings::StreamPlan;
 use crate::time::Timebase;
-use crate::wire::{self, ConnectionId, DataRepr};
+use crate::wire::v1::{EndRepr, ReportRepr, V1Message};
+use crate::wire::{self, DataRepr, Datagram};
 
 /// Options of a [`FrameSender`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,8 +13,11 @@ pub struct SenderConfig {
     /// A frame due less than this far ahead is sent at once
     /// (ctsTraffic: 2 ms, because its timers cannot wait for less).
     pub send_ahead: Duration,
-    /// Send this connection id datagram before the first frame.
-    pub connection_id: Option<ConnectionId>,
+    /// What to send before the first frame.
+    pub greeting: Greeting,
+    /// Run the v1 extension: take reports, stop without them (consent),
+    /// send END after the last frame and wait for the final report.
+    pub v1: Option<V1Session>,
     /// The clock the timestamps on the wire are read from; `None` uses a
     /// timebase whose tick 0 is the sender's start.
     pub timebase: Option<Timebase>,
@@ -22,11 +27,15 @@ impl Default for SenderConfig {
     fn default() -> Self {
         Self {
             send_ahead: Duration::from_millis(2),
-            connection_id: None,
+            greeting: Greeting::None,
+            v1: None,
             timebase: None,
         }
     }
 }
+
+/// Copies of END sent, back to back, so that one loss does not hide it.
+const END_COPIES: usize = 2;
 
 /// The sending side: emits every frame on schedule, split into datagrams,
 /// each with the frame's sequence number, a fresh timestamp and the payload
@@ -35,17 +44,26 @@ impl Default for SenderConfig {
 /// Frame n is due at `start + (n - 1) / FrameRate`, counted from the start
 /// so that a sender that fell behind catches up instead of drifting; a
 /// frame's datagrams leave back to back.
+///
+/// With v1, the sender also stops when the receiver's reports stop for the
+/// consent timeout, and after its last frame sends END and waits (up to
+/// the receiver's buffer depth plus two report intervals and a second) for
+/// the receiver's final report, so that both ends know both views.
 #[derive(Debug)]
 pub struct FrameSender {
     plan: StreamPlan,
     config: SenderConfig,
     timebase: Timebase,
     start: Instant,
-    connection_id_pending: bool,
+    control: ControlQueue,
     /// Next frame to send, 1-based.
     next_sequence: u64,
     /// Next datagram within that frame, 0-based.
     next_index: u64,
+    /// v1: when the last report arrived (or the stream started).
+    last_report: Instant,
+    /// v1: after the last frame, wait for the final report until then.
+    linger_until: Option<Instant>,
     status: Status,
     stats: StreamStats,
 }
@@ -56,11 +74,13 @@ impl FrameSender {
         Self {
             plan,
             timebase: config.timebase.unwrap_or_else(|| Timebase::new(start)),
-            connection_id_pending: config.connection_id.is_some(),
+            control: ControlQueue::new(config.greeting, config.v1.as_ref()),
             config,
             start,
             next_sequence: 1,
             next_index: 0,
+            last_report: start,
+            linger_until: None,
             status: Status::Running,
             stats: StreamStats::default(),
         }
@@ -76,12 +96,21 @@ impl FrameSender {
         self.start + self.plan.frame_offset(sequence)
     }
 
+    fn all_sent(&self) -> bool {
+        self.next_sequence > self.plan.stream_frames()
+    }
+
+    fn consent_deadline(&self) -> Option<Instant> {
+        let session = self.config.v1.as_ref()?;
+        if self.all_sent() {
+            return None;
+        }
+        Some(self.last_report + session.consent_timeout)
+    }
+
     fn emit_data(&mut self, now: Instant, buf: &mut [u8]) -> usize {
-        let size = self
-            .plan
-            .split()
-            .size_of(self.next_index)
-            .unwrap_or(self.plan.split().largest()) as usize;
+        let split = self.plan.split();
+        let size = split.size_of(self.next_index).unwrap_or(split.largest()) as usize;
         let repr = DataRepr {
             sequence_number: self.next_sequence as i64,
             timestamp: self.timebase.ticks(now),
@@ -96,29 +125,78 @@ impl FrameSender {
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += written as u64;
         self.next_index += 1;
-        if self.next_index == self.plan.split().datagram_count() {
+        if self.next_index == split.datagram_count() {
             self.next_index = 0;
             self.next_sequence += 1;
             self.stats.frames_sent += 1;
-            if self.next_sequence > self.plan.stream_frames() {
-                self.status = Status::Completed;
+            if self.all_sent() {
+                self.on_last_frame(now);
             }
         }
         written
+    }
+
+    fn on_last_frame(&mut self, now: Instant) {
+        let Some(session) = self.config.v1 else {
+            self.status = Status::Completed;
+            return;
+        };
+        let end = EndRepr {
+            token: session.token,
+            frames_sent: self.stats.frames_sent,
+            datagrams_sent: self.stats.datagrams_sent,
+            bytes_sent: self.stats.bytes_sent,
+        };
+        for _ in 0..END_COPIES {
+            self.control.push(Control::End(end));
+        }
+        let buffer = Duration::from_millis(self.plan.settings().buffer_depth_ms.into());
+        let linger = buffer + 2 * session.report_interval + Duration::from_secs(1);
+        self.linger_until = Some(now + linger);
+    }
+
+    fn on_report(&mut self, now: Instant, report: ReportRepr) {
+        self.last_report = now;
+        self.stats.reports += 1;
+        self.stats.peer_report = Some(report);
+        if report.echo_timestamp != 0 {
+            let rtt_ns = self.timebase.ticks(now) - report.echo_timestamp - report.echo_delay_ns;
+            if let Ok(ns) = u64::try_from(rtt_ns) {
+                self.stats.rtt.record(Duration::from_nanos(ns));
+            }
+        }
+        if report.is_final && self.linger_until.is_some() {
+            self.status = Status::Completed;
+        }
+    }
+
+    fn check_deadlines(&mut self, now: Instant) {
+        if self.status.is_finished() {
+            return;
+        }
+        if let Some(deadline) = self.consent_deadline() {
+            if now >= deadline {
+                self.status = Status::Failed(StreamError::ConsentExpired {
+                    silent_ms: (now - self.last_report).as_millis() as u64,
+                });
+                return;
+            }
+        }
+        if self.linger_until.is_some_and(|t| now >= t) && self.control.is_empty() {
+            self.status = Status::Completed;
+        }
     }
 }
 
 impl IoPattern for FrameSender {
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if self.status.is_finished() {
-            return None;
-        }
-        if self.connection_id_pending {
-            let id = self.config.connection_id?;
-            let len = id.emit(buf)?;
-            self.connection_id_pending = false;
+        if let Some(len) = self.control.poll(buf) {
             self.stats.control_sent += 1;
             return Some(len);
+        }
+        self.check_deadlines(now);
+        if self.status.is_finished() || self.all_sent() {
+            return None;
         }
         if self.next_index == 0 {
             let due = self.due(self.next_sequence);
@@ -130,10 +208,17 @@ impl IoPattern for FrameSender {
         Some(self.emit_data(now, buf))
     }
 
-    fn handle_datagram(&mut self, _now: Instant, datagram: &[u8]) {
-        // The base protocol sends nothing back on a stream; a malformed
-        // datagram is still worth counting.
+    fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        let token = self.config.v1.map(|s| s.token);
         match wire::parse(datagram) {
+            Ok(Datagram::V1(V1Message::Report(r))) if Some(r.token) == token => {
+                if !self.status.is_finished() {
+                    self.on_report(now, r);
+                }
+            }
+            Ok(Datagram::V1(V1Message::Request(r))) if Some(r.token) == token => {
+                self.control.repeat_greeting();
+            }
             Ok(_) => self.stats.datagrams_ignored += 1,
             Err(_) => self.stats.datagrams_malformed += 1,
         }
@@ -141,15 +226,22 @@ impl IoPattern for FrameSender {
 
     fn poll_timeout(&self) -> Option<Instant> {
         if self.status.is_finished() {
-            None
-        } else if self.connection_id_pending || self.next_index > 0 {
-            Some(self.start)
+            return None;
+        }
+        if !self.control.is_empty() || self.next_index > 0 {
+            return Some(self.start);
+        }
+        let next = if self.all_sent() {
+            self.linger_until
         } else {
             Some(self.due(self.next_sequence))
-        }
+        };
+        [next, self.consent_deadline()].into_iter().flatten().min()
     }
 
-    fn handle_timeout(&mut self, _now: Instant) {}
+    fn handle_timeout(&mut self, now: Instant) {
+        self.check_deadlines(now);
+    }
 
     fn status(&self) -> Status {
         self.status.clone()

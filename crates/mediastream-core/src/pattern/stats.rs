@@ -1,5 +1,7 @@
 use std::time::{Duration, Instant};
 
+use crate::wire::v1::{EndRepr, ReportRepr};
+
 /// Counters of one stream. Receiver and sender fill different fields; the
 /// names follow ctsTraffic's columns where one exists.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -42,6 +44,14 @@ pub struct StreamStats {
     pub control_sent: u64,
     /// How late each frame's first datagram left, against its schedule.
     pub lateness: Lateness,
+    /// v1: the receiver's latest report (the sender's view of the peer).
+    pub peer_report: Option<ReportRepr>,
+    /// v1: the sender's totals (the receiver's view of the peer).
+    pub peer_end: Option<EndRepr>,
+    /// v1: round-trip times measured from report echoes (sender side).
+    pub rtt: Rtt,
+    /// v1: reports received (sender) or sent (receiver).
+    pub reports: u64,
 }
 
 impl StreamStats {
@@ -90,5 +100,41 @@ impl Lateness {
             Ok(n) => self.total / n,
             Err(_) => Duration::from_secs_f64(self.total.as_secs_f64() / self.frames as f64),
         }
+    }
+}
+
+/// Round-trip time samples from v1 report echoes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rtt {
+    /// Samples taken.
+    pub samples: u64,
+    /// The newest sample.
+    pub latest: Duration,
+    /// The smallest sample.
+    pub min: Duration,
+    /// The largest sample.
+    pub max: Duration,
+    /// Sum of all samples.
+    pub total: Duration,
+}
+
+impl Rtt {
+    /// Adds one sample.
+    pub fn record(&mut self, sample: Duration) {
+        self.min = if self.samples == 0 {
+            sample
+        } else {
+            self.min.min(sample)
+        };
+        self.max = self.max.max(sample);
+        self.samples += 1;
+        self.latest = sample;
+        self.total += sample;
+    }
+
+    /// The mean sample, or `None` before the first.
+    pub fn mean(&self) -> Option<Duration> {
+        let n = u32::try_from(self.samples).ok().filter(|&n| n > 0)?;
+        Some(self.total / n)
     }
 }

@@ -41,4 +41,10 @@ pub enum WireError {
         /// Offset of the first offending byte, counted from the GUID's start.
         offset: usize,
     },
+    /// A v1 datagram of a version this build does not speak.
+    #[error("extension version {version} is not supported (this build speaks version 1)")]
+    UnsupportedVersion {
+        /// The version byte received.
+        version: u8,
+    },
 }

@@ -16,6 +16,7 @@ mod data;
 mod error;
 pub mod payload;
 mod start;
+pub mod v1;
 
 pub use connection_id::{ConnectionId, ConnectionIdPacket, CONNECTION_ID_LEN};
 pub use data::{DataPacket, DataRepr, DATA_HEADER_LEN, MIN_DATA_DATAGRAM};
@@ -40,6 +41,8 @@ pub enum Datagram<'a> {
     ConnectionId(ConnectionId),
     /// A data datagram: header fields and a view of the payload.
     Data(DataRepr, &'a [u8]),
+    /// A datagram of our extension.
+    V1(v1::V1Message<'a>),
 }
 
 /// Classifies and parses one datagram.
@@ -63,6 +66,7 @@ pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, WireError> {
             let packet = ConnectionIdPacket::new_checked(bytes)?;
             Ok(Datagram::ConnectionId(packet.connection_id()?))
         }
+        flag if v1::EXTENSION_FLAGS.contains(&flag) => v1::parse(bytes).map(Datagram::V1),
         flag => Err(WireError::UnknownFlag { flag }),
     }
 }

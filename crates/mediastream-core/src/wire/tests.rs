@@ -130,6 +130,7 @@ proptest! {
             Ok(Datagram::Start) => prop_assert_eq!(bytes.as_slice(), START),
             Ok(Datagram::ConnectionId(_)) => prop_assert_eq!(bytes.len(), CONNECTION_ID_LEN),
             Ok(Datagram::Data(_, payload)) => prop_assert_eq!(payload.len() + DATA_HEADER_LEN, bytes.len()),
+            Ok(Datagram::V1(_)) => prop_assert!(v1::EXTENSION_FLAGS.contains(&read_flag(&bytes).unwrap())),
             Err(_) => {}
         }
     }
@@ -164,5 +165,174 @@ proptest! {
         let mut buf = [0u8; CONNECTION_ID_LEN];
         prop_assert_eq!(id.emit(&mut buf), Some(CONNECTION_ID_LEN));
         prop_assert_eq!(parse(&buf), Ok(Datagram::ConnectionId(id)));
+    }
+}
+
+mod v1_messages {
+    use super::super::v1::{
+        emit_accept, emit_refuse, EndRepr, RefuseCode, ReportRepr, RequestRepr, V1Message,
+        REPORT_LEN, REQUEST_LEN,
+    };
+    use super::*;
+
+    fn request() -> RequestRepr {
+        RequestRepr {
+            token: 0x1122_3344_5566_7788,
+            bits_per_second: 8_000_000,
+            frame_rate: 50,
+            stream_length_secs: 3,
+            datagram_size: 1400,
+            buffer_depth_ms: 1000,
+            report_interval_ms: 250,
+            consent_timeout_ms: 3000,
+        }
+    }
+
+    #[test]
+    fn request_layout_is_fixed_and_padded() {
+        let mut buf = [0xee; 200];
+        assert_eq!(request().emit(false, &mut buf), Some(REQUEST_LEN));
+        #[rustfmt::skip]
+        let head: [u8; 23] = [
+            0x01, 0x20,                                     // flag REQUEST
+            0x01,                                           // version 1
+            0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, // token
+            0x00, 0x12, 0x7a, 0, 0, 0, 0, 0,                // 8,000,000 bit/s
+            50, 0, 0, 0,                                    // frames/s
+        ];
+        assert_eq!(&buf[..23], &head);
+        assert!(buf[43..REQUEST_LEN].iter().all(|&b| b == 0), "zero padding");
+        assert_eq!(buf[REQUEST_LEN], 0xee);
+        assert_eq!(
+            parse(&buf[..REQUEST_LEN]),
+            Ok(Datagram::V1(V1Message::Request(request())))
+        );
+        request().emit(true, &mut buf);
+        assert_eq!(&buf[..2], &[0x02, 0x20]);
+        assert_eq!(
+            parse(&buf[..REQUEST_LEN]),
+            Ok(Datagram::V1(V1Message::Join(request())))
+        );
+        assert!(matches!(
+            parse(&buf[..REQUEST_LEN - 1]),
+            Err(WireError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn answers_are_never_larger_than_requests() {
+        let mut buf = [0u8; 512];
+        let id = ConnectionId::from_u128(9);
+        assert!(emit_accept(1, &id, &mut buf).unwrap() <= REQUEST_LEN);
+        let long = "x".repeat(1000);
+        let len = emit_refuse(1, RefuseCode::Busy, &long, &mut buf).unwrap();
+        assert_eq!(len, REQUEST_LEN);
+        // A cut never splits a UTF-8 character.
+        let text = "é".repeat(100);
+        let len = emit_refuse(2, RefuseCode::BadParameters, &text, &mut buf).unwrap();
+        match parse(&buf[..len]) {
+            Ok(Datagram::V1(V1Message::Refuse {
+                token: 2,
+                code: RefuseCode::BadParameters,
+                reason,
+            })) => {
+                assert!(std::str::from_utf8(reason).is_ok());
+                assert_eq!(reason.len(), 114);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let mut buf = [0u8; 512];
+        let id = ConnectionId::from_u128(77);
+        let len = emit_accept(5, &id, &mut buf).unwrap();
+        assert_eq!(
+            parse(&buf[..len]),
+            Ok(Datagram::V1(V1Message::Accept {
+                token: 5,
+                connection_id: id
+            }))
+        );
+        let len = emit_refuse(6, RefuseCode::Other(200), "nope", &mut buf).unwrap();
+        assert_eq!(
+            parse(&buf[..len]),
+            Ok(Datagram::V1(V1Message::Refuse {
+                token: 6,
+                code: RefuseCode::Other(200),
+                reason: b"nope"
+            }))
+        );
+        let report = ReportRepr {
+            token: 7,
+            is_final: true,
+            frames_completed: 1,
+            frames_dropped: 2,
+            frames_repeated: 3,
+            frames_error: 4,
+            datagrams_received: 5,
+            bytes_received: 6,
+            datagrams_corrupt: 7,
+            highest_sequence: -8,
+            echo_timestamp: 9,
+            echo_delay_ns: 10,
+            jitter_ns: 11,
+        };
+        let len = report.emit(&mut buf).unwrap();
+        assert_eq!(len, REPORT_LEN);
+        assert_eq!(
+            parse(&buf[..len]),
+            Ok(Datagram::V1(V1Message::Report(report)))
+        );
+        let end = EndRepr {
+            token: 8,
+            frames_sent: 1,
+            datagrams_sent: 2,
+            bytes_sent: 3,
+        };
+        let len = end.emit(&mut buf).unwrap();
+        assert_eq!(parse(&buf[..len]), Ok(Datagram::V1(V1Message::End(end))));
+        assert_eq!(end.emit(&mut buf[..len - 1]), None);
+    }
+
+    #[test]
+    fn unknown_versions_and_flags_are_refused_cleanly() {
+        let mut buf = [0u8; REQUEST_LEN];
+        request().emit(false, &mut buf);
+        buf[2] = 2;
+        assert_eq!(
+            parse(&buf),
+            Err(WireError::UnsupportedVersion { version: 2 })
+        );
+        buf[2] = 1;
+        buf[0] = 0x7f;
+        assert_eq!(parse(&buf), Err(WireError::UnknownFlag { flag: 0x207f }));
+        assert!(matches!(
+            parse(&[0x05, 0x20, 1]),
+            Err(WireError::Truncated { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn extension_prefixes_parse_without_panic(
+            low in 0u8..=255,
+            version in prop_oneof![Just(1u8), any::<u8>()],
+            rest in proptest::collection::vec(any::<u8>(), 0..160),
+        ) {
+            let mut bytes = vec![low, 0x20, version];
+            bytes.extend_from_slice(&rest);
+            let _ = parse(&bytes);
+        }
+
+        #[test]
+        fn requests_round_trip(token in any::<u64>(), bps in any::<u64>(), fr in any::<u32>(), join in any::<bool>()) {
+            let r = RequestRepr { token, bits_per_second: bps, frame_rate: fr, ..request() };
+            let mut buf = [0u8; REQUEST_LEN];
+            r.emit(join, &mut buf);
+            let expected = if join { V1Message::Join(r) } else { V1Message::Request(r) };
+            prop_assert_eq!(parse(&buf), Ok(Datagram::V1(expected)));
+        }
     }
 }

@@ -2,6 +2,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::settings::StreamSettings;
+use crate::wire::ConnectionId;
 use crate::wire::{payload, Datagram};
 
 fn ms(n: u64) -> Duration {
@@ -72,7 +73,7 @@ fn the_whole_stream_is_sent_then_completed() {
     let t0 = Instant::now();
     let id = ConnectionId::from_u128(7);
     let config = SenderConfig {
-        connection_id: Some(id),
+        greeting: Greeting::ConnectionId(id),
         ..SenderConfig::default()
     };
     let mut tx = FrameSender::new(plan, config, t0);

@@ -1,0 +1,406 @@
+//! Our protocol extension, version 1 (specified in `docs/PROTOCOL.md`).
+//!
+//! Every v1 datagram starts with a u16 flag in 0x2001..=0x2006 (a range no
+//! ctsTraffic datagram uses), a u8 version and the u64 stream token the
+//! client chose; the rest is fixed per message. Requests are padded to
+//! [`REQUEST_LEN`] bytes so that no answer to a peer that has not proven
+//! it can receive (ACCEPT, REFUSE) is larger than what it sent.
+
+use super::{ConnectionId, WireError};
+
+/// The version this build speaks.
+pub const VERSION: u8 = 1;
+/// REQUEST: the client asks the server to send it a stream.
+pub const FLAG_REQUEST: u16 = 0x2001;
+/// JOIN: the client asks the server to receive a stream from it.
+pub const FLAG_JOIN: u16 = 0x2002;
+/// ACCEPT: the server will serve the request.
+pub const FLAG_ACCEPT: u16 = 0x2003;
+/// REFUSE: the server will not serve the request, with a reason.
+pub const FLAG_REFUSE: u16 = 0x2004;
+/// REPORT: the receiver's view, sent to the sender at a fixed interval.
+pub const FLAG_REPORT: u16 = 0x2005;
+/// END: the sender's totals after its last frame.
+pub const FLAG_END: u16 = 0x2006;
+/// Flags 0x2000..=0x20ff belong to the extension.
+pub const EXTENSION_FLAGS: core::ops::RangeInclusive<u16> = 0x2000..=0x20ff;
+
+/// flag (2) + version (1) + token (8).
+const HEADER_LEN: usize = 11;
+/// Length of REQUEST and JOIN (padded with zeros).
+pub const REQUEST_LEN: usize = 128;
+/// Length of ACCEPT: header and connection id.
+pub const ACCEPT_LEN: usize = HEADER_LEN + 36;
+/// Longest reason text a REFUSE carries (it must fit in a REQUEST's size).
+pub const MAX_REASON_LEN: usize = REQUEST_LEN - HEADER_LEN - 2;
+/// Length of REPORT.
+pub const REPORT_LEN: usize = HEADER_LEN + 1 + 11 * 8;
+/// Length of END.
+pub const END_LEN: usize = HEADER_LEN + 4 * 8;
+
+/// The stream a client asks for in a REQUEST or JOIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestRepr {
+    /// Chosen by the client; every later v1 datagram of the stream carries it.
+    pub token: u64,
+    /// Bits per second.
+    pub bits_per_second: u64,
+    /// Frames per second.
+    pub frame_rate: u32,
+    /// Stream length in seconds.
+    pub stream_length_secs: u32,
+    /// Datagram size, header included.
+    pub datagram_size: u32,
+    /// The receiver's jitter-buffer depth in milliseconds.
+    pub buffer_depth_ms: u32,
+    /// How often the receiver reports, in milliseconds.
+    pub report_interval_ms: u32,
+    /// The sender stops when no report arrived for this long (ms).
+    pub consent_timeout_ms: u32,
+}
+
+/// Why a server refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefuseCode {
+    /// The stream parameters are invalid or over the server's limits.
+    BadParameters,
+    /// The server is at its stream limit.
+    Busy,
+    /// The request's version is not spoken here.
+    UnsupportedVersion,
+    /// The server does not serve this direction.
+    DirectionNotServed,
+    /// Too many requests from this source.
+    RateLimited,
+    /// A code this build does not know (from a newer peer).
+    Other(u8),
+}
+
+impl RefuseCode {
+    fn to_u8(self) -> u8 {
+        match self {
+            RefuseCode::BadParameters => 1,
+            RefuseCode::Busy => 2,
+            RefuseCode::UnsupportedVersion => 3,
+            RefuseCode::DirectionNotServed => 4,
+            RefuseCode::RateLimited => 5,
+            RefuseCode::Other(code) => code,
+        }
+    }
+
+    fn from_u8(code: u8) -> Self {
+        match code {
+            1 => RefuseCode::BadParameters,
+            2 => RefuseCode::Busy,
+            3 => RefuseCode::UnsupportedVersion,
+            4 => RefuseCode::DirectionNotServed,
+            5 => RefuseCode::RateLimited,
+            other => RefuseCode::Other(other),
+        }
+    }
+}
+
+/// The receiver's counters as of a report, with a timestamp echo.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ReportRepr {
+    /// The stream's token.
+    pub token: u64,
+    /// The receiver's last report for this stream.
+    pub is_final: bool,
+    /// Frames completed so far.
+    pub frames_completed: u64,
+    /// Frames dropped so far.
+    pub frames_dropped: u64,
+    /// Frames repeated so far.
+    pub frames_repeated: u64,
+    /// Error datagrams so far.
+    pub frames_error: u64,
+    /// Data datagrams received so far.
+    pub datagrams_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Corrupt datagrams so far.
+    pub datagrams_corrupt: u64,
+    /// Highest sequence number seen (0 before any).
+    pub highest_sequence: i64,
+    /// The sender timestamp of the newest data datagram received (0 before any).
+    pub echo_timestamp: i64,
+    /// Nanoseconds between receiving that datagram and sending this report.
+    pub echo_delay_ns: i64,
+    /// RFC 3550 jitter so far, nanoseconds.
+    pub jitter_ns: u64,
+}
+
+/// The sender's totals, sent after its last frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct EndRepr {
+    /// The stream's token.
+    pub token: u64,
+    /// Frames sent.
+    pub frames_sent: u64,
+    /// Data datagrams sent.
+    pub datagrams_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+}
+
+/// A parsed v1 datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum V1Message<'a> {
+    /// Client asks the server to send.
+    Request(RequestRepr),
+    /// Client asks the server to receive.
+    Join(RequestRepr),
+    /// Server accepts.
+    Accept {
+        /// The request's token.
+        token: u64,
+        /// The stream's connection id.
+        connection_id: ConnectionId,
+    },
+    /// Server refuses.
+    Refuse {
+        /// The request's token.
+        token: u64,
+        /// Why.
+        code: RefuseCode,
+        /// A human-readable reason (UTF-8, possibly cut).
+        reason: &'a [u8],
+    },
+    /// Receiver's report.
+    Report(ReportRepr),
+    /// Sender's totals.
+    End(EndRepr),
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut raw = [0u8; N];
+        raw.copy_from_slice(&self.bytes[self.at..self.at + N]);
+        self.at += N;
+        raw
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+    fn i64(&mut self) -> i64 {
+        i64::from_le_bytes(self.take())
+    }
+    fn rest(&self) -> &'a [u8] {
+        &self.bytes[self.at..]
+    }
+}
+
+struct Writer<'a> {
+    bytes: &'a mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, raw: &[u8]) {
+        self.bytes[self.at..self.at + raw.len()].copy_from_slice(raw);
+        self.at += raw.len();
+    }
+    fn u8(&mut self, v: u8) {
+        self.put(&[v]);
+    }
+    fn u32(&mut self, v: u32) {
+        self.put(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.put(&v.to_le_bytes());
+    }
+    fn i64(&mut self, v: i64) {
+        self.put(&v.to_le_bytes());
+    }
+}
+
+fn expect_len(what: &'static str, len: usize, need: usize, exact: bool) -> Result<(), WireError> {
+    if len < need {
+        Err(WireError::Truncated { what, len, need })
+    } else if exact && len > need {
+        Err(WireError::WrongLength { what, len, need })
+    } else {
+        Ok(())
+    }
+}
+
+/// Parses a datagram whose flag is in [`EXTENSION_FLAGS`].
+pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
+    let flag = super::read_flag(bytes)?;
+    if !EXTENSION_FLAGS.contains(&flag) {
+        return Err(WireError::UnknownFlag { flag });
+    }
+    expect_len("v1", bytes.len(), HEADER_LEN, false)?;
+    let mut r = Reader { bytes, at: 2 };
+    let version = r.u8();
+    if version != VERSION {
+        return Err(WireError::UnsupportedVersion { version });
+    }
+    let token = r.u64();
+    match flag {
+        FLAG_REQUEST | FLAG_JOIN => {
+            // Longer requests are fine: a later version may add fields.
+            expect_len("request", bytes.len(), REQUEST_LEN, false)?;
+            let repr = RequestRepr {
+                token,
+                bits_per_second: r.u64(),
+                frame_rate: r.u32(),
+                stream_length_secs: r.u32(),
+                datagram_size: r.u32(),
+                buffer_depth_ms: r.u32(),
+                report_interval_ms: r.u32(),
+                consent_timeout_ms: r.u32(),
+            };
+            Ok(if flag == FLAG_REQUEST {
+                V1Message::Request(repr)
+            } else {
+                V1Message::Join(repr)
+            })
+        }
+        FLAG_ACCEPT => {
+            expect_len("accept", bytes.len(), ACCEPT_LEN, true)?;
+            let connection_id = ConnectionId::parse_text(r.rest())?;
+            Ok(V1Message::Accept {
+                token,
+                connection_id,
+            })
+        }
+        FLAG_REFUSE => {
+            expect_len("refuse", bytes.len(), HEADER_LEN + 2, false)?;
+            let code = RefuseCode::from_u8(r.u8());
+            let len = usize::from(r.u8());
+            let reason = r.rest();
+            expect_len("refuse", reason.len(), len, true)?;
+            Ok(V1Message::Refuse {
+                token,
+                code,
+                reason,
+            })
+        }
+        FLAG_REPORT => {
+            expect_len("report", bytes.len(), REPORT_LEN, true)?;
+            Ok(V1Message::Report(ReportRepr {
+                token,
+                is_final: r.u8() & 1 == 1,
+                frames_completed: r.u64(),
+                frames_dropped: r.u64(),
+                frames_repeated: r.u64(),
+                frames_error: r.u64(),
+                datagrams_received: r.u64(),
+                bytes_received: r.u64(),
+                datagrams_corrupt: r.u64(),
+                highest_sequence: r.i64(),
+                echo_timestamp: r.i64(),
+                echo_delay_ns: r.i64(),
+                jitter_ns: r.u64(),
+            }))
+        }
+        FLAG_END => {
+            expect_len("end", bytes.len(), END_LEN, true)?;
+            Ok(V1Message::End(EndRepr {
+                token,
+                frames_sent: r.u64(),
+                datagrams_sent: r.u64(),
+                bytes_sent: r.u64(),
+            }))
+        }
+        flag => Err(WireError::UnknownFlag { flag }),
+    }
+}
+
+fn header<'a>(buf: &'a mut [u8], flag: u16, token: u64, len: usize) -> Option<Writer<'a>> {
+    let bytes = buf.get_mut(..len)?;
+    bytes.fill(0);
+    let mut w = Writer { bytes, at: 0 };
+    w.put(&flag.to_le_bytes());
+    w.u8(VERSION);
+    w.u64(token);
+    Some(w)
+}
+
+impl RequestRepr {
+    /// Emits a REQUEST (`join` false) or JOIN (`join` true); `None` when
+    /// `buf` is shorter than [`REQUEST_LEN`].
+    pub fn emit(&self, join: bool, buf: &mut [u8]) -> Option<usize> {
+        let flag = if join { FLAG_JOIN } else { FLAG_REQUEST };
+        let mut w = header(buf, flag, self.token, REQUEST_LEN)?;
+        w.u64(self.bits_per_second);
+        w.u32(self.frame_rate);
+        w.u32(self.stream_length_secs);
+        w.u32(self.datagram_size);
+        w.u32(self.buffer_depth_ms);
+        w.u32(self.report_interval_ms);
+        w.u32(self.consent_timeout_ms);
+        Some(REQUEST_LEN)
+    }
+}
+
+/// Emits an ACCEPT.
+pub fn emit_accept(token: u64, connection_id: &ConnectionId, buf: &mut [u8]) -> Option<usize> {
+    let mut w = header(buf, FLAG_ACCEPT, token, ACCEPT_LEN)?;
+    w.put(connection_id.as_bytes());
+    Some(ACCEPT_LEN)
+}
+
+/// Emits a REFUSE; the reason is cut to [`MAX_REASON_LEN`] bytes (at a
+/// character boundary).
+pub fn emit_refuse(token: u64, code: RefuseCode, reason: &str, buf: &mut [u8]) -> Option<usize> {
+    let mut cut = reason.len().min(MAX_REASON_LEN);
+    while !reason.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let text = &reason.as_bytes()[..cut];
+    let len = HEADER_LEN + 2 + text.len();
+    let mut w = header(buf, FLAG_REFUSE, token, len)?;
+    w.u8(code.to_u8());
+    w.u8(text.len() as u8);
+    w.put(text);
+    Some(len)
+}
+
+impl ReportRepr {
+    /// Emits a REPORT.
+    pub fn emit(&self, buf: &mut [u8]) -> Option<usize> {
+        let mut w = header(buf, FLAG_REPORT, self.token, REPORT_LEN)?;
+        w.u8(u8::from(self.is_final));
+        for v in [
+            self.frames_completed,
+            self.frames_dropped,
+            self.frames_repeated,
+            self.frames_error,
+            self.datagrams_received,
+            self.bytes_received,
+            self.datagrams_corrupt,
+        ] {
+            w.u64(v);
+        }
+        w.i64(self.highest_sequence);
+        w.i64(self.echo_timestamp);
+        w.i64(self.echo_delay_ns);
+        w.u64(self.jitter_ns);
+        Some(REPORT_LEN)
+    }
+}
+
+impl EndRepr {
+    /// Emits an END.
+    pub fn emit(&self, buf: &mut [u8]) -> Option<usize> {
+        let mut w = header(buf, FLAG_END, self.token, END_LEN)?;
+        w.u64(self.frames_sent);
+        w.u64(self.datagrams_sent);
+        w.u64(self.bytes_sent);
+        Some(END_LEN)
+    }
+}
