@@ -10,12 +10,15 @@
 //! - [`wire`]: zero-copy views and emitters for every datagram, and the
 //!   payload pattern.
 //! - [`settings`]: stream parameters, validation and derived numbers.
+//! - [`server`]: the server as public traits (listener handler,
+//!   connection manager, socket factory) over the patterns.
 //! - [`pattern`]: the [`IoPattern`](pattern::IoPattern) trait and its
 //!   sender and receiver implementations, with their statistics.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod pattern;
+pub mod server;
 pub mod settings;
 pub mod time;
 pub mod wire;

@@ -49,7 +49,7 @@ pub use stats::{Lateness, Rtt, StreamStats};
 use thiserror::Error;
 
 /// Which end of a stream a pattern plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     /// Sends the frames.
     Sender,

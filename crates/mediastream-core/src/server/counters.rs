@@ -1,0 +1,68 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Generates the counter block and its plain snapshot from one list, so
+/// the two can never disagree.
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// Live server counters (atomics, shared by every thread).
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters {
+            $(pub(crate) $name: AtomicU64,)*
+        }
+
+        /// A snapshot of the server's counters.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct ServerStats {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl Counters {
+            pub(crate) fn snapshot(&self) -> ServerStats {
+                ServerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Datagrams handed to the server.
+    datagrams,
+    /// Plain START requests.
+    starts,
+    /// START from a peer that already had a stream.
+    repeated_starts,
+    /// v1 REQUEST (server sends).
+    requests,
+    /// v1 JOIN (server receives).
+    joins,
+    /// Requests refused with a REFUSE.
+    refused,
+    /// Datagrams with a flag we do not know.
+    unknown,
+    /// Datagrams that could not be parsed.
+    malformed,
+    /// Stream datagrams for no known stream.
+    no_stream,
+    /// Well-formed datagrams a server never expects.
+    unexpected,
+    /// Requests that had to wait for a slot.
+    queued,
+    /// Requests dropped because the awaiting table was full.
+    busy,
+    /// Waiting requests that expired.
+    expired,
+    /// Plain START ignored because compatibility is off.
+    compat_refused,
+    /// Streams started.
+    streams_started,
+    /// Streams that completed.
+    streams_completed,
+    /// Streams that failed.
+    streams_failed,
+    /// Streams the factory could not create.
+    factory_failed,
+}
+
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}

@@ -1,0 +1,26 @@
+//! The server, refactored into public parts (after ctsTraffic's own
+//! design notes): a protocol-agnostic listener calls a
+//! [`ListenerHandler`]; the [`Server`] parses and routes by role; a
+//! [`ConnectionManager`] owns streams, waiting requests and accepting
+//! slots; a [`ConnectedSocketFactory`] builds each stream's
+//! [`IoPattern`](crate::pattern::IoPattern). No sockets here: the
+//! backends in [`sys`](crate::sys) drive these objects.
+
+mod counters;
+mod factory;
+mod handler;
+mod manager;
+mod service;
+mod types;
+
+pub use counters::ServerStats;
+pub use factory::{ConnectedSocketFactory, PatternFactory};
+pub use handler::{Handled, Ignored, ListenerHandler, Reply};
+pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConnectionManager};
+pub use service::{Drive, Server, ServerConfig, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS};
+pub use types::{
+    AcceptingSlot, AwaitingEndpoint, ListenerId, Received, StreamKey, StreamRequest, StreamResult,
+};
+
+#[cfg(test)]
+mod tests;

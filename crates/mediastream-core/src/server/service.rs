@@ -1,0 +1,546 @@
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::counters::{bump, Counters};
+use super::{
+    AcceptingSlot, AwaitOutcome, AwaitingEndpoint, ConnectedSocketFactory, ConnectedStream,
+    ConnectionManager, Handled, Ignored, ListenerHandler, PatternFactory, Received, Reply,
+    ServerStats, ShardedConnectionManager, StreamKey, StreamRequest, StreamResult,
+};
+use crate::pattern::{Role, V1Session};
+use crate::settings::{Limits, StreamPlan, StreamSettings};
+use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
+use crate::wire::{self, ConnectionId, Datagram, WireError};
+
+/// Accepted range of a v1 report interval, milliseconds.
+pub const REPORT_INTERVAL_MS: (u32, u32) = (10, 10_000);
+/// Longest accepted v1 consent timeout, milliseconds (the shortest is two
+/// report intervals).
+pub const MAX_CONSENT_TIMEOUT_MS: u32 = 600_000;
+
+/// What a [`Server`] serves and how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The stream a plain ctsTraffic START gets; `None` ignores START.
+    pub compat_settings: Option<StreamSettings>,
+    /// Bounds for streams v1 clients ask for.
+    pub limits: Limits,
+    /// Concurrent streams per direction.
+    pub max_streams: usize,
+    /// Stop after this many streams have finished.
+    pub exit_after: Option<u64>,
+    /// Serve REQUEST / START (the server sends).
+    pub serve_send: bool,
+    /// Serve JOIN (the server receives).
+    pub serve_receive: bool,
+    /// How long a request may wait for a slot (clients retry anyway).
+    pub awaiting_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            compat_settings: None,
+            limits: Limits::default(),
+            max_streams: 1024,
+            exit_after: None,
+            serve_send: true,
+            serve_receive: true,
+            awaiting_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What [`Server::drive`] found.
+#[derive(Debug)]
+pub enum Drive {
+    /// Call again at this instant (or when a datagram for it arrives).
+    Wake(Instant),
+    /// The stream ended; a waiting request may have taken its slot.
+    Finished {
+        /// The stream's final account.
+        result: Box<StreamResult>,
+        /// A stream started in the freed slot: drive it too.
+        started: Option<StreamKey>,
+    },
+    /// No such stream (already finished).
+    Gone,
+}
+
+type Observer = Box<dyn Fn(&StreamResult) + Send + Sync>;
+
+/// The MediaStream server: a [`ListenerHandler`] that parses requests and
+/// stream datagrams, routes them by role, and creates streams through a
+/// [`ConnectedSocketFactory`] into a [`ConnectionManager`].
+///
+/// It owns no socket and no thread: a backend calls
+/// [`on_datagram`](ListenerHandler::on_datagram) for every datagram,
+/// [`drive`](Server::drive) for every stream that is due, and
+/// [`maintain`](Server::maintain) now and then.
+pub struct Server<M = ShardedConnectionManager, F = PatternFactory> {
+    config: ServerConfig,
+    compat_plan: Option<StreamPlan>,
+    manager: M,
+    factory: F,
+    counters: Counters,
+    id_seed: u64,
+    next_id: AtomicU64,
+    observer: Option<Observer>,
+}
+
+impl<M, F> std::fmt::Debug for Server<M, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("stats", &self.counters.snapshot())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server with the default sharded manager and pattern factory.
+    pub fn with_defaults(config: ServerConfig) -> Result<Self, crate::settings::SettingsError> {
+        let manager = ShardedConnectionManager::new(64, 4096);
+        Self::new(config, manager, PatternFactory::default())
+    }
+}
+
+impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
+    /// A server over `manager` and `factory`; posts `max_streams` accepting
+    /// slots for each direction served. Fails when the plain START
+    /// settings are invalid.
+    pub fn new(
+        config: ServerConfig,
+        manager: M,
+        factory: F,
+    ) -> Result<Self, crate::settings::SettingsError> {
+        let compat_plan = match &config.compat_settings {
+            Some(s) => Some(s.plan_with(&config.limits)?),
+            None => None,
+        };
+        let roles = [
+            (Role::Sender, config.serve_send),
+            (Role::Receiver, config.serve_receive),
+        ];
+        for (role, served) in roles {
+            for _ in 0..if served { config.max_streams } else { 0 } {
+                manager.add_accepting(AcceptingSlot { role, remote: None });
+            }
+        }
+        Ok(Self {
+            config,
+            compat_plan,
+            manager,
+            factory,
+            counters: Counters::default(),
+            id_seed: random_seed(),
+            next_id: AtomicU64::new(0),
+            observer: None,
+        })
+    }
+
+    /// Calls `observer` with every finished stream's result.
+    pub fn on_finished(mut self, observer: impl Fn(&StreamResult) + Send + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observer));
+        self
+    }
+
+    /// The connection manager.
+    pub fn manager(&self) -> &M {
+        &self.manager
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> ServerStats {
+        self.counters.snapshot()
+    }
+
+    /// True once the exit limit's worth of streams has finished.
+    pub fn is_done(&self) -> bool {
+        let finished = self.counters.streams_completed.load(Ordering::Relaxed)
+            + self.counters.streams_failed.load(Ordering::Relaxed);
+        self.config.exit_after.is_some_and(|n| finished >= n)
+    }
+
+    fn exit_limit_reached(&self) -> bool {
+        let started = self.counters.streams_started.load(Ordering::Relaxed);
+        self.config.exit_after.is_some_and(|n| started >= n)
+    }
+
+    /// Periodic upkeep: expires requests that waited too long.
+    pub fn maintain(&self, now: Instant) {
+        if let Some(cutoff) = now.checked_sub(self.config.awaiting_timeout) {
+            let n = self.manager.expire_awaiting(cutoff);
+            self.counters.expired.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+
+    fn new_connection_id(&self) -> ConnectionId {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let hi = u128::from(mix(self.id_seed ^ n));
+        let lo = u128::from(mix(self.id_seed.rotate_left(29) ^ n ^ 0x5bd1_e995));
+        let mut value = (hi << 64) | lo;
+        // RFC 4122 version 4 (random) and variant bits.
+        value = (value & !(0xf << 76)) | (0x4 << 76);
+        value = (value & !(0x3 << 62)) | (0x2 << 62);
+        ConnectionId::from_u128(value)
+    }
+
+    fn on_start(&self, d: &Received<'_>) -> Handled {
+        bump(&self.counters.starts);
+        let key = StreamKey::sender(d.remote);
+        if self.manager.contains(key) {
+            bump(&self.counters.repeated_starts);
+            return Handled::Ignored(Ignored::RepeatedStart);
+        }
+        let (Some(plan), true) = (self.compat_plan, self.config.serve_send) else {
+            bump(&self.counters.compat_refused);
+            return Handled::Ignored(Ignored::CompatDisabled);
+        };
+        let request = StreamRequest {
+            key,
+            listener: d.listener,
+            local: d.local,
+            plan,
+            v1: None,
+            connection_id: self.new_connection_id(),
+        };
+        self.admit(request, d.now)
+    }
+
+    fn refuse(&self, d: &Received<'_>, token: u64, code: RefuseCode, reason: &str) -> Handled {
+        bump(&self.counters.refused);
+        log::debug!("refusing {} ({code:?}): {reason}", d.remote);
+        match Reply::new(d.listener, d.remote, |buf| {
+            v1::emit_refuse(token, code, reason, buf)
+        }) {
+            Some(reply) => Handled::Reply(reply),
+            None => Handled::Ignored(Ignored::Malformed),
+        }
+    }
+
+    fn on_request(&self, d: &Received<'_>, r: RequestRepr, role: Role) -> Handled {
+        bump(if role == Role::Sender {
+            &self.counters.requests
+        } else {
+            &self.counters.joins
+        });
+        let key = StreamKey {
+            role,
+            remote: d.remote,
+        };
+        if self.manager.contains(key) {
+            // A repeat: the stream answers again if the token is its own.
+            return self.deliver(d, key);
+        }
+        let served = match role {
+            Role::Sender => self.config.serve_send,
+            Role::Receiver => self.config.serve_receive,
+        };
+        if !served {
+            let why = "this server does not serve that direction";
+            return self.refuse(d, r.token, RefuseCode::DirectionNotServed, why);
+        }
+        let (plan, session) = match validate(&r, &self.config.limits) {
+            Ok(ok) => ok,
+            Err(reason) => return self.refuse(d, r.token, RefuseCode::BadParameters, &reason),
+        };
+        let request = StreamRequest {
+            key,
+            listener: d.listener,
+            local: d.local,
+            plan,
+            v1: Some(session),
+            connection_id: self.new_connection_id(),
+        };
+        match self.admit(request, d.now) {
+            Handled::Ignored(Ignored::Busy) => self.refuse(
+                d,
+                r.token,
+                RefuseCode::Busy,
+                "server at its stream limit; retry later",
+            ),
+            Handled::Ignored(Ignored::ExitLimit) => self.refuse(
+                d,
+                r.token,
+                RefuseCode::Busy,
+                "server is finishing its last streams",
+            ),
+            other => other,
+        }
+    }
+
+    /// Queues or starts a request.
+    fn admit(&self, request: StreamRequest, now: Instant) -> Handled {
+        if self.exit_limit_reached() {
+            return Handled::Ignored(Ignored::ExitLimit);
+        }
+        let endpoint = AwaitingEndpoint {
+            request,
+            received: now,
+        };
+        match self.manager.add_awaiting(endpoint) {
+            AwaitOutcome::Matched(endpoint, slot) => self.start(endpoint.request, slot, now),
+            AwaitOutcome::Queued | AwaitOutcome::AlreadyWaiting => {
+                bump(&self.counters.queued);
+                Handled::Queued
+            }
+            AwaitOutcome::Full => {
+                bump(&self.counters.busy);
+                Handled::Ignored(Ignored::Busy)
+            }
+        }
+    }
+
+    fn start(&self, request: StreamRequest, slot: AcceptingSlot, now: Instant) -> Handled {
+        let pattern = match self.factory.create(&request, now) {
+            Ok(p) => p,
+            Err(why) => {
+                log::warn!(
+                    "could not create a stream for {}: {why}",
+                    request.key.remote
+                );
+                bump(&self.counters.factory_failed);
+                self.manager.add_accepting(slot);
+                return Handled::Ignored(Ignored::FactoryFailed);
+            }
+        };
+        let stream = ConnectedStream {
+            request,
+            pattern,
+            started: now,
+        };
+        if self.manager.insert(stream).is_err() {
+            self.manager.add_accepting(slot);
+            return Handled::Ignored(Ignored::RepeatedStart);
+        }
+        bump(&self.counters.streams_started);
+        log::debug!("stream {:?} started", request.key);
+        Handled::Started(request.key)
+    }
+
+    fn deliver(&self, d: &Received<'_>, key: StreamKey) -> Handled {
+        let found = self.manager.with_stream(key, &mut |s| {
+            s.pattern.handle_datagram(d.now, d.bytes);
+        });
+        if found {
+            Handled::Delivered(key)
+        } else {
+            bump(&self.counters.no_stream);
+            Handled::Ignored(Ignored::NoStream)
+        }
+    }
+
+    /// Runs a stream's due work at `now`: its timeout if due, then every
+    /// datagram it has to send, through `send` (from the request's
+    /// listener to its peer). A send error ends that stream only. A
+    /// finished stream is removed and its result reported.
+    pub fn drive(
+        &self,
+        key: StreamKey,
+        now: Instant,
+        buf: &mut [u8],
+        send: &mut dyn FnMut(&StreamRequest, &[u8]) -> io::Result<()>,
+    ) -> Drive {
+        let mut finished = false;
+        let mut wake = None;
+        let found = self.manager.with_stream(key, &mut |s| {
+            if s.pattern.poll_timeout().is_some_and(|t| t <= now) {
+                s.pattern.handle_timeout(now);
+            }
+            while let Some(len) = s.pattern.poll_transmit(now, buf) {
+                if let Err(e) = send(&s.request, &buf[..len]) {
+                    s.pattern
+                        .abort(&format!("sending to {} failed: {e}", s.request.key.remote));
+                    break;
+                }
+            }
+            finished = s.pattern.status().is_finished();
+            wake = s.pattern.poll_timeout();
+        });
+        if !found {
+            return Drive::Gone;
+        }
+        if !finished {
+            return Drive::Wake(wake.unwrap_or(now));
+        }
+        match self.finish(key, now) {
+            Some((result, started)) => Drive::Finished {
+                result: Box::new(result),
+                started,
+            },
+            None => Drive::Gone,
+        }
+    }
+
+    /// Removes a finished stream, reports it, and gives its slot to the
+    /// next waiting request.
+    fn finish(&self, key: StreamKey, now: Instant) -> Option<(StreamResult, Option<StreamKey>)> {
+        let stream = self.manager.remove(key)?;
+        let result = self.result_of(stream, now);
+        self.report(&result);
+        let mut started = None;
+        if !self.exit_limit_reached() {
+            let slot = AcceptingSlot {
+                role: key.role,
+                remote: None,
+            };
+            if let Some((endpoint, slot)) = self.manager.add_accepting(slot) {
+                if let Handled::Started(k) = self.start(endpoint.request, slot, now) {
+                    started = Some(k);
+                }
+            }
+        }
+        Some((result, started))
+    }
+
+    fn result_of(&self, stream: ConnectedStream, now: Instant) -> StreamResult {
+        let r = stream.request;
+        StreamResult {
+            role: r.key.role,
+            local: r.local,
+            remote: r.key.remote,
+            connection_id: Some(r.connection_id),
+            plan: r.plan,
+            v1: r.v1.is_some(),
+            status: stream.pattern.status(),
+            stats: stream.pattern.stats().clone(),
+            started: stream.started,
+            ended: now,
+        }
+    }
+
+    fn report(&self, result: &StreamResult) {
+        bump(if result.succeeded() {
+            &self.counters.streams_completed
+        } else {
+            &self.counters.streams_failed
+        });
+        log::info!(
+            "stream {} {:?} ended: {:?}",
+            result.remote,
+            result.role,
+            result.status
+        );
+        if let Some(observer) = &self.observer {
+            observer(result);
+        }
+    }
+
+    /// Aborts every stream (shutdown) and returns their results.
+    pub fn shutdown(&self, now: Instant, reason: &str) -> Vec<StreamResult> {
+        let streams = self.manager.drain();
+        streams
+            .into_iter()
+            .map(|mut s| {
+                s.pattern.abort(reason);
+                let result = self.result_of(s, now);
+                self.report(&result);
+                result
+            })
+            .collect()
+    }
+}
+
+impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server<M, F> {
+    fn on_datagram(&self, d: Received<'_>) -> Handled {
+        bump(&self.counters.datagrams);
+        match wire::parse(d.bytes) {
+            Ok(Datagram::Start) => self.on_start(&d),
+            Ok(Datagram::V1(V1Message::Request(r))) => self.on_request(&d, r, Role::Sender),
+            Ok(Datagram::V1(V1Message::Join(r))) => self.on_request(&d, r, Role::Receiver),
+            Ok(Datagram::Data(..)) | Ok(Datagram::V1(V1Message::End(_))) => {
+                self.deliver(&d, StreamKey::receiver(d.remote))
+            }
+            Ok(Datagram::V1(V1Message::Report(_))) => self.deliver(&d, StreamKey::sender(d.remote)),
+            Ok(Datagram::ConnectionId(_))
+            | Ok(Datagram::V1(V1Message::Accept { .. }))
+            | Ok(Datagram::V1(V1Message::Refuse { .. })) => {
+                bump(&self.counters.unexpected);
+                Handled::Ignored(Ignored::Unexpected)
+            }
+            Err(WireError::UnsupportedVersion { version }) if is_request(d.bytes) => {
+                let token = token_of(d.bytes);
+                let why = format!("version {version} not spoken here; this server speaks 1");
+                self.refuse(&d, token, RefuseCode::UnsupportedVersion, &why)
+            }
+            Err(WireError::UnknownFlag { .. }) => {
+                bump(&self.counters.unknown);
+                Handled::Ignored(Ignored::Unknown)
+            }
+            Err(_) => {
+                bump(&self.counters.malformed);
+                Handled::Ignored(Ignored::Malformed)
+            }
+        }
+    }
+}
+
+/// Checks a v1 request against the limits.
+fn validate(r: &RequestRepr, limits: &Limits) -> Result<(StreamPlan, V1Session), String> {
+    let settings = StreamSettings {
+        bits_per_second: r.bits_per_second,
+        frame_rate: r.frame_rate,
+        stream_length_secs: r.stream_length_secs,
+        datagram_size: r.datagram_size,
+        buffer_depth_ms: r.buffer_depth_ms,
+    };
+    let plan = settings.plan_with(limits).map_err(|e| e.to_string())?;
+    let (lo, hi) = REPORT_INTERVAL_MS;
+    if !(lo..=hi).contains(&r.report_interval_ms) {
+        return Err(format!(
+            "report interval {} ms out of range {lo} to {hi} ms",
+            r.report_interval_ms
+        ));
+    }
+    let min_consent = 2 * r.report_interval_ms;
+    if !(min_consent..=MAX_CONSENT_TIMEOUT_MS).contains(&r.consent_timeout_ms) {
+        return Err(format!(
+            "consent timeout {} ms out of range {min_consent} to {MAX_CONSENT_TIMEOUT_MS} ms",
+            r.consent_timeout_ms
+        ));
+    }
+    let session = V1Session {
+        token: r.token,
+        report_interval: Duration::from_millis(r.report_interval_ms.into()),
+        consent_timeout: Duration::from_millis(r.consent_timeout_ms.into()),
+    };
+    Ok((plan, session))
+}
+
+fn is_request(bytes: &[u8]) -> bool {
+    matches!(wire::read_flag(bytes), Ok(v1::FLAG_REQUEST | v1::FLAG_JOIN))
+}
+
+fn token_of(bytes: &[u8]) -> u64 {
+    bytes
+        .get(3..11)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+fn random_seed() -> u64 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+/// SplitMix64's finaliser: spreads a counter into random-looking bits.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

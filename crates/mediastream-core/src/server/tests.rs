@@ -1,0 +1,671 @@
+//! `Server` against fake managers, factories and patterns: routing by
+//! role, repeats, refusals, slots, removal. And the default manager under
+//! threads.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::pattern::{IoPattern, Role, Status, StreamError, StreamStats};
+use crate::settings::StreamSettings;
+use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
+use crate::wire::{self, DataRepr, Datagram};
+
+/// A pattern whose behaviour the test controls and whose inputs it sees.
+#[derive(Debug, Default)]
+struct FakeState {
+    received: Vec<Vec<u8>>,
+    outbox: VecDeque<Vec<u8>>,
+    status: Option<Status>,
+}
+
+struct FakePattern(Arc<Mutex<FakeState>>, StreamStats);
+
+impl IoPattern for FakePattern {
+    fn poll_transmit(&mut self, _: Instant, buf: &mut [u8]) -> Option<usize> {
+        let d = self.0.lock().unwrap().outbox.pop_front()?;
+        buf[..d.len()].copy_from_slice(&d);
+        Some(d.len())
+    }
+    fn handle_datagram(&mut self, _: Instant, d: &[u8]) {
+        self.0.lock().unwrap().received.push(d.to_vec());
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn handle_timeout(&mut self, _: Instant) {}
+    fn status(&self) -> Status {
+        self.0
+            .lock()
+            .unwrap()
+            .status
+            .clone()
+            .unwrap_or(Status::Running)
+    }
+    fn stats(&self) -> &StreamStats {
+        &self.1
+    }
+    fn abort(&mut self, reason: &str) {
+        self.0.lock().unwrap().status = Some(Status::Failed(StreamError::Aborted {
+            reason: reason.into(),
+        }));
+    }
+}
+
+/// Records every request and hands out fake patterns (or fails).
+#[derive(Default)]
+struct FakeFactory {
+    created: Mutex<Vec<StreamRequest>>,
+    states: Mutex<HashMap<StreamKey, Arc<Mutex<FakeState>>>>,
+    fail: std::sync::atomic::AtomicBool,
+}
+
+impl FakeFactory {
+    fn state(&self, key: StreamKey) -> Arc<Mutex<FakeState>> {
+        self.states.lock().unwrap()[&key].clone()
+    }
+}
+
+impl ConnectedSocketFactory for &FakeFactory {
+    fn create(&self, r: &StreamRequest, _: Instant) -> Result<Box<dyn IoPattern + Send>, String> {
+        if self.fail.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err("no sockets left".into());
+        }
+        self.created.lock().unwrap().push(*r);
+        let state = Arc::new(Mutex::new(FakeState::default()));
+        self.states.lock().unwrap().insert(r.key, state.clone());
+        Ok(Box::new(FakePattern(state, StreamStats::default())))
+    }
+}
+
+/// The simplest manager there is: one lock over everything. Proves the
+/// server depends on the trait, not on the sharded implementation.
+#[derive(Default)]
+struct FakeManager {
+    inner: Mutex<(
+        HashMap<StreamKey, ConnectedStream>,
+        Vec<AwaitingEndpoint>,
+        Vec<AcceptingSlot>,
+    )>,
+}
+
+impl ConnectionManager for FakeManager {
+    fn insert(&self, s: ConnectedStream) -> Result<(), ConnectedStream> {
+        let mut g = self.inner.lock().unwrap();
+        if g.0.contains_key(&s.request.key) {
+            return Err(s);
+        }
+        g.0.insert(s.request.key, s);
+        Ok(())
+    }
+    fn remove(&self, key: StreamKey) -> Option<ConnectedStream> {
+        self.inner.lock().unwrap().0.remove(&key)
+    }
+    fn with_stream(&self, key: StreamKey, f: &mut dyn FnMut(&mut ConnectedStream)) -> bool {
+        self.inner.lock().unwrap().0.get_mut(&key).map(f).is_some()
+    }
+    fn len(&self) -> usize {
+        self.inner.lock().unwrap().0.len()
+    }
+    fn drain(&self) -> Vec<ConnectedStream> {
+        self.inner
+            .lock()
+            .unwrap()
+            .0
+            .drain()
+            .map(|(_, s)| s)
+            .collect()
+    }
+    fn add_awaiting(&self, e: AwaitingEndpoint) -> AwaitOutcome {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(i) = g.2.iter().position(|s| s.accepts(&e)) {
+            let slot = g.2.remove(i);
+            return AwaitOutcome::Matched(e, slot);
+        }
+        g.1.push(e);
+        AwaitOutcome::Queued
+    }
+    fn add_accepting(&self, slot: AcceptingSlot) -> Option<(AwaitingEndpoint, AcceptingSlot)> {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(i) = g.1.iter().position(|e| slot.accepts(e)) {
+            return Some((g.1.remove(i), slot));
+        }
+        g.2.push(slot);
+        None
+    }
+    fn expire_awaiting(&self, cutoff: Instant) -> usize {
+        let mut g = self.inner.lock().unwrap();
+        let before = g.1.len();
+        g.1.retain(|e| e.received >= cutoff);
+        before - g.1.len()
+    }
+    fn awaiting_len(&self) -> usize {
+        self.inner.lock().unwrap().1.len()
+    }
+    fn free_slots(&self, role: Role) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .2
+            .iter()
+            .filter(|s| s.role == role && s.remote.is_none())
+            .count()
+    }
+}
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+const LOCAL: u16 = 4444;
+
+fn received(remote: u16, bytes: &[u8], now: Instant) -> Received<'_> {
+    Received {
+        listener: ListenerId(0),
+        local: addr(LOCAL),
+        remote: addr(remote),
+        bytes,
+        now,
+    }
+}
+
+fn config(max_streams: usize) -> ServerConfig {
+    ServerConfig {
+        compat_settings: Some(StreamSettings::new(8_000_000, 50, 3)),
+        max_streams,
+        ..ServerConfig::default()
+    }
+}
+
+fn request_bytes(join: bool, token: u64) -> Vec<u8> {
+    let r = RequestRepr {
+        token,
+        bits_per_second: 1_000_000,
+        frame_rate: 10,
+        stream_length_secs: 2,
+        datagram_size: 1400,
+        buffer_depth_ms: 500,
+        report_interval_ms: 250,
+        consent_timeout_ms: 3000,
+    };
+    let mut buf = vec![0u8; v1::REQUEST_LEN];
+    r.emit(join, &mut buf).unwrap();
+    buf
+}
+
+fn data_bytes(seq: i64) -> Vec<u8> {
+    let mut buf = vec![0u8; 100];
+    DataRepr {
+        sequence_number: seq,
+        timestamp: 1,
+        frequency: 1,
+    }
+    .emit_datagram(&mut buf, 100)
+    .unwrap();
+    buf
+}
+
+fn report_bytes(token: u64) -> Vec<u8> {
+    let mut buf = vec![0u8; v1::REPORT_LEN];
+    v1::ReportRepr {
+        token,
+        ..Default::default()
+    }
+    .emit(&mut buf)
+    .unwrap();
+    buf
+}
+
+fn refusal(h: &Handled) -> (RefuseCode, String) {
+    let Handled::Reply(reply) = h else {
+        panic!("expected a reply, got {h:?}")
+    };
+    assert!(reply.bytes().len() <= v1::REQUEST_LEN);
+    match wire::parse(reply.bytes()) {
+        Ok(Datagram::V1(V1Message::Refuse { code, reason, .. })) => {
+            (code, String::from_utf8_lossy(reason).into_owned())
+        }
+        other => panic!("expected REFUSE, got {other:?}"),
+    }
+}
+
+#[test]
+fn start_routes_to_a_sender_and_repeats_are_ignored() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert_eq!(
+        server.on_datagram(received(5000, b"START", now)),
+        Handled::Started(StreamKey::sender(addr(5000)))
+    );
+    assert_eq!(
+        server.on_datagram(received(5000, b"START", now)),
+        Handled::Ignored(Ignored::RepeatedStart)
+    );
+    let created = factory.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].key, StreamKey::sender(addr(5000)));
+    assert_eq!(
+        created[0].v1, None,
+        "plain START is the plain ctsTraffic stream"
+    );
+    assert_eq!(
+        created[0].plan.frame_size(),
+        20_000,
+        "the server's own settings"
+    );
+    let s = server.stats();
+    assert_eq!((s.starts, s.repeated_starts, s.streams_started), (2, 1, 1));
+}
+
+#[test]
+fn join_and_request_route_by_role() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let join = server.on_datagram(received(6000, &request_bytes(true, 11), now));
+    assert_eq!(join, Handled::Started(StreamKey::receiver(addr(6000))));
+    let req = server.on_datagram(received(7000, &request_bytes(false, 12), now));
+    assert_eq!(req, Handled::Started(StreamKey::sender(addr(7000))));
+    // Data from 6000 goes to its receiver; a report from 7000 to its sender.
+    assert_eq!(
+        server.on_datagram(received(6000, &data_bytes(1), now)),
+        Handled::Delivered(StreamKey::receiver(addr(6000)))
+    );
+    assert_eq!(
+        server.on_datagram(received(7000, &report_bytes(12), now)),
+        Handled::Delivered(StreamKey::sender(addr(7000)))
+    );
+    // Crossed roles find nothing: data from the sender's peer, a report
+    // from the receiver's peer.
+    assert_eq!(
+        server.on_datagram(received(7000, &data_bytes(1), now)),
+        Handled::Ignored(Ignored::NoStream)
+    );
+    assert_eq!(
+        server.on_datagram(received(6000, &report_bytes(11), now)),
+        Handled::Ignored(Ignored::NoStream)
+    );
+    let rx = factory.state(StreamKey::receiver(addr(6000)));
+    let tx = factory.state(StreamKey::sender(addr(7000)));
+    assert_eq!(rx.lock().unwrap().received, vec![data_bytes(1)]);
+    assert_eq!(tx.lock().unwrap().received, vec![report_bytes(12)]);
+    // A repeated JOIN is handed to the stream (which re-sends its ACCEPT).
+    let again = server.on_datagram(received(6000, &request_bytes(true, 11), now));
+    assert_eq!(again, Handled::Delivered(StreamKey::receiver(addr(6000))));
+    assert_eq!(factory.created.lock().unwrap().len(), 2);
+    let created = factory.created.lock().unwrap().clone();
+    assert_eq!(created[0].v1.map(|s| s.token), Some(11));
+    assert_eq!(created[0].plan.frame_size(), 12_500);
+}
+
+#[test]
+fn unknown_malformed_and_unexpected_are_counted() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert_eq!(
+        server.on_datagram(received(1, &[0x34, 0x12, 0, 0], now)),
+        Handled::Ignored(Ignored::Unknown)
+    );
+    assert_eq!(
+        server.on_datagram(received(1, &[0], now)),
+        Handled::Ignored(Ignored::Malformed)
+    );
+    assert_eq!(
+        server.on_datagram(received(1, &[0; 10], now)),
+        Handled::Ignored(Ignored::Malformed)
+    );
+    let mut id = [0u8; 39];
+    crate::wire::ConnectionId::from_u128(1).emit(&mut id);
+    assert_eq!(
+        server.on_datagram(received(1, &id, now)),
+        Handled::Ignored(Ignored::Unexpected)
+    );
+    let s = server.stats();
+    assert_eq!(
+        (s.unknown, s.malformed, s.unexpected, s.datagrams),
+        (1, 2, 1, 4)
+    );
+    assert!(factory.created.lock().unwrap().is_empty());
+}
+
+#[test]
+fn bad_requests_are_refused_with_a_reason() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let mut bad = request_bytes(false, 5);
+    bad[19..23].copy_from_slice(&0u32.to_le_bytes()); // frame rate 0
+    let (code, reason) = refusal(&server.on_datagram(received(1, &bad, now)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    assert!(
+        reason.starts_with("frame-rate 0 frames/s is out of range"),
+        "{reason}"
+    );
+    let mut v2 = request_bytes(true, 5);
+    v2[2] = 2;
+    let (code, reason) = refusal(&server.on_datagram(received(1, &v2, now)));
+    assert_eq!(code, RefuseCode::UnsupportedVersion);
+    assert!(reason.contains("version 2"), "{reason}");
+    let no_join = ServerConfig {
+        serve_receive: false,
+        ..config(4)
+    };
+    let server = Server::new(no_join, FakeManager::default(), &factory).unwrap();
+    let (code, _) = refusal(&server.on_datagram(received(1, &request_bytes(true, 5), now)));
+    assert_eq!(code, RefuseCode::DirectionNotServed);
+    assert_eq!(server.stats().refused, 1);
+}
+
+#[test]
+fn full_server_queues_then_serves_in_freed_slots() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(1), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert!(matches!(
+        server.on_datagram(received(1, b"START", now)),
+        Handled::Started(_)
+    ));
+    assert_eq!(
+        server.on_datagram(received(2, b"START", now)),
+        Handled::Queued
+    );
+    // JOIN has its own slots: a receiver slot is free.
+    assert!(matches!(
+        server.on_datagram(received(3, &request_bytes(true, 1), now)),
+        Handled::Started(_)
+    ));
+    // The first sender completes: removed, and the queued START takes its slot.
+    let first = StreamKey::sender(addr(1));
+    factory.state(first).lock().unwrap().status = Some(Status::Completed);
+    let mut buf = [0u8; 2048];
+    match server.drive(first, now, &mut buf, &mut |_, _| Ok(())) {
+        Drive::Finished { result, started } => {
+            assert_eq!(result.status, Status::Completed);
+            assert_eq!(result.remote, addr(1));
+            assert_eq!(started, Some(StreamKey::sender(addr(2))));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!server.manager().contains(first));
+    assert!(server.manager().contains(StreamKey::sender(addr(2))));
+    assert!(matches!(
+        server.drive(first, now, &mut buf, &mut |_, _| Ok(())),
+        Drive::Gone
+    ));
+}
+
+#[test]
+fn failed_streams_are_removed_and_send_errors_end_only_that_stream() {
+    let factory = FakeFactory::default();
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let sink = results.clone();
+    let server = Server::new(config(4), FakeManager::default(), &factory)
+        .unwrap()
+        .on_finished(move |r| sink.lock().unwrap().push(r.status.clone()));
+    let now = Instant::now();
+    server.on_datagram(received(1, b"START", now));
+    server.on_datagram(received(2, b"START", now));
+    let one = StreamKey::sender(addr(1));
+    factory
+        .state(one)
+        .lock()
+        .unwrap()
+        .outbox
+        .push_back(vec![1, 2, 3]);
+    let mut buf = [0u8; 2048];
+    let mut refuse_port_1 = |r: &StreamRequest, _: &[u8]| {
+        if r.key.remote == addr(1) {
+            Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
+        } else {
+            Ok(())
+        }
+    };
+    assert!(matches!(
+        server.drive(one, now, &mut buf, &mut refuse_port_1),
+        Drive::Finished { .. }
+    ));
+    let two = StreamKey::sender(addr(2));
+    factory.state(two).lock().unwrap().outbox.push_back(vec![4]);
+    assert!(matches!(
+        server.drive(two, now, &mut buf, &mut refuse_port_1),
+        Drive::Wake(_)
+    ));
+    let statuses = results.lock().unwrap().clone();
+    assert_eq!(statuses.len(), 1);
+    assert!(
+        matches!(&statuses[0], Status::Failed(StreamError::Aborted { reason }) if reason.contains("127.0.0.1:1"))
+    );
+    assert_eq!(server.stats().streams_failed, 1);
+    assert_eq!(server.manager().len(), 1);
+}
+
+#[test]
+fn exit_limit_and_factory_failures() {
+    let factory = FakeFactory::default();
+    let cfg = ServerConfig {
+        exit_after: Some(1),
+        ..config(4)
+    };
+    let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert!(matches!(
+        server.on_datagram(received(1, b"START", now)),
+        Handled::Started(_)
+    ));
+    assert_eq!(
+        server.on_datagram(received(2, b"START", now)),
+        Handled::Ignored(Ignored::ExitLimit)
+    );
+    assert!(!server.is_done());
+    factory
+        .state(StreamKey::sender(addr(1)))
+        .lock()
+        .unwrap()
+        .status = Some(Status::Completed);
+    let mut buf = [0u8; 64];
+    server.drive(
+        StreamKey::sender(addr(1)),
+        now,
+        &mut buf,
+        &mut |_, _| Ok(()),
+    );
+    assert!(server.is_done());
+
+    let factory = FakeFactory::default();
+    factory
+        .fail
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let server = Server::new(config(1), FakeManager::default(), &factory).unwrap();
+    assert_eq!(
+        server.on_datagram(received(1, b"START", now)),
+        Handled::Ignored(Ignored::FactoryFailed)
+    );
+    assert_eq!(
+        server.manager().free_slots(Role::Sender),
+        1,
+        "the slot came back"
+    );
+}
+
+#[test]
+fn compat_can_be_turned_off() {
+    let factory = FakeFactory::default();
+    let cfg = ServerConfig {
+        compat_settings: None,
+        ..config(4)
+    };
+    let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert_eq!(
+        server.on_datagram(received(1, b"START", now)),
+        Handled::Ignored(Ignored::CompatDisabled)
+    );
+    assert!(matches!(
+        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        Handled::Started(_)
+    ));
+}
+
+fn endpoint(role: Role, port: u16, now: Instant) -> AwaitingEndpoint {
+    let plan = StreamSettings::new(8_000_000, 50, 3).plan().unwrap();
+    AwaitingEndpoint {
+        request: StreamRequest {
+            key: StreamKey {
+                role,
+                remote: addr(port),
+            },
+            listener: ListenerId(0),
+            local: addr(LOCAL),
+            plan,
+            v1: None,
+            connection_id: crate::wire::ConnectionId::from_u128(port.into()),
+        },
+        received: now,
+    }
+}
+
+#[test]
+fn accept_matching_respects_role_and_remote() {
+    let m = ShardedConnectionManager::new(8, 16);
+    let now = Instant::now();
+    assert_eq!(
+        m.add_accepting(AcceptingSlot {
+            role: Role::Receiver,
+            remote: None
+        }),
+        None
+    );
+    // A receiver slot never takes a sender endpoint.
+    assert_eq!(
+        m.add_awaiting(endpoint(Role::Sender, 1, now)),
+        AwaitOutcome::Queued
+    );
+    assert_eq!(
+        m.add_awaiting(endpoint(Role::Sender, 1, now)),
+        AwaitOutcome::AlreadyWaiting
+    );
+    match m.add_awaiting(endpoint(Role::Receiver, 2, now)) {
+        AwaitOutcome::Matched(e, slot) => {
+            assert_eq!(e.request.key.role, Role::Receiver);
+            assert_eq!(slot.role, Role::Receiver);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A slot reserved for port 3 ignores the waiting sender on port 1...
+    let reserved = AcceptingSlot {
+        role: Role::Sender,
+        remote: Some(addr(3)),
+    };
+    assert_eq!(m.add_accepting(reserved), None);
+    // ...and is taken by port 3.
+    assert!(
+        matches!(m.add_awaiting(endpoint(Role::Sender, 3, now)), AwaitOutcome::Matched(_, s) if s == reserved)
+    );
+    // An open sender slot takes the waiting sender on port 1.
+    let got = m.add_accepting(AcceptingSlot {
+        role: Role::Sender,
+        remote: None,
+    });
+    assert_eq!(got.map(|(e, _)| e.request.key.remote), Some(addr(1)));
+    assert_eq!((m.awaiting_len(), m.free_slots(Role::Sender)), (0, 0));
+    // Expiry and the bound on waiting requests.
+    let small = ShardedConnectionManager::new(2, 2);
+    assert_eq!(
+        small.add_awaiting(endpoint(Role::Sender, 10, now)),
+        AwaitOutcome::Queued
+    );
+    assert_eq!(
+        small.add_awaiting(endpoint(Role::Sender, 11, now + Duration::from_secs(1))),
+        AwaitOutcome::Queued
+    );
+    assert_eq!(
+        small.add_awaiting(endpoint(Role::Sender, 12, now)),
+        AwaitOutcome::Full
+    );
+    assert_eq!(small.expire_awaiting(now + Duration::from_millis(500)), 1);
+    assert_eq!(small.awaiting_len(), 1);
+}
+
+#[test]
+fn sharded_manager_loses_and_duplicates_nothing_across_threads() {
+    const THREADS: u16 = 8;
+    const PER_THREAD: u16 = 500;
+    let m = Arc::new(ShardedConnectionManager::new(16, 100_000));
+    let now = Instant::now();
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let m = m.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER_THREAD {
+                    let port = 10_000 + t * PER_THREAD + i;
+                    let e = endpoint(
+                        if i % 2 == 0 {
+                            Role::Sender
+                        } else {
+                            Role::Receiver
+                        },
+                        port,
+                        now,
+                    );
+                    let key = e.request.key;
+                    let stream = ConnectedStream {
+                        request: e.request,
+                        pattern: Box::new(FakePattern(Default::default(), StreamStats::default())),
+                        started: now,
+                    };
+                    assert!(m.insert(stream).is_ok());
+                    assert!(m.contains(key));
+                    let other_role = StreamKey {
+                        role: if i % 2 == 0 {
+                            Role::Receiver
+                        } else {
+                            Role::Sender
+                        },
+                        ..key
+                    };
+                    assert!(!m.contains(other_role));
+                    let dup = ConnectedStream {
+                        request: e.request,
+                        pattern: Box::new(FakePattern(Default::default(), StreamStats::default())),
+                        started: now,
+                    };
+                    assert!(m.insert(dup).is_err(), "no duplicate keys");
+                    if i % 4 == 0 {
+                        assert!(m.remove(key).is_some());
+                        assert!(m.remove(key).is_none());
+                    }
+                    // Slots and endpoints of both roles, concurrently.
+                    let role = if t % 2 == 0 {
+                        Role::Sender
+                    } else {
+                        Role::Receiver
+                    };
+                    m.add_awaiting(endpoint(role, 40_000 + t * PER_THREAD + i, now));
+                    m.add_accepting(AcceptingSlot { role, remote: None });
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let expected = usize::from(THREADS) * usize::from(PER_THREAD) * 3 / 4;
+    assert_eq!(m.len(), expected);
+    let drained = m.drain();
+    assert_eq!(drained.len(), expected);
+    let mut keys: Vec<_> = drained.iter().map(|s| s.request.key).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), expected, "no duplicates");
+    assert_eq!(m.len(), 0);
+    // Every endpoint met a slot of its role: none waits, none is free.
+    assert_eq!(m.awaiting_len(), 0);
+    assert_eq!(
+        (m.free_slots(Role::Sender), m.free_slots(Role::Receiver)),
+        (0, 0)
+    );
+}

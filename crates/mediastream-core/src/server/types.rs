@@ -1,0 +1,133 @@
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use crate::pattern::{Role, Status, StreamStats, V1Session};
+use crate::settings::StreamPlan;
+use crate::wire::ConnectionId;
+
+/// Identifies one listening socket (one `--listen` address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListenerId(pub u32);
+
+/// A stream as the server knows it: the server's role and the peer.
+///
+/// Keys carry the role so that a table or a queue between listener and
+/// server can never hand a receiver's datagram to a sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamKey {
+    /// The role the *server* plays in this stream.
+    pub role: Role,
+    /// The client's address.
+    pub remote: SocketAddr,
+}
+
+impl StreamKey {
+    /// The server sends to `remote`.
+    pub fn sender(remote: SocketAddr) -> Self {
+        Self {
+            role: Role::Sender,
+            remote,
+        }
+    }
+
+    /// The server receives from `remote`.
+    pub fn receiver(remote: SocketAddr) -> Self {
+        Self {
+            role: Role::Receiver,
+            remote,
+        }
+    }
+}
+
+/// One datagram as a listening socket received it. The listener fills
+/// this in and never looks inside `bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    /// Which listening socket.
+    pub listener: ListenerId,
+    /// Its local address.
+    pub local: SocketAddr,
+    /// The sender's address.
+    pub remote: SocketAddr,
+    /// The datagram.
+    pub bytes: &'a [u8],
+    /// When it was received.
+    pub now: Instant,
+}
+
+/// Everything the server needs to build and run one stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamRequest {
+    /// The server's role and the client's address.
+    pub key: StreamKey,
+    /// The listening socket the request came in on; the stream's datagrams
+    /// leave from it (as ctsTraffic's do).
+    pub listener: ListenerId,
+    /// That socket's address.
+    pub local: SocketAddr,
+    /// The stream's plan.
+    pub plan: StreamPlan,
+    /// v1 session parameters; `None` for a plain ctsTraffic START.
+    pub v1: Option<V1Session>,
+    /// The id announced to the client.
+    pub connection_id: ConnectionId,
+}
+
+/// A request waiting for an accepting slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwaitingEndpoint {
+    /// What the stream will be.
+    pub request: StreamRequest,
+    /// When the request arrived (old ones expire: the client retries).
+    pub received: Instant,
+}
+
+/// Room for one more stream of a role, optionally reserved for one peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AcceptingSlot {
+    /// The role a stream must have to take this slot.
+    pub role: Role,
+    /// Only this peer may take it; `None` for any peer.
+    pub remote: Option<SocketAddr>,
+}
+
+impl AcceptingSlot {
+    /// True when `endpoint` may take this slot: same role, and the slot's
+    /// peer if it names one.
+    pub fn accepts(&self, endpoint: &AwaitingEndpoint) -> bool {
+        self.role == endpoint.request.key.role
+            && self.remote.is_none_or(|r| r == endpoint.request.key.remote)
+    }
+}
+
+/// The final account of one stream, from either end.
+#[derive(Debug, Clone)]
+pub struct StreamResult {
+    /// The role this end played.
+    pub role: Role,
+    /// This end's address.
+    pub local: SocketAddr,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// The connection id, when one was announced.
+    pub connection_id: Option<ConnectionId>,
+    /// The plan the stream followed.
+    pub plan: StreamPlan,
+    /// True for a v1 stream (peer view available).
+    pub v1: bool,
+    /// How it ended.
+    pub status: Status,
+    /// Its counters.
+    pub stats: StreamStats,
+    /// When it started.
+    pub started: Instant,
+    /// When it ended.
+    pub ended: Instant,
+}
+
+impl StreamResult {
+    /// True when it completed (dropped frames alone do not fail it).
+    pub fn succeeded(&self) -> bool {
+        self.status == Status::Completed
+    }
+}
