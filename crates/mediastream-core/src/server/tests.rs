@@ -11,7 +11,7 @@ use super::*;
 use crate::pattern::{IoPattern, Role, Status, StreamError, StreamStats};
 use crate::settings::StreamSettings;
 use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
-use crate::wire::{self, DataRepr, Datagram};
+use crate::wire::{self, ConnectionId, DataRepr, Datagram};
 
 /// A pattern whose behaviour the test controls and whose inputs it sees.
 #[derive(Debug, Default)]
@@ -84,14 +84,17 @@ impl ConnectedSocketFactory for &FakeFactory {
 /// server depends on the trait, not on the sharded implementation.
 #[derive(Default)]
 struct FakeManager {
-    inner: Mutex<(
-        HashMap<StreamKey, ConnectedStream>,
-        Vec<AwaitingEndpoint>,
-        Vec<AcceptingSlot>,
-    )>,
+    inner: Mutex<FakeTables>,
 }
 
+type FakeTables = (
+    HashMap<StreamKey, ConnectedStream>,
+    Vec<AwaitingEndpoint>,
+    Vec<AcceptingSlot>,
+);
+
 impl ConnectionManager for FakeManager {
+    #[allow(clippy::result_large_err)]
     fn insert(&self, s: ConnectedStream) -> Result<(), ConnectedStream> {
         let mut g = self.inner.lock().unwrap();
         if g.0.contains_key(&s.request.key) {
@@ -319,7 +322,7 @@ fn unknown_malformed_and_unexpected_are_counted() {
         Handled::Ignored(Ignored::Malformed)
     );
     let mut id = [0u8; 39];
-    crate::wire::ConnectionId::from_u128(1).emit(&mut id);
+    ConnectionId::from_u128(1).emit(&mut id);
     assert_eq!(
         server.on_datagram(received(1, &id, now)),
         Handled::Ignored(Ignored::Unexpected)
@@ -522,7 +525,7 @@ fn endpoint(role: Role, port: u16, now: Instant) -> AwaitingEndpoint {
             local: addr(LOCAL),
             plan,
             v1: None,
-            connection_id: crate::wire::ConnectionId::from_u128(port.into()),
+            connection_id: ConnectionId::from_u128(port.into()),
         },
         received: now,
     }
