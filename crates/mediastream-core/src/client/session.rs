@@ -1,0 +1,362 @@
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::pattern::{
+    FrameReceiver, FrameSender, IoPattern, ReceiverConfig, SenderConfig, Status, StreamError,
+    StreamStats, V1Session, Verify,
+};
+use crate::settings::{SettingsError, StreamPlan, StreamSettings};
+use crate::time::Timebase;
+use crate::wire::v1::{RequestRepr, V1Message};
+use crate::wire::{self, ConnectionId, Datagram};
+
+/// Which way the frames flow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The server sends, the client receives (START or REQUEST).
+    #[default]
+    Receive,
+    /// The client sends, the server receives (JOIN).
+    Send,
+}
+
+/// What a client asks for and how it behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientConfig {
+    /// The stream.
+    pub settings: StreamSettings,
+    /// Which way it flows.
+    pub direction: Direction,
+    /// Speak plain ctsTraffic (START, no extension): for a ctsTraffic
+    /// server. The server then decides the stream; only receiving works.
+    pub compat: bool,
+    /// v1: the receiver's report interval.
+    pub report_interval: Duration,
+    /// v1: the sender's consent timeout.
+    pub consent_timeout: Duration,
+    /// Payload verification when receiving.
+    pub verify: Verify,
+    /// Keep per-frame records (for a jitter file).
+    pub record_frames: bool,
+    /// JOIN attempts before giving up on a server that does not answer.
+    pub join_attempts: u32,
+    /// The stream's token (pick it at random).
+    pub token: u64,
+    /// The clock for wire timestamps.
+    pub timebase: Option<Timebase>,
+}
+
+impl ClientConfig {
+    /// A receiving v1 client with default options.
+    pub fn new(settings: StreamSettings, token: u64) -> Self {
+        Self {
+            settings,
+            direction: Direction::Receive,
+            compat: false,
+            report_interval: V1Session::DEFAULT_REPORT_INTERVAL,
+            consent_timeout: V1Session::DEFAULT_CONSENT_TIMEOUT,
+            verify: Verify::Count,
+            record_frames: false,
+            join_attempts: 5,
+            token,
+            timebase: None,
+        }
+    }
+
+    /// Checks the configuration and derives the plan.
+    pub fn plan(&self) -> Result<StreamPlan, ClientError> {
+        if self.compat && self.direction == Direction::Send {
+            return Err(ClientError::CompatCannotSend);
+        }
+        Ok(self.settings.plan()?)
+    }
+
+    fn session(&self) -> Option<V1Session> {
+        (!self.compat).then_some(V1Session {
+            token: self.token,
+            report_interval: self.report_interval,
+            consent_timeout: self.consent_timeout,
+        })
+    }
+
+    fn request(&self) -> RequestRepr {
+        let s = &self.settings;
+        RequestRepr {
+            token: self.token,
+            bits_per_second: s.bits_per_second,
+            frame_rate: s.frame_rate,
+            stream_length_secs: s.stream_length_secs,
+            datagram_size: s.datagram_size,
+            buffer_depth_ms: s.buffer_depth_ms,
+            report_interval_ms: millis(self.report_interval),
+            consent_timeout_ms: millis(self.consent_timeout),
+        }
+    }
+}
+
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Why a client configuration cannot run.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The stream settings are invalid.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// ctsTraffic has no way for a client to send.
+    #[error("compat mode cannot send: ctsTraffic servers only send (drop --compat or use --direction recv)")]
+    CompatCannotSend,
+}
+
+// One per session and never moved after creation: boxing would only add
+// an indirection on every datagram.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Stage {
+    /// Receiving from the start (the receiver's buffer clock runs).
+    Receiving(FrameReceiver),
+    /// JOIN sent, waiting for ACCEPT.
+    Joining,
+    /// ACCEPT arrived: sending.
+    Sending(FrameSender),
+}
+
+/// One client stream, from request to result.
+#[derive(Debug)]
+pub struct ClientSession {
+    config: ClientConfig,
+    plan: StreamPlan,
+    stage: Stage,
+    requests_sent: u32,
+    next_request: Option<Instant>,
+    heard_from_server: bool,
+    connection_id: Option<ConnectionId>,
+    failure: Option<StreamError>,
+    no_stats: StreamStats,
+}
+
+impl ClientSession {
+    /// Starts a session at `now`; its first request is due at once.
+    pub fn new(config: ClientConfig, now: Instant) -> Result<Self, ClientError> {
+        let plan = config.plan()?;
+        let stage = match config.direction {
+            Direction::Receive => Stage::Receiving(FrameReceiver::new(
+                plan,
+                ReceiverConfig {
+                    verify: config.verify,
+                    record_frames: config.record_frames,
+                    timebase: config.timebase,
+                    greeting: Default::default(),
+                    v1: config.session(),
+                },
+                now,
+            )),
+            Direction::Send => Stage::Joining,
+        };
+        Ok(Self {
+            config,
+            plan,
+            stage,
+            requests_sent: 0,
+            next_request: Some(now),
+            heard_from_server: false,
+            connection_id: None,
+            failure: None,
+            no_stats: StreamStats::default(),
+        })
+    }
+
+    /// The stream's plan.
+    pub fn plan(&self) -> &StreamPlan {
+        &self.plan
+    }
+
+    /// The session's configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The connection id the server announced.
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        match &self.stage {
+            Stage::Receiving(rx) => rx.connection_id().or(self.connection_id),
+            _ => self.connection_id,
+        }
+    }
+
+    /// Requests (START, REQUEST or JOIN) sent so far.
+    pub fn requests_sent(&self) -> u32 {
+        self.requests_sent
+    }
+
+    /// Takes the oldest per-frame record (receiving, with `record_frames`).
+    pub fn poll_record(&mut self) -> Option<crate::pattern::FrameRecord> {
+        match &mut self.stage {
+            Stage::Receiving(rx) => rx.poll_record(),
+            _ => None,
+        }
+    }
+
+    fn inner(&self) -> Option<&dyn IoPattern> {
+        match &self.stage {
+            Stage::Receiving(rx) => Some(rx),
+            Stage::Sending(tx) => Some(tx),
+            Stage::Joining => None,
+        }
+    }
+
+    fn inner_mut(&mut self) -> Option<&mut dyn IoPattern> {
+        match &mut self.stage {
+            Stage::Receiving(rx) => Some(rx),
+            Stage::Sending(tx) => Some(tx),
+            Stage::Joining => None,
+        }
+    }
+
+    /// Still asking: receiving with nothing from the server yet, or joining.
+    fn requesting(&self) -> bool {
+        match &self.stage {
+            Stage::Receiving(rx) => {
+                !rx.has_received_data() && !self.heard_from_server && !rx.status().is_finished()
+            }
+            Stage::Joining => true,
+            Stage::Sending(_) => false,
+        }
+    }
+
+    fn emit_request(&mut self, buf: &mut [u8]) -> Option<usize> {
+        if self.config.compat {
+            return wire::emit_start(buf);
+        }
+        let join = self.config.direction == Direction::Send;
+        self.config.request().emit(join, buf)
+    }
+
+    fn on_accept(&mut self, now: Instant, connection_id: ConnectionId) {
+        self.heard_from_server = true;
+        self.connection_id = Some(connection_id);
+        self.next_request = None;
+        if matches!(self.stage, Stage::Joining) {
+            let config = SenderConfig {
+                v1: self.config.session(),
+                timebase: self.config.timebase,
+                ..SenderConfig::default()
+            };
+            self.stage = Stage::Sending(FrameSender::new(self.plan, config, now));
+        }
+    }
+
+    fn fail(&mut self, error: StreamError) {
+        if self.failure.is_none() && !self.status().is_finished() {
+            self.next_request = None;
+            self.failure = Some(error);
+        }
+    }
+}
+
+impl IoPattern for ClientSession {
+    fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if self.failure.is_some() {
+            return None;
+        }
+        if let Some(due) = self.next_request.filter(|&t| t <= now) {
+            if !self.requesting() {
+                self.next_request = None;
+            } else if matches!(self.stage, Stage::Joining)
+                && self.requests_sent >= self.config.join_attempts
+            {
+                let attempts = self.requests_sent;
+                self.fail(StreamError::NoAnswer { attempts });
+                return None;
+            } else {
+                let retry = self.plan.start_retry_interval();
+                self.next_request = Some(if due + retry > now {
+                    due + retry
+                } else {
+                    now + retry
+                });
+                self.requests_sent += 1;
+                return self.emit_request(buf);
+            }
+        }
+        self.inner_mut()?.poll_transmit(now, buf)
+    }
+
+    fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
+        if self.failure.is_some() {
+            return;
+        }
+        let token = self.config.token;
+        match wire::parse(datagram) {
+            Ok(Datagram::V1(V1Message::Refuse {
+                token: t, reason, ..
+            })) if t == token => {
+                let reason = String::from_utf8_lossy(reason).into_owned();
+                self.fail(StreamError::Refused { reason });
+                return;
+            }
+            Ok(Datagram::V1(V1Message::Accept {
+                token: t,
+                connection_id,
+            })) if t == token => {
+                self.on_accept(now, connection_id);
+            }
+            Ok(Datagram::ConnectionId(id)) => {
+                self.heard_from_server = true;
+                self.connection_id = Some(id);
+            }
+            _ => {}
+        }
+        if let Some(inner) = self.inner_mut() {
+            inner.handle_datagram(now, datagram);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        if self.failure.is_some() {
+            return None;
+        }
+        let inner = self.inner().and_then(|p| p.poll_timeout());
+        [self.next_request, inner].into_iter().flatten().min()
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if let Some(inner) = self.inner_mut() {
+            inner.handle_timeout(now);
+        }
+    }
+
+    fn status(&self) -> Status {
+        if let Some(error) = &self.failure {
+            return Status::Failed(error.clone());
+        }
+        match self.inner().map(|p| p.status()) {
+            // Nothing at all came back: say so, rather than "no data".
+            Some(Status::Failed(StreamError::NoData)) if !self.heard_from_server => {
+                Status::Failed(StreamError::NoAnswer {
+                    attempts: self.requests_sent,
+                })
+            }
+            Some(status) => status,
+            None => Status::Running,
+        }
+    }
+
+    fn stats(&self) -> &StreamStats {
+        match self.inner() {
+            Some(p) => p.stats(),
+            None => &self.no_stats,
+        }
+    }
+
+    fn abort(&mut self, reason: &str) {
+        match self.inner_mut() {
+            Some(p) => p.abort(reason),
+            None => self.fail(StreamError::Aborted {
+                reason: reason.to_owned(),
+            }),
+        }
+    }
+}

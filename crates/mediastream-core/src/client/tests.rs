@@ -1,0 +1,278 @@
+//! A client session and a `Server` over an in-memory network on a virtual
+//! clock (quinn-proto's `Pair` idea): the whole protocol, both directions,
+//! without sockets.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::pattern::{IoPattern, Role, Status, StreamError};
+use crate::server::{
+    Drive, Handled, ListenerHandler, ListenerId, Received, Server, ServerConfig, StreamKey,
+    StreamResult,
+};
+use crate::settings::{Limits, StreamSettings};
+
+const DELAY: Duration = Duration::from_millis(1);
+
+fn client_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50_000))
+}
+
+fn server_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4444))
+}
+
+struct Pair {
+    client: ClientSession,
+    server: Option<Server>,
+    to_server: VecDeque<(Instant, Vec<u8>)>,
+    to_client: VecDeque<(Instant, Vec<u8>)>,
+    wakes: BTreeMap<StreamKey, Instant>,
+    results: Vec<StreamResult>,
+    now: Instant,
+}
+
+impl Pair {
+    fn new(config: ClientConfig, server: Option<ServerConfig>) -> Self {
+        let now = Instant::now();
+        Self {
+            client: ClientSession::new(config, now).unwrap(),
+            server: server.map(|c| Server::with_defaults(c).unwrap()),
+            to_server: VecDeque::new(),
+            to_client: VecDeque::new(),
+            wakes: BTreeMap::new(),
+            results: Vec::new(),
+            now,
+        }
+    }
+
+    fn drive_server(&mut self, key: StreamKey) {
+        let Some(server) = &self.server else { return };
+        let mut buf = vec![0u8; 65_536];
+        let (now, out) = (self.now, &mut self.to_client);
+        let mut send = |_: &crate::server::StreamRequest, b: &[u8]| {
+            out.push_back((now + DELAY, b.to_vec()));
+            Ok(())
+        };
+        match server.drive(key, now, &mut buf, &mut send) {
+            Drive::Wake(t) => {
+                self.wakes.insert(key, t);
+            }
+            Drive::Finished { result, started } => {
+                self.wakes.remove(&key);
+                self.results.push(*result);
+                if let Some(k) = started {
+                    self.wakes.insert(k, now);
+                }
+            }
+            Drive::Gone => {
+                self.wakes.remove(&key);
+            }
+        }
+    }
+
+    fn step(&mut self) {
+        let now = self.now;
+        let mut buf = vec![0u8; 65_536];
+        while let Some(len) = self.client.poll_transmit(now, &mut buf) {
+            self.to_server.push_back((now + DELAY, buf[..len].to_vec()));
+        }
+        while self.to_server.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, bytes) = self.to_server.pop_front().unwrap();
+            let Some(server) = &self.server else { continue };
+            let d = Received {
+                listener: ListenerId(0),
+                local: server_addr(),
+                remote: client_addr(),
+                bytes: &bytes,
+                now,
+            };
+            match server.on_datagram(d) {
+                Handled::Delivered(k) | Handled::Started(k) => self.drive_server(k),
+                Handled::Reply(r) => self.to_client.push_back((now + DELAY, r.bytes().to_vec())),
+                _ => {}
+            }
+        }
+        let due: Vec<_> = self
+            .wakes
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in due {
+            self.drive_server(k);
+        }
+        while self.to_client.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, bytes) = self.to_client.pop_front().unwrap();
+            self.client.handle_datagram(now, &bytes);
+        }
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+        }
+    }
+
+    /// Runs until the client and every server stream have finished.
+    fn run(mut self) -> Self {
+        for _ in 0..200_000 {
+            self.step();
+            let client_done =
+                self.client.status().is_finished() && self.client.poll_timeout().is_none();
+            if client_done
+                && self.wakes.is_empty()
+                && self.to_client.is_empty()
+                && self.to_server.is_empty()
+            {
+                return self;
+            }
+            let next = [
+                self.client.poll_timeout(),
+                self.wakes.values().min().copied(),
+                self.to_server.front().map(|(t, _)| *t),
+                self.to_client.front().map(|(t, _)| *t),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            match next {
+                Some(t) => self.now = self.now.max(t),
+                None => return self,
+            }
+        }
+        panic!("the pair did not finish");
+    }
+}
+
+fn settings() -> StreamSettings {
+    StreamSettings {
+        buffer_depth_ms: 200,
+        ..StreamSettings::new(8_000_000, 50, 3)
+    }
+}
+
+fn server_config() -> ServerConfig {
+    ServerConfig {
+        compat_settings: Some(settings()),
+        ..ServerConfig::default()
+    }
+}
+
+#[test]
+fn v1_receive_completes_with_both_views() {
+    let p = Pair::new(ClientConfig::new(settings(), 42), Some(server_config())).run();
+    assert_eq!(p.client.status(), Status::Completed);
+    let s = p.client.stats();
+    assert_eq!(
+        (s.frames_completed, s.frames_dropped, s.frames_error),
+        (150, 0, 0)
+    );
+    assert_eq!(s.peer_end.map(|e| e.datagrams_sent), Some(150 * 15));
+    assert_eq!(p.results.len(), 1);
+    let r = &p.results[0];
+    assert_eq!(
+        (r.role, r.status.clone(), r.v1),
+        (Role::Sender, Status::Completed, true)
+    );
+    let report = r.stats.peer_report.expect("reports reached the server");
+    assert!(report.is_final);
+    assert_eq!(report.frames_completed, 150);
+    assert_eq!(r.stats.rtt.min, 2 * DELAY);
+    assert_eq!(p.client.connection_id(), r.connection_id);
+    assert_eq!(p.client.requests_sent(), 1);
+}
+
+#[test]
+fn v1_send_join_streams_to_the_server() {
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 7)
+    };
+    let p = Pair::new(config, Some(server_config())).run();
+    assert_eq!(p.client.status(), Status::Completed);
+    let r = &p.results[0];
+    assert_eq!(
+        (r.role, r.status.clone()),
+        (Role::Receiver, Status::Completed)
+    );
+    assert_eq!(r.stats.frames_completed, 150);
+    assert_eq!(r.stats.peer_end.map(|e| e.frames_sent), Some(150));
+    let peer = p.client.stats().peer_report.expect("the server reported");
+    assert!(peer.is_final);
+    assert_eq!(peer.frames_completed, 150);
+    assert!(p.client.connection_id().is_some());
+}
+
+#[test]
+fn compat_start_gets_the_plain_stream() {
+    let config = ClientConfig {
+        compat: true,
+        ..ClientConfig::new(settings(), 1)
+    };
+    let p = Pair::new(config, Some(server_config())).run();
+    assert_eq!(p.client.status(), Status::Completed);
+    assert_eq!(p.client.stats().frames_completed, 150);
+    assert_eq!(
+        p.client.stats().peer_end,
+        None,
+        "no extension on a plain stream"
+    );
+    assert!(
+        p.client.connection_id().is_some(),
+        "the connection-id datagram arrived"
+    );
+    assert_eq!(p.results[0].v1, false);
+}
+
+#[test]
+fn refusal_reaches_the_client_with_the_reason() {
+    let strict = ServerConfig {
+        limits: Limits {
+            max_bits_per_second: 1_000_000,
+            ..Limits::default()
+        },
+        compat_settings: None,
+        ..server_config()
+    };
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 3)
+    };
+    let p = Pair::new(config, Some(strict)).run();
+    match p.client.status() {
+        Status::Failed(StreamError::Refused { reason }) => {
+            assert!(reason.contains("bits-per-second 8000000"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn no_server_means_no_answer() {
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 3)
+    };
+    let p = Pair::new(config, None).run();
+    assert_eq!(
+        p.client.status(),
+        Status::Failed(StreamError::NoAnswer { attempts: 5 })
+    );
+    // Receiving: the jitter buffer runs out first; every frame is dropped.
+    let p = Pair::new(ClientConfig::new(settings(), 4), None).run();
+    assert!(matches!(
+        p.client.status(),
+        Status::Failed(StreamError::NoAnswer { .. })
+    ));
+    assert_eq!(p.client.stats().frames_dropped, 150);
+}
+
+#[test]
+fn compat_cannot_send() {
+    let config = ClientConfig {
+        compat: true,
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 1)
+    };
+    assert_eq!(config.plan().unwrap_err(), ClientError::CompatCannotSend);
+}
