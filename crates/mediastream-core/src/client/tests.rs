@@ -221,7 +221,7 @@ fn compat_start_gets_the_plain_stream() {
         p.client.connection_id().is_some(),
         "the connection-id datagram arrived"
     );
-    assert_eq!(p.results[0].v1, false);
+    assert!(!p.results[0].v1);
 }
 
 #[test]
