@@ -15,11 +15,12 @@
 //! - [`pattern`]: the [`IoPattern`](pattern::IoPattern) trait and its
 //!   sender and receiver implementations, with their statistics.
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod client;
 pub mod pattern;
 pub mod server;
 pub mod settings;
+pub mod sys;
 pub mod time;
 pub mod wire;

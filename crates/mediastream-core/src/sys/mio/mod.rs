@@ -1,0 +1,22 @@
+//! The portable backend over mio.
+//!
+//! Server: N shards, each a thread with its own poll, its own socket per
+//! listening address (SO_REUSEPORT on Linux, so the kernel keeps each
+//! client on one shard), its own timer and its own schedule; all shards
+//! share one [`Server`](crate::server::Server), whose connection manager
+//! is sharded by peer, so no lock is shared on the hot path. Client: one
+//! thread driving any number of connected sockets.
+//!
+//! Timers: on Linux a timerfd armed for the next deadline (precise to
+//! microseconds; epoll's own timeout only has millisecond resolution);
+//! elsewhere the poll timeout, rounded up to the next millisecond.
+
+mod client;
+mod schedule;
+mod server;
+mod socket;
+mod timer;
+
+pub use client::{run_client, ClientOptions};
+pub use server::{start_server, ServerHandle, ServerOptions};
+pub use socket::{expand_listen, SocketBuffers};

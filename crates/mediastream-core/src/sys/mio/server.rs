@@ -1,0 +1,359 @@
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use super::schedule::Schedule;
+use super::socket::{bind_listener, is_peer_error, send_with_retry, SocketBuffers};
+use super::timer::Timer;
+use crate::server::{
+    ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
+    Received, Server, StreamKey, StreamRequest, StreamResult,
+};
+
+/// How the mio server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Addresses to listen on (port 0 picks one; every shard then uses it).
+    pub listen: Vec<SocketAddr>,
+    /// Worker shards (threads); 0 means one per core. Platforms without
+    /// SO_REUSEPORT get one.
+    pub shards: usize,
+    /// Socket buffer size to ask for, bytes.
+    pub socket_buffer: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            listen: super::expand_listen(4444),
+            shards: 0,
+            socket_buffer: 4 << 20,
+        }
+    }
+}
+
+const TIMER: Token = Token(usize::MAX - 1);
+const WAKE: Token = Token(usize::MAX - 2);
+/// Datagrams read from one socket before timers get a turn.
+const RECV_BUDGET: usize = 256;
+/// How often waiting requests are expired.
+const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
+
+/// A running mio server: its shards, its addresses, and how to stop it.
+pub struct ServerHandle<M, F> {
+    server: Arc<Server<M, F>>,
+    threads: Vec<JoinHandle<io::Result<()>>>,
+    wakers: Vec<Arc<Waker>>,
+    stop: Arc<AtomicBool>,
+    local: Vec<SocketAddr>,
+    buffers: SocketBuffers,
+    send_drops: Arc<AtomicU64>,
+}
+
+impl<M, F> std::fmt::Debug for ServerHandle<M, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local", &self.local)
+            .field("shards", &self.threads.len())
+            .field("buffers", &self.buffers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> ServerHandle<M, F> {
+    /// The addresses actually bound (with the port chosen for port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Socket buffer sizes requested and granted (first socket).
+    pub fn buffers(&self) -> SocketBuffers {
+        self.buffers
+    }
+
+    /// Shards running.
+    pub fn shards(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// Datagrams dropped because a socket's send buffer stayed full.
+    pub fn send_drops(&self) -> u64 {
+        self.send_drops.load(Ordering::Relaxed)
+    }
+
+    /// The server the shards drive.
+    pub fn server(&self) -> &Arc<Server<M, F>> {
+        &self.server
+    }
+
+    /// True once every shard has stopped (the exit limit was reached).
+    pub fn is_finished(&self) -> bool {
+        self.threads.iter().all(|t| t.is_finished())
+    }
+
+    /// Stops every shard, joins every thread, aborts the streams still
+    /// running and returns their results.
+    pub fn stop(self) -> io::Result<Vec<StreamResult>> {
+        self.stop.store(true, Ordering::SeqCst);
+        for w in &self.wakers {
+            let _ = w.wake();
+        }
+        self.join()
+    }
+
+    /// Waits for the shards to stop by themselves (exit limit), then as
+    /// [`stop`](Self::stop).
+    pub fn join(self) -> io::Result<Vec<StreamResult>> {
+        let mut first_error = None;
+        for t in self.threads {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert(io::Error::other("a server shard panicked"));
+                }
+            }
+        }
+        let left = self.server.shutdown(Instant::now(), "server stopped");
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(left),
+        }
+    }
+}
+
+struct Listener {
+    id: ListenerId,
+    local: SocketAddr,
+    socket: UdpSocket,
+}
+
+/// Starts the server's shards on `options.listen`.
+pub fn start_server<M, F>(
+    server: Arc<Server<M, F>>,
+    options: &ServerOptions,
+) -> io::Result<ServerHandle<M, F>>
+where
+    M: ConnectionManager + 'static,
+    F: ConnectedSocketFactory + 'static,
+{
+    if options.listen.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no address to listen on",
+        ));
+    }
+    let mut shards = match options.shards {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    if !cfg!(unix) {
+        shards = 1;
+    }
+    let reuse = shards > 1;
+    let mut local = Vec::new();
+    let mut buffers = SocketBuffers::default();
+    let mut per_shard: Vec<Vec<Listener>> = Vec::new();
+    for shard in 0..shards {
+        let mut listeners = Vec::new();
+        for (i, addr) in options.listen.iter().enumerate() {
+            // Shards after the first bind the port the first one got.
+            let addr = if shard == 0 { *addr } else { local[i] };
+            let (std_socket, granted) = bind_listener(addr, reuse, options.socket_buffer)?;
+            if shard == 0 {
+                local.push(std_socket.local_addr()?);
+                if i == 0 {
+                    buffers = granted;
+                }
+            }
+            listeners.push(Listener {
+                id: ListenerId(i as u32),
+                local: local[i],
+                socket: UdpSocket::from_std(std_socket),
+            });
+        }
+        per_shard.push(listeners);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let send_drops = Arc::new(AtomicU64::new(0));
+    let mut polls = Vec::new();
+    let mut wakers = Vec::new();
+    for listeners in &mut per_shard {
+        let poll = Poll::new()?;
+        for (i, l) in listeners.iter_mut().enumerate() {
+            poll.registry()
+                .register(&mut l.socket, Token(i), Interest::READABLE)?;
+        }
+        wakers.push(Arc::new(Waker::new(poll.registry(), WAKE)?));
+        polls.push(poll);
+    }
+    let mut threads = Vec::new();
+    for (index, (listeners, poll)) in per_shard.into_iter().zip(polls).enumerate() {
+        let timer = Timer::new()?;
+        timer.register(poll.registry(), TIMER)?;
+        let shard = Shard {
+            server: server.clone(),
+            listeners,
+            poll,
+            timer,
+            schedule: Schedule::new(),
+            rx_buf: vec![0u8; 65_536],
+            tx_buf: vec![0u8; 65_536],
+            stop: stop.clone(),
+            wakers: wakers.clone(),
+            send_drops: send_drops.clone(),
+            readable: Vec::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("mediastream-shard-{index}"))
+            .spawn(move || shard.run())?;
+        threads.push(thread);
+    }
+    log::info!("listening on {local:?} with {shards} shard(s), socket buffers {buffers:?}");
+    Ok(ServerHandle {
+        server,
+        threads,
+        wakers,
+        stop,
+        local,
+        buffers,
+        send_drops,
+    })
+}
+
+struct Shard<M, F> {
+    server: Arc<Server<M, F>>,
+    listeners: Vec<Listener>,
+    poll: Poll,
+    timer: Timer,
+    schedule: Schedule<StreamKey>,
+    rx_buf: Vec<u8>,
+    tx_buf: Vec<u8>,
+    stop: Arc<AtomicBool>,
+    wakers: Vec<Arc<Waker>>,
+    send_drops: Arc<AtomicU64>,
+    /// Sockets whose receive budget ran out: read them again before waiting.
+    readable: Vec<usize>,
+}
+
+impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
+    fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        let mut last_maintain = Instant::now();
+        loop {
+            let timeout = if self.readable.is_empty() {
+                self.timer.poll_timeout(self.schedule.next())
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            for event in events.iter() {
+                match event.token() {
+                    TIMER => self.timer.clear(),
+                    WAKE => {}
+                    Token(i) if !self.readable.contains(&i) => self.readable.push(i),
+                    Token(_) => {}
+                }
+            }
+            for i in std::mem::take(&mut self.readable) {
+                self.receive(i);
+            }
+            let now = Instant::now();
+            while let Some(key) = self.schedule.pop_due(now) {
+                self.drive(key, now);
+            }
+            if now >= last_maintain + MAINTAIN_EVERY {
+                self.server.maintain(now);
+                last_maintain = now;
+            }
+            if self.server.is_done() {
+                self.stop.store(true, Ordering::SeqCst);
+                for w in &self.wakers {
+                    let _ = w.wake();
+                }
+                return Ok(());
+            }
+            self.timer.arm(self.schedule.next())?;
+        }
+    }
+
+    fn receive(&mut self, index: usize) {
+        for _ in 0..RECV_BUDGET {
+            let listener = &self.listeners[index];
+            match listener.socket.recv_from(&mut self.rx_buf) {
+                Ok((len, remote)) => {
+                    let received = Received {
+                        listener: listener.id,
+                        local: listener.local,
+                        remote,
+                        bytes: &self.rx_buf[..len],
+                        now: Instant::now(),
+                    };
+                    let now = received.now;
+                    let handled = self.server.on_datagram(received);
+                    self.act(handled, now);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted || is_peer_error(&e) => {}
+                Err(e) => {
+                    log::warn!("receiving on {}: {e}", listener.local);
+                    return;
+                }
+            }
+        }
+        // Edge-triggered: more may be waiting, and no new event will say so.
+        self.readable.push(index);
+    }
+
+    fn act(&mut self, handled: Handled, now: Instant) {
+        match handled {
+            Handled::Delivered(key) | Handled::Started(key) => self.drive(key, now),
+            Handled::Reply(reply) => {
+                let socket = &self.listeners[reply.listener.0 as usize].socket;
+                if let Err(e) = socket.send_to(reply.bytes(), reply.remote) {
+                    log::debug!("reply to {} failed: {e}", reply.remote);
+                }
+            }
+            Handled::Queued | Handled::Ignored(_) => {}
+        }
+    }
+
+    fn drive(&mut self, key: StreamKey, now: Instant) {
+        let listeners = &self.listeners;
+        let drops = &self.send_drops;
+        let mut send = |request: &StreamRequest, bytes: &[u8]| {
+            let socket = &listeners[request.listener.0 as usize].socket;
+            let remote = request.key.remote;
+            if !send_with_retry(|| socket.send_to(bytes, remote))? {
+                drops.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        };
+        match self.server.drive(key, now, &mut self.tx_buf, &mut send) {
+            Drive::Wake(at) => self.schedule.set(key, at),
+            Drive::Finished { started, .. } => {
+                self.schedule.remove(key);
+                if let Some(next) = started {
+                    self.drive(next, now);
+                }
+            }
+            Drive::Gone => self.schedule.remove(key),
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! End to end over real loopback sockets through the mio backend: both
+//! directions, IPv6, many streams, garbage, consent, plain and v1 side by
+//! side. Every run is bounded by a time limit.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mediastream::client::{ClientConfig, Direction};
+use mediastream::pattern::{Role, Status, StreamError};
+use mediastream::server::{Server, ServerConfig, StreamResult};
+use mediastream::settings::StreamSettings;
+use mediastream::sys::mio::{run_client, start_server, ClientOptions, ServerHandle, ServerOptions};
+
+type Handle = ServerHandle<
+    mediastream::server::ShardedConnectionManager,
+    mediastream::server::PatternFactory,
+>;
+
+fn settings() -> StreamSettings {
+    StreamSettings::new(8_000_000, 50, 3)
+}
+
+/// A server on `ip` port 0 with 2 shards; finished streams come out of the
+/// receiver.
+fn server(ip: &str, config: ServerConfig) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
+    let (tx, rx) = mpsc::channel();
+    let server = Server::with_defaults(config)
+        .unwrap()
+        .on_finished(move |r| {
+            let _ = tx.send(r.clone());
+        });
+    let listen = vec![format!("{ip}:0").parse().unwrap()];
+    let handle = start_server(
+        Arc::new(server),
+        &ServerOptions {
+            listen,
+            shards: 2,
+            socket_buffer: 4 << 20,
+        },
+    )
+    .expect("server starts");
+    let addr = handle.local_addrs()[0];
+    (handle, addr, rx)
+}
+
+fn default_server(ip: &str) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
+    server(
+        ip,
+        ServerConfig {
+            compat_settings: Some(settings()),
+            ..ServerConfig::default()
+        },
+    )
+}
+
+fn client(target: SocketAddr, config: ClientConfig, connections: usize) -> Vec<StreamResult> {
+    let options = ClientOptions {
+        connections,
+        time_limit: Some(Duration::from_secs(30)),
+        ..ClientOptions::new(target)
+    };
+    run_client(&options, &config, |_, _| {}).expect("client runs")
+}
+
+fn token() -> u64 {
+    Instant::now().elapsed().as_nanos() as u64 ^ 0xdead_beef
+}
+
+fn assert_all_frames(r: &StreamResult, frames: u64) {
+    assert_eq!(r.status, Status::Completed, "{r:?}");
+    let s = &r.stats;
+    assert_eq!(
+        (
+            s.frames_completed,
+            s.frames_dropped,
+            s.frames_repeated,
+            s.frames_error
+        ),
+        (frames, 0, 0, 0),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn server_to_client_completes_every_frame() {
+    let (handle, addr, done) = default_server("127.0.0.1");
+    let results = client(addr, ClientConfig::new(settings(), token()), 1);
+    assert_eq!(results.len(), 1);
+    assert_all_frames(&results[0], 150);
+    assert_eq!(results[0].stats.peer_end.map(|e| e.frames_sent), Some(150));
+    let server_side = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server finished its stream");
+    assert_eq!(
+        (server_side.role, server_side.status.clone()),
+        (Role::Sender, Status::Completed)
+    );
+    assert_eq!(
+        server_side.stats.peer_report.map(|r| r.frames_completed),
+        Some(150)
+    );
+    assert!(server_side.stats.rtt.samples > 0);
+    handle.stop().unwrap();
+}
+
+#[test]
+fn client_to_server_completes_every_frame() {
+    let (handle, addr, done) = default_server("127.0.0.1");
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), token())
+    };
+    let results = client(addr, config, 1);
+    assert_eq!(results[0].status, Status::Completed, "{:?}", results[0]);
+    assert_eq!(results[0].stats.frames_sent, 150);
+    let server_side = done.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(server_side.role, Role::Receiver);
+    assert_all_frames(&server_side, 150);
+    assert_eq!(
+        results[0].stats.peer_report.map(|r| r.frames_completed),
+        Some(150)
+    );
+    handle.stop().unwrap();
+}
+
+#[test]
+fn ipv6_loopback_both_directions() {
+    let (handle, addr, _done) = default_server("[::1]");
+    assert!(addr.is_ipv6());
+    let r = client(addr, ClientConfig::new(settings(), token()), 1);
+    assert_all_frames(&r[0], 150);
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), token())
+    };
+    let r = client(addr, config, 1);
+    assert_eq!(r[0].status, Status::Completed);
+    assert_eq!(
+        r[0].stats.peer_report.map(|p| p.frames_completed),
+        Some(150)
+    );
+    handle.stop().unwrap();
+}
+
+#[test]
+fn two_hundred_concurrent_streams_complete() {
+    let (handle, addr, _done) = default_server("127.0.0.1");
+    // 200 kbit/s, 10 frames/s, 2 s: 20 frames of 2500 bytes per stream.
+    let low = StreamSettings {
+        buffer_depth_ms: 500,
+        ..StreamSettings::new(200_000, 10, 2)
+    };
+    let results = client(addr, ClientConfig::new(low, token()), 200);
+    assert_eq!(results.len(), 200);
+    for r in &results {
+        assert_all_frames(r, 20);
+    }
+    let mut ids: Vec<_> = results.iter().map(|r| r.connection_id).collect();
+    ids.sort_by_key(|id| id.map(|i| i.to_string()));
+    ids.dedup();
+    assert_eq!(ids.len(), 200, "every stream had its own connection id");
+    handle.stop().unwrap();
+}
+
+#[test]
+fn garbage_does_not_disturb_a_real_stream() {
+    let (handle, addr, _done) = default_server("127.0.0.1");
+    let flood = std::thread::spawn(move || {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut state = 0x1234_5678_9abc_def0u64;
+        let mut sent = 0u32;
+        let started = Instant::now();
+        // Bounded: 100,000 datagrams or 20 seconds, whichever first.
+        while sent < 100_000 && started.elapsed() < Duration::from_secs(20) {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let len = (state >> 56) as usize % 200;
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| (state >> (i % 8 * 8)) as u8 ^ i as u8)
+                .collect();
+            if socket.send_to(&bytes, addr).is_ok() {
+                sent += 1;
+            }
+            if sent % 1000 == 0 {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        sent
+    });
+    let r = client(addr, ClientConfig::new(settings(), token()), 1);
+    let sent = flood.join().unwrap();
+    assert_eq!(sent, 100_000);
+    assert_all_frames(&r[0], 150);
+    let stats = handle.server().stats();
+    assert!(
+        stats.malformed + stats.unknown + stats.no_stream > 50_000,
+        "{stats:?}"
+    );
+    handle.stop().unwrap();
+}
+
+#[test]
+fn consent_stops_a_stream_whose_client_vanished() {
+    let (handle, addr, done) = default_server("127.0.0.1");
+    let long = StreamSettings::new(1_000_000, 50, 20);
+    let options = ClientOptions {
+        time_limit: Some(Duration::from_secs(1)),
+        ..ClientOptions::new(addr)
+    };
+    let started = Instant::now();
+    let r = run_client(&options, &ClientConfig::new(long, token()), |_, _| {}).unwrap();
+    assert!(matches!(
+        r[0].status,
+        Status::Failed(StreamError::Aborted { .. })
+    ));
+    // The client's socket is closed now; the server hears no more reports.
+    let server_side = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("consent ended the stream");
+    let elapsed = started.elapsed();
+    match server_side.status {
+        Status::Failed(StreamError::ConsentExpired { silent_ms }) => assert!(silent_ms >= 3000),
+        other => panic!("expected consent to expire, got {other:?}"),
+    }
+    assert!(
+        elapsed < Duration::from_secs(6),
+        "ended {elapsed:?} after start, not at 20 s"
+    );
+    assert!(server_side.stats.frames_sent < 400);
+    handle.stop().unwrap();
+}
+
+#[test]
+fn plain_start_and_v1_side_by_side() {
+    let (handle, addr, _done) = default_server("127.0.0.1");
+    let compat = ClientConfig {
+        compat: true,
+        ..ClientConfig::new(settings(), token())
+    };
+    let plain = std::thread::spawn(move || client(addr, compat, 2));
+    let v1 = client(addr, ClientConfig::new(settings(), token()), 2);
+    let plain = plain.join().unwrap();
+    for r in plain.iter().chain(&v1) {
+        assert_all_frames(r, 150);
+    }
+    assert!(plain
+        .iter()
+        .all(|r| !r.v1 && r.stats.peer_end.is_none() && r.connection_id.is_some()));
+    assert!(v1.iter().all(|r| r.v1 && r.stats.peer_end.is_some()));
+    handle.stop().unwrap();
+}
