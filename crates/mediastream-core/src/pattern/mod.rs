@@ -31,6 +31,7 @@
 //! ```
 
 mod control;
+mod histogram;
 mod jitter;
 mod receiver;
 mod record;
@@ -40,6 +41,7 @@ mod stats;
 use std::time::Instant;
 
 pub use control::{Greeting, V1Session};
+pub use histogram::DurationHistogram;
 pub use jitter::InterarrivalJitter;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
 pub use record::{FrameOutcome, FrameRecord};

@@ -79,6 +79,8 @@ pub struct Lateness {
     pub total: Duration,
     /// The worst lateness.
     pub max: Duration,
+    /// Their distribution, for percentiles.
+    pub histogram: super::DurationHistogram,
 }
 
 impl Lateness {
@@ -91,6 +93,7 @@ impl Lateness {
         }
         self.total += late;
         self.max = self.max.max(late);
+        self.histogram.record(late);
     }
 
     /// Mean lateness, zero before the first frame.
