@@ -147,6 +147,27 @@ fn ipv6_loopback_both_directions() {
 }
 
 #[test]
+fn one_server_listens_on_several_addresses() {
+    let (tx, done) = mpsc::channel();
+    let config = ServerConfig { compat_settings: Some(settings()), ..ServerConfig::default() };
+    let server = Server::with_defaults(config).unwrap().on_finished(move |r| {
+        let _ = tx.send(r.clone());
+    });
+    let listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
+    let handle = start_server(Arc::new(server), &ServerOptions { listen, shards: 2, socket_buffer: 1 << 20 }).unwrap();
+    let addrs = handle.local_addrs().to_vec();
+    assert_eq!(addrs.len(), 2);
+    assert!(handle.buffers().receive >= 1 << 20, "{:?}", handle.buffers());
+    for addr in &addrs {
+        let r = client(*addr, ClientConfig::new(settings(), token()), 1);
+        assert_all_frames(&r[0], 150);
+        let served = done.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(served.local, *addr, "each stream left from the address it came to");
+    }
+    handle.stop().unwrap();
+}
+
+#[test]
 fn two_hundred_concurrent_streams_complete() {
     let (handle, addr, _done) = default_server("127.0.0.1");
     // 200 kbit/s, 10 frames/s, 2 s: 20 frames of 2500 bytes per stream.
