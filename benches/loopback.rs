@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = std::thread::Builder::new()
         .name("bench-client".into())
         .spawn(move || {
-            let r = run_client(&ClientOptions::new(target), &config, |_, _| {});
+            let r = run_client(&ClientOptions::new(target), &config, &mut ());
             (r, thread_cpu("bench-client"))
         })?;
     let (client_results, client_cpu) = client.join().map_err(|_| "client thread panicked")?;

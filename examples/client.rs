@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         direction,
         ..ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), token)
     };
-    let results = run_client(&ClientOptions::new(target), &config, |_, _| {})?;
+    let results = run_client(&ClientOptions::new(target), &config, &mut ())?;
     let mut failed = false;
     for r in &results {
         let (mine, peer) = (&r.stats, r.stats.peer_report);

@@ -63,7 +63,7 @@ fn client(target: SocketAddr, config: ClientConfig, connections: usize) -> Vec<S
         time_limit: Some(Duration::from_secs(30)),
         ..ClientOptions::new(target)
     };
-    run_client(&options, &config, |_, _| {}).expect("client runs")
+    run_client(&options, &config, &mut ()).expect("client runs")
 }
 
 fn token() -> u64 {
@@ -149,20 +149,40 @@ fn ipv6_loopback_both_directions() {
 #[test]
 fn one_server_listens_on_several_addresses() {
     let (tx, done) = mpsc::channel();
-    let config = ServerConfig { compat_settings: Some(settings()), ..ServerConfig::default() };
-    let server = Server::with_defaults(config).unwrap().on_finished(move |r| {
-        let _ = tx.send(r.clone());
-    });
+    let config = ServerConfig {
+        compat_settings: Some(settings()),
+        ..ServerConfig::default()
+    };
+    let server = Server::with_defaults(config)
+        .unwrap()
+        .on_finished(move |r| {
+            let _ = tx.send(r.clone());
+        });
     let listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
-    let handle = start_server(Arc::new(server), &ServerOptions { listen, shards: 2, socket_buffer: 1 << 20 }).unwrap();
+    let handle = start_server(
+        Arc::new(server),
+        &ServerOptions {
+            listen,
+            shards: 2,
+            socket_buffer: 1 << 20,
+        },
+    )
+    .unwrap();
     let addrs = handle.local_addrs().to_vec();
     assert_eq!(addrs.len(), 2);
-    assert!(handle.buffers().receive >= 1 << 20, "{:?}", handle.buffers());
+    assert!(
+        handle.buffers().receive >= 1 << 20,
+        "{:?}",
+        handle.buffers()
+    );
     for addr in &addrs {
         let r = client(*addr, ClientConfig::new(settings(), token()), 1);
         assert_all_frames(&r[0], 150);
         let served = done.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!(served.local, *addr, "each stream left from the address it came to");
+        assert_eq!(
+            served.local, *addr,
+            "each stream left from the address it came to"
+        );
     }
     handle.stop().unwrap();
 }
@@ -234,7 +254,7 @@ fn consent_stops_a_stream_whose_client_vanished() {
         ..ClientOptions::new(addr)
     };
     let started = Instant::now();
-    let r = run_client(&options, &ClientConfig::new(long, token()), |_, _| {}).unwrap();
+    let r = run_client(&options, &ClientConfig::new(long, token()), &mut ()).unwrap();
     assert!(matches!(
         r[0].status,
         Status::Failed(StreamError::Aborted { .. })

@@ -124,6 +124,8 @@ impl FrameSender {
         let written = repr.emit_datagram(buf, size).unwrap_or(0);
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += written as u64;
+        self.stats.first_sent.get_or_insert(now);
+        self.stats.last_sent = Some(now);
         self.next_index += 1;
         if self.next_index == split.datagram_count() {
             self.next_index = 0;

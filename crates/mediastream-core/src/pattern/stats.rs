@@ -40,8 +40,12 @@ pub struct StreamStats {
     pub datagrams_sent: u64,
     /// Bytes of those datagrams, headers included.
     pub bytes_sent: u64,
-    /// Control datagrams sent (connection id).
+    /// Control datagrams sent (connection id, ACCEPT, REPORT, END).
     pub control_sent: u64,
+    /// When the first data datagram was sent.
+    pub first_sent: Option<Instant>,
+    /// When the last data datagram was sent.
+    pub last_sent: Option<Instant>,
     /// How late each frame's first datagram left, against its schedule.
     pub lateness: Lateness,
     /// v1: the receiver's latest report (the sender's view of the peer).

@@ -29,7 +29,44 @@ pub struct ClientOptions {
     pub stop: Option<Arc<AtomicBool>>,
     /// Abort streams still running after this long.
     pub time_limit: Option<Duration>,
+    /// Call [`ClientObserver::on_status`] this often.
+    pub status_interval: Option<Duration>,
 }
+
+/// Totals across a client's streams so far, for status lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStatus {
+    /// Time since the run started.
+    pub elapsed: Duration,
+    /// Streams still running.
+    pub running: usize,
+    /// Data bytes sent so far (all streams).
+    pub bytes_sent: u64,
+    /// Data bytes received so far (all streams).
+    pub bytes_received: u64,
+    /// Frames completed so far.
+    pub frames_completed: u64,
+    /// Frames dropped so far.
+    pub frames_dropped: u64,
+    /// Frames repeated so far.
+    pub frames_repeated: u64,
+    /// Error datagrams so far.
+    pub frames_error: u64,
+}
+
+/// What a client run tells its caller while it runs. Every method has a
+/// default that ignores the event.
+pub trait ClientObserver {
+    /// A frame was rendered (receiving, with `record_frames`).
+    fn on_record(&mut self, _connection: usize, _record: FrameRecord) {}
+    /// Periodic totals ([`ClientOptions::status_interval`]).
+    fn on_status(&mut self, _status: &ClientStatus) {}
+    /// A stream finished.
+    fn on_finished(&mut self, _connection: usize, _result: &StreamResult) {}
+}
+
+/// Observes nothing.
+impl ClientObserver for () {}
 
 impl ClientOptions {
     /// One connection to `target` with default buffers.
@@ -41,6 +78,7 @@ impl ClientOptions {
             socket_buffer: 4 << 20,
             stop: None,
             time_limit: None,
+            status_interval: None,
         }
     }
 }
@@ -65,7 +103,7 @@ struct Connection {
 pub fn run_client(
     options: &ClientOptions,
     config: &ClientConfig,
-    mut on_record: impl FnMut(usize, FrameRecord),
+    observer: &mut dyn ClientObserver,
 ) -> io::Result<Vec<StreamResult>> {
     config
         .plan()
@@ -101,8 +139,9 @@ pub fn run_client(
     let mut tx_buf = vec![0u8; 65_536];
     let deadline = options.time_limit.map(|d| start + d);
     let mut remaining = connections.len();
+    let mut next_status = options.status_interval.map(|i| start + i);
     while remaining > 0 {
-        let next = schedule.next();
+        let next = [schedule.next(), next_status].into_iter().flatten().min();
         let mut timeout = timer.poll_timeout(next);
         if options.stop.is_some() || deadline.is_some() {
             timeout = Some(timeout.map_or(STOP_CHECK, |t| t.min(STOP_CHECK)));
@@ -149,12 +188,24 @@ pub fn run_client(
             match drive(c, now, &mut tx_buf) {
                 Some(at) => schedule.set(i, at),
                 None => {
-                    c.result = Some(result_of(c, options.target, now));
                     remaining -= 1;
+                    while let Some(record) = c.session.poll_record() {
+                        observer.on_record(i, record);
+                    }
+                    let result = result_of(c, options.target, now);
+                    observer.on_finished(i, &result);
+                    c.result = Some(result);
                 }
             }
             while let Some(record) = c.session.poll_record() {
-                on_record(i, record);
+                observer.on_record(i, record);
+            }
+        }
+        if let (Some(at), Some(interval)) = (next_status, options.status_interval) {
+            let now = Instant::now();
+            if now >= at {
+                observer.on_status(&status_of(&connections, now - start));
+                next_status = Some(at + interval);
             }
         }
     }
@@ -216,4 +267,25 @@ fn result_of(c: &Connection, target: SocketAddr, now: Instant) -> StreamResult {
         started: c.started,
         ended: now,
     }
+}
+
+fn status_of(connections: &[Connection], elapsed: Duration) -> ClientStatus {
+    let mut status = ClientStatus {
+        elapsed,
+        ..ClientStatus::default()
+    };
+    for c in connections {
+        let s = c
+            .result
+            .as_ref()
+            .map_or_else(|| c.session.stats(), |r| &r.stats);
+        status.running += usize::from(c.result.is_none());
+        status.bytes_sent += s.bytes_sent;
+        status.bytes_received += s.bytes_received;
+        status.frames_completed += s.frames_completed;
+        status.frames_dropped += s.frames_dropped;
+        status.frames_repeated += s.frames_repeated;
+        status.frames_error += s.frames_error;
+    }
+    status
 }

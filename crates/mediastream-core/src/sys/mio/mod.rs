@@ -17,6 +17,6 @@ mod server;
 mod socket;
 mod timer;
 
-pub use client::{run_client, ClientOptions};
-pub use server::{start_server, ServerHandle, ServerOptions};
+pub use client::{run_client, ClientObserver, ClientOptions, ClientStatus};
+pub use server::{start_server, ServerHandle, ServerOptions, Traffic};
 pub use socket::{expand_listen, SocketBuffers};

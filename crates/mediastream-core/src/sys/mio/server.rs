@@ -38,6 +38,35 @@ impl Default for ServerOptions {
     }
 }
 
+/// Datagrams and bytes a server moved, all shards together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Datagrams received (every kind).
+    pub datagrams_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Datagrams sent (every kind).
+    pub datagrams_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+}
+
+/// One shard's counters: written by that shard only, so no cache line is
+/// shared between shards on the hot path.
+#[derive(Debug, Default)]
+struct ShardTraffic {
+    datagrams_received: AtomicU64,
+    bytes_received: AtomicU64,
+    datagrams_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl ShardTraffic {
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 const TIMER: Token = Token(usize::MAX - 1);
 const WAKE: Token = Token(usize::MAX - 2);
 /// Datagrams read from one socket before timers get a turn.
@@ -54,6 +83,7 @@ pub struct ServerHandle<M, F> {
     local: Vec<SocketAddr>,
     buffers: SocketBuffers,
     send_drops: Arc<AtomicU64>,
+    traffic: Vec<Arc<ShardTraffic>>,
 }
 
 impl<M, F> std::fmt::Debug for ServerHandle<M, F> {
@@ -85,6 +115,18 @@ impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Server
     /// Datagrams dropped because a socket's send buffer stayed full.
     pub fn send_drops(&self) -> u64 {
         self.send_drops.load(Ordering::Relaxed)
+    }
+
+    /// Datagrams and bytes moved so far, all shards together.
+    pub fn traffic(&self) -> Traffic {
+        let mut t = Traffic::default();
+        for s in &self.traffic {
+            t.datagrams_received += s.datagrams_received.load(Ordering::Relaxed);
+            t.bytes_received += s.bytes_received.load(Ordering::Relaxed);
+            t.datagrams_sent += s.datagrams_sent.load(Ordering::Relaxed);
+            t.bytes_sent += s.bytes_sent.load(Ordering::Relaxed);
+        }
+        t
     }
 
     /// The server the shards drive.
@@ -196,10 +238,14 @@ where
         polls.push(poll);
     }
     let mut threads = Vec::new();
+    let mut traffic = Vec::new();
     for (index, (listeners, poll)) in per_shard.into_iter().zip(polls).enumerate() {
         let timer = Timer::new()?;
         timer.register(poll.registry(), TIMER)?;
+        let counters = Arc::new(ShardTraffic::default());
+        traffic.push(counters.clone());
         let shard = Shard {
+            traffic: counters,
             server: server.clone(),
             listeners,
             poll,
@@ -226,11 +272,13 @@ where
         local,
         buffers,
         send_drops,
+        traffic,
     })
 }
 
 struct Shard<M, F> {
     server: Arc<Server<M, F>>,
+    traffic: Arc<ShardTraffic>,
     listeners: Vec<Listener>,
     poll: Poll,
     timer: Timer,
@@ -298,6 +346,8 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             let listener = &self.listeners[index];
             match listener.socket.recv_from(&mut self.rx_buf) {
                 Ok((len, remote)) => {
+                    ShardTraffic::add(&self.traffic.datagrams_received, 1);
+                    ShardTraffic::add(&self.traffic.bytes_received, len as u64);
                     let received = Received {
                         listener: listener.id,
                         local: listener.local,
@@ -337,10 +387,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
     fn drive(&mut self, key: StreamKey, now: Instant) {
         let listeners = &self.listeners;
         let drops = &self.send_drops;
+        let traffic = &self.traffic;
         let mut send = |request: &StreamRequest, bytes: &[u8]| {
             let socket = &listeners[request.listener.0 as usize].socket;
             let remote = request.key.remote;
-            if !send_with_retry(|| socket.send_to(bytes, remote))? {
+            if send_with_retry(|| socket.send_to(bytes, remote))? {
+                ShardTraffic::add(&traffic.datagrams_sent, 1);
+                ShardTraffic::add(&traffic.bytes_sent, bytes.len() as u64);
+            } else {
                 drops.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())

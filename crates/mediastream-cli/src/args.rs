@@ -1,0 +1,172 @@
+//! The command line. Option names follow ctsTraffic's where one exists
+//! (README has the table); every option documents its default.
+
+use argh::FromArgs;
+
+use crate::values;
+
+/// mediastream: UDP media-stream traffic tool. Streams constant-rate video
+/// frames and reports whether they arrived whole and on time (completed,
+/// dropped, repeated, errors), with jitter and delay. Wire-compatible with
+/// ctsTraffic's MediaStream mode. Logging: RUST_LOG=debug.
+#[derive(FromArgs, Debug)]
+pub struct Cli {
+    /// print the version and exit
+    #[argh(switch)]
+    pub version: bool,
+    #[argh(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand)]
+pub enum Command {
+    /// Serve streams.
+    Server(ServerArgs),
+    /// Ask a server for streams.
+    Client(ClientArgs),
+    /// Run a server and a client in this process on 127.0.0.1.
+    Loopback(LoopbackArgs),
+}
+
+/// Serve streams: plain ctsTraffic START gets the stream given here; v1
+/// clients (mediastream) choose their own, within the server's limits.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "server")]
+pub struct ServerArgs {
+    /// address to listen on: *, an IP, or IP:PORT; repeatable (default: *,
+    /// all IPv4 and IPv6 addresses)
+    #[argh(option)]
+    pub listen: Vec<String>,
+    /// port for --listen addresses without one (default 4444)
+    #[argh(option, default = "4444")]
+    pub port: u16,
+    /// rate of the stream served to plain START, bits per second, with k,
+    /// M, G suffixes (no default: without the three stream options, plain
+    /// ctsTraffic START is not served)
+    #[argh(option, from_str_fn(values::rate))]
+    pub bits_per_second: Option<u64>,
+    /// frames per second of the plain START stream
+    #[argh(option)]
+    pub frame_rate: Option<u32>,
+    /// length of the plain START stream, seconds
+    #[argh(option, from_str_fn(values::seconds))]
+    pub stream_length: Option<u32>,
+    /// largest datagram of the plain START stream, header included
+    /// (default 1400, 27 to 65507)
+    #[argh(option, default = "1400")]
+    pub datagram_size: u32,
+    /// exit after this many streams have finished (default: never)
+    #[argh(option)]
+    pub server_exit_limit: Option<u64>,
+    /// concurrent streams per direction (default 1024)
+    #[argh(option, default = "1024")]
+    pub max_streams: usize,
+    /// worker shards, each a thread (default 0: one per core)
+    #[argh(option, default = "0")]
+    pub shards: usize,
+    /// socket buffer size to ask for, bytes (default 4194304)
+    #[argh(option, default = "4 << 20")]
+    pub socket_buffer: usize,
+    /// write the results as JSON to FILE at the end (- for stdout, which
+    /// moves the text output to stderr)
+    #[argh(option)]
+    pub json: Option<String>,
+    /// status line interval in milliseconds, 0 for none (default 5000)
+    #[argh(option, default = "5000")]
+    pub status_interval: u64,
+}
+
+/// Ask a server for streams and measure them.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "client")]
+pub struct ClientArgs {
+    /// server: HOST[:PORT] (default port: --port)
+    #[argh(option)]
+    pub target: String,
+    /// stream rate, bits per second, with k, M, G suffixes (8M, 1.5G)
+    #[argh(option, from_str_fn(values::rate))]
+    pub bits_per_second: u64,
+    /// frames per second
+    #[argh(option)]
+    pub frame_rate: u32,
+    /// stream length, seconds
+    #[argh(option, from_str_fn(values::seconds))]
+    pub stream_length: u32,
+    /// recv: the server sends (default); send: this client sends (JOIN)
+    #[argh(option, default = "String::from(\"recv\")")]
+    pub direction: String,
+    /// jitter buffer, seconds, fractions allowed (default 1; 0.2 or 200ms
+    /// model a real-time player)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
+    pub buffer_depth: Option<u32>,
+    /// largest datagram, header included (default 1400, 27 to 65507)
+    #[argh(option, default = "1400")]
+    pub datagram_size: u32,
+    /// concurrent streams (default 1)
+    #[argh(option, default = "1")]
+    pub connections: usize,
+    /// how many times to run the streams, one after another (default 1)
+    #[argh(option, default = "1")]
+    pub iterations: u32,
+    /// speak plain ctsTraffic (START, no extension) for a ctsTraffic
+    /// server; receiving only
+    #[argh(switch)]
+    pub compat: bool,
+    /// write ctsTraffic's per-frame jitter CSV (UTF-8) to FILE; one
+    /// receiving connection only
+    #[argh(option)]
+    pub jitter_file: Option<String>,
+    /// write the results as JSON to FILE at the end (- for stdout, which
+    /// moves the text output to stderr)
+    #[argh(option)]
+    pub json: Option<String>,
+    /// status line interval in milliseconds, 0 for none (default 5000)
+    #[argh(option, default = "5000")]
+    pub status_interval: u64,
+    /// stop streams still running after this many seconds (default: none)
+    #[argh(option, from_str_fn(values::seconds))]
+    pub time_limit: Option<u32>,
+    /// local address to send from: IP or IP:PORT (default: any)
+    #[argh(option)]
+    pub bind: Option<String>,
+    /// server port when --target has none (default 4444)
+    #[argh(option, default = "4444")]
+    pub port: u16,
+    /// socket buffer size to ask for, bytes (default 4194304)
+    #[argh(option, default = "4 << 20")]
+    pub socket_buffer: usize,
+}
+
+/// Run a server and a client on 127.0.0.1 in this process, both
+/// directions at once, and print the results table.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "loopback")]
+pub struct LoopbackArgs {
+    /// stream rate, bits per second, with k, M, G suffixes (default 100M)
+    #[argh(option, from_str_fn(values::rate), default = "100_000_000")]
+    pub bits_per_second: u64,
+    /// frames per second (default 60)
+    #[argh(option, default = "60")]
+    pub frame_rate: u32,
+    /// stream length, seconds (default 5)
+    #[argh(option, from_str_fn(values::seconds), default = "5")]
+    pub stream_length: u32,
+    /// jitter buffer, seconds, fractions allowed (default 1)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
+    pub buffer_depth: Option<u32>,
+    /// largest datagram, header included (default 1400, 27 to 65507)
+    #[argh(option, default = "1400")]
+    pub datagram_size: u32,
+    /// concurrent streams in each direction (default 1)
+    #[argh(option, default = "1")]
+    pub connections: usize,
+    /// write the results as JSON to FILE at the end (- for stdout, which
+    /// moves the text output to stderr)
+    #[argh(option)]
+    pub json: Option<String>,
+    /// status line interval in milliseconds, 0 for none (default 5000)
+    #[argh(option, default = "5000")]
+    pub status_interval: u64,
+}

@@ -1,0 +1,180 @@
+//! The subcommands, and what they share.
+
+pub mod client;
+pub mod loopback;
+pub mod server;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use mediastream_core::server::StreamResult;
+use mediastream_core::settings::{SettingsError, StreamSettings, DEFAULT_BUFFER_DEPTH_MS};
+
+use crate::report::text::StatusRow;
+use crate::report::{frames, Frames};
+
+/// How a command ended, as an exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every stream succeeded.
+    Success = 0,
+    /// A stream failed or was cut short.
+    StreamsFailed = 1,
+    /// Bad arguments or settings.
+    Usage = 2,
+}
+
+/// A command that could not run.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments: exit 2.
+    Usage(String),
+    /// Something failed at run time (a socket, a file): exit 1.
+    Runtime(String),
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Runtime(e.to_string())
+    }
+}
+
+/// Stream settings from options, validated; errors name the option.
+pub fn settings(
+    bits_per_second: u64,
+    frame_rate: u32,
+    stream_length: u32,
+    datagram_size: u32,
+    buffer_depth_ms: Option<u32>,
+) -> Result<StreamSettings, CliError> {
+    let s = StreamSettings {
+        bits_per_second,
+        frame_rate,
+        stream_length_secs: stream_length,
+        datagram_size,
+        buffer_depth_ms: buffer_depth_ms.unwrap_or(DEFAULT_BUFFER_DEPTH_MS),
+    };
+    s.plan().map_err(usage_of)?;
+    Ok(s)
+}
+
+/// A settings error as the command line says it: options with dashes.
+pub fn usage_of(e: SettingsError) -> CliError {
+    let text = match &e {
+        SettingsError::OutOfRange { .. } => format!("--{e}"),
+        _ => e.to_string(),
+    };
+    CliError::Usage(text)
+}
+
+/// Set by Ctrl-C or SIGTERM. Installed once per process.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        if let Err(e) = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst)) {
+            log::warn!("cannot catch Ctrl-C: {e}");
+        }
+        flag
+    })
+    .clone()
+}
+
+/// Turns cumulative counts into per-interval status rows.
+#[derive(Debug)]
+pub struct StatusClock {
+    interval: Option<Duration>,
+    next: Option<Instant>,
+    last_at: Instant,
+    last_bytes: u64,
+    last_frames: Frames,
+}
+
+impl StatusClock {
+    pub fn new(interval_ms: u64, start: Instant) -> Self {
+        let interval = (interval_ms > 0).then(|| Duration::from_millis(interval_ms));
+        Self {
+            interval,
+            next: interval.map(|i| start + i),
+            last_at: start,
+            last_bytes: 0,
+            last_frames: Frames::default(),
+        }
+    }
+
+    pub fn interval(&self) -> Option<Duration> {
+        self.interval
+    }
+
+    /// A row when the interval has passed: bits/s and frames since the
+    /// last row; `bytes` and `frames` are totals so far.
+    pub fn tick(
+        &mut self,
+        now: Instant,
+        start: Instant,
+        streams: usize,
+        bytes: u64,
+        frames: Frames,
+    ) -> Option<StatusRow> {
+        let (next, interval) = (self.next?, self.interval?);
+        if now < next {
+            return None;
+        }
+        let secs = now
+            .saturating_duration_since(self.last_at)
+            .as_secs_f64()
+            .max(1e-9);
+        let row = StatusRow {
+            time_slice: now.saturating_duration_since(start).as_secs_f64(),
+            bits_per_second: bytes.saturating_sub(self.last_bytes) as f64 * 8.0 / secs,
+            streams,
+            completed: frames.completed.saturating_sub(self.last_frames.completed),
+            dropped: frames.dropped.saturating_sub(self.last_frames.dropped),
+            repeated: frames.repeated.saturating_sub(self.last_frames.repeated),
+            errors: frames.error.saturating_sub(self.last_frames.error),
+        };
+        self.next = Some(next + interval);
+        self.last_at = now;
+        self.last_bytes = bytes;
+        self.last_frames = frames;
+        Some(row)
+    }
+}
+
+/// Frame totals of finished streams (the receiving end's view).
+pub fn frames_of(results: &[StreamResult]) -> Frames {
+    let mut t = Frames::default();
+    for r in results {
+        let (f, _) = frames(r);
+        t.completed += f.completed;
+        t.dropped += f.dropped;
+        t.repeated += f.repeated;
+        t.error += f.error;
+    }
+    t
+}
+
+/// A random-enough stream token: the v1 token only has to differ between
+/// concurrent streams and be hard to guess for a spoofer.
+pub fn random_token() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// The exit code for a finished run.
+pub fn exit_for(results: &[StreamResult], interrupted: bool) -> Exit {
+    if interrupted || results.iter().any(|r| !r.succeeded()) {
+        Exit::StreamsFailed
+    } else {
+        Exit::Success
+    }
+}

@@ -1,0 +1,161 @@
+//! What the CLI prints and writes: text lines in ctsTraffic's style, the
+//! JSON document, the jitter file.
+
+pub mod jitter;
+pub mod json;
+pub mod text;
+
+use mediastream_core::pattern::{Role, Status, StreamError};
+use mediastream_core::server::StreamResult;
+
+/// Where a stream's frame counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// This end received the stream.
+    Own,
+    /// This end sent it; the receiver's final (or last) v1 report.
+    Peer,
+    /// This end sent a plain stream: the receiver's view is unknown.
+    Unknown,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Own => "own",
+            Source::Peer => "peer",
+            Source::Unknown => "none",
+        }
+    }
+}
+
+/// The receiving end's counts for a stream, whichever end this is.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Frames {
+    pub completed: u64,
+    pub dropped: u64,
+    pub repeated: u64,
+    pub error: u64,
+    pub bytes_received: u64,
+    pub datagrams_received: u64,
+    pub jitter_ms: f64,
+}
+
+pub fn frames(r: &StreamResult) -> (Frames, Source) {
+    let s = &r.stats;
+    match (r.role, s.peer_report) {
+        (Role::Receiver, _) => (
+            Frames {
+                completed: s.frames_completed,
+                dropped: s.frames_dropped,
+                repeated: s.frames_repeated,
+                error: s.frames_error,
+                bytes_received: s.bytes_received,
+                datagrams_received: s.datagrams_received,
+                jitter_ms: s.jitter_secs * 1e3,
+            },
+            Source::Own,
+        ),
+        (Role::Sender, Some(p)) => (
+            Frames {
+                completed: p.frames_completed,
+                dropped: p.frames_dropped,
+                repeated: p.frames_repeated,
+                error: p.frames_error,
+                bytes_received: p.bytes_received,
+                datagrams_received: p.datagrams_received,
+                jitter_ms: p.jitter_ns as f64 / 1e6,
+            },
+            Source::Peer,
+        ),
+        (Role::Sender, None) => (Frames::default(), Source::Unknown),
+    }
+}
+
+/// ctsTraffic splits failures into network errors (nothing or too little
+/// came through) and protocol errors (what came was wrong).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Network,
+    Protocol,
+}
+
+pub fn failure(r: &StreamResult) -> Option<Failure> {
+    match &r.status {
+        Status::Running | Status::Completed => None,
+        Status::Failed(StreamError::CorruptPayload { .. } | StreamError::Malformed { .. })
+        | Status::Failed(StreamError::Refused { .. }) => Some(Failure::Protocol),
+        Status::Failed(_) => Some(Failure::Network),
+    }
+}
+
+/// Bits per second the stream carried, as this end saw it: bytes over the
+/// time from the first to the last data datagram plus one frame interval
+/// (the last frame's share), so a clean stream shows its nominal rate.
+pub fn bits_per_second(r: &StreamResult) -> f64 {
+    let s = &r.stats;
+    let (bytes, first, last) = match r.role {
+        Role::Receiver => (s.bytes_received, s.first_received, s.last_received),
+        Role::Sender => (s.bytes_sent, s.first_sent, s.last_sent),
+    };
+    match (first, last) {
+        (Some(first), Some(last)) => {
+            let secs =
+                (last.saturating_duration_since(first) + r.plan.frame_interval()).as_secs_f64();
+            bytes as f64 * 8.0 / secs
+        }
+        _ => 0.0,
+    }
+}
+
+/// Totals over many streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub streams: u64,
+    pub succeeded: u64,
+    pub network_errors: u64,
+    pub protocol_errors: u64,
+    pub frames: Frames,
+    pub jitter_ms_max: f64,
+    pub bytes_sent: u64,
+    pub datagrams_sent: u64,
+}
+
+impl Totals {
+    pub fn of(results: &[StreamResult]) -> Self {
+        let mut t = Totals::default();
+        let mut jitter_sum = 0.0;
+        let mut jitter_n = 0u32;
+        for r in results {
+            t.streams += 1;
+            match failure(r) {
+                None => t.succeeded += 1,
+                Some(Failure::Network) => t.network_errors += 1,
+                Some(Failure::Protocol) => t.protocol_errors += 1,
+            }
+            let (f, source) = frames(r);
+            t.frames.completed += f.completed;
+            t.frames.dropped += f.dropped;
+            t.frames.repeated += f.repeated;
+            t.frames.error += f.error;
+            t.frames.bytes_received += f.bytes_received;
+            t.frames.datagrams_received += f.datagrams_received;
+            if source != Source::Unknown && f.datagrams_received > 0 {
+                jitter_sum += f.jitter_ms;
+                jitter_n += 1;
+                t.jitter_ms_max = t.jitter_ms_max.max(f.jitter_ms);
+            }
+            t.bytes_sent += r.stats.bytes_sent;
+            t.datagrams_sent += r.stats.datagrams_sent;
+        }
+        if jitter_n > 0 {
+            t.frames.jitter_ms = jitter_sum / f64::from(jitter_n);
+        }
+        t
+    }
+
+    /// Frames accounted for (the denominator of the percentages).
+    pub fn frames_total(&self) -> u64 {
+        self.frames.completed + self.frames.dropped + self.frames.repeated
+    }
+}
