@@ -1,0 +1,425 @@
+//! The built `mediastream` binary, as a user runs it: server and client in
+//! both directions with JSON checked, loopback, the jitter file, bad
+//! arguments, and Ctrl-C. Every child process has a time limit.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mediastream"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mediastream-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Waits for `child` at most `limit`; kills it and fails past that.
+fn finish(mut child: Child, limit: Duration) -> Output {
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("process ran past {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn run(args: &[&str], limit: Duration) -> Output {
+    let child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, limit)
+}
+
+fn json(path: &PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A server on a free loopback port; returns it and its address.
+fn server(extra: &[&str]) -> (Child, String) {
+    let mut child = bin()
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--status-interval",
+            "0",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("the server says where it listens")
+        .to_owned();
+    (child, addr)
+}
+
+const STREAM: [&str; 6] = [
+    "--bits-per-second",
+    "8M",
+    "--frame-rate",
+    "50",
+    "--stream-length",
+    "3",
+];
+
+#[test]
+fn server_and_client_both_directions_with_exact_json() {
+    let server_json = temp("server.json");
+    let (server, addr) = server(&[
+        "--server-exit-limit",
+        "2",
+        "--json",
+        server_json.to_str().unwrap(),
+    ]);
+    for direction in ["recv", "send"] {
+        let path = temp(&format!("client-{direction}.json"));
+        let mut args = vec![
+            "client",
+            "--target",
+            &addr,
+            "--direction",
+            direction,
+            "--status-interval",
+            "1000",
+        ];
+        args.extend(STREAM);
+        args.extend(["--json", path.to_str().unwrap()]);
+        let out = run(&args, Duration::from_secs(30));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors"),
+            "{text}"
+        );
+        assert!(text.contains("UDP connection succeeded"), "{text}");
+        let doc = json(&path);
+        let s = &doc["streams"][0];
+        assert_eq!(doc["streams"].as_array().unwrap().len(), 1);
+        assert_eq!(s["frames_completed"], 150, "{s}");
+        assert_eq!(s["frames_dropped"], 0);
+        assert_eq!(s["frames_repeated"], 0);
+        assert_eq!(s["frames_error"], 0);
+        assert_eq!(s["status"], "completed");
+        assert_eq!(s["settings"]["frame_size"], 20_000);
+        assert_eq!(doc["totals"]["frames_completed"], 150);
+        assert_eq!(doc["totals"]["succeeded"], 1);
+        match direction {
+            "recv" => {
+                assert_eq!(
+                    (s["role"].as_str(), s["view"].as_str()),
+                    (Some("receiver"), Some("own"))
+                );
+                assert_eq!(s["datagrams_received"], 150 * 15);
+                assert_eq!(s["bytes_received"], 3_000_000);
+                assert_eq!(s["peer"]["end"]["datagrams_sent"], 150 * 15);
+            }
+            _ => {
+                assert_eq!(
+                    (s["role"].as_str(), s["view"].as_str()),
+                    (Some("sender"), Some("peer"))
+                );
+                assert_eq!(s["frames_sent"], 150);
+                assert_eq!(s["bytes_sent"], 3_000_000);
+                assert_eq!(s["peer"]["report"]["is_final"], true);
+            }
+        }
+        assert!(s["jitter_ms"].as_f64().unwrap() >= 0.0);
+    }
+    let out = finish(server, Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let doc = json(&server_json);
+    assert_eq!(doc["totals"]["streams"], 2);
+    assert_eq!(doc["totals"]["frames_completed"], 300);
+    let roles: Vec<_> = doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"sender") && roles.contains(&"receiver"),
+        "{roles:?}"
+    );
+}
+
+#[test]
+fn loopback_with_defaults_prints_the_table() {
+    let out = run(&["loopback"], Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("100000000 bit/s, 60 frames/s, 5 s"), "{text}");
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("server->client") || l.starts_with("client->server"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for row in rows {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(&cols[1..4], &["completed", "300", "300"], "{row}");
+    }
+}
+
+#[test]
+fn jitter_file_has_one_row_per_frame() {
+    let (server, addr) = server(&["--server-exit-limit", "1"]);
+    let path = temp("jitter.csv");
+    let mut args = vec![
+        "client",
+        "--target",
+        &addr,
+        "--jitter-file",
+        path.to_str().unwrap(),
+    ];
+    args.extend(STREAM);
+    let out = run(&args, Duration::from_secs(30));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "SequenceNumber,SenderQpc,SenderQpf,ReceiverQpc,ReceiverQpf,RelativeInFlightTimeMs,PrevToCurrentInFlightTimeJitter");
+    assert_eq!(lines.len(), 1 + 150);
+    for (i, line) in lines[1..].iter().enumerate() {
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(cols.len(), 7, "{line}");
+        assert_eq!(cols[0], (i + 1).to_string());
+        assert_eq!(
+            cols[2], "1000000000",
+            "sender frequency read at offset 18: {line}"
+        );
+    }
+    assert!(!text.contains('\r'), "LF line ends");
+    finish(server, Duration::from_secs(20));
+}
+
+#[test]
+fn bad_arguments_exit_2_naming_the_option() {
+    let target = ["--target", "127.0.0.1:9"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "client",
+                "--target",
+                "127.0.0.1",
+                "--frame-rate",
+                "50",
+                "--stream-length",
+                "3",
+            ],
+            "--bits-per-second",
+        ),
+        (
+            vec![
+                "client",
+                "--bits-per-second",
+                "8M",
+                "--frame-rate",
+                "50",
+                "--stream-length",
+                "3",
+            ],
+            "--target",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &[
+                    "--bits-per-second",
+                    "0",
+                    "--frame-rate",
+                    "50",
+                    "--stream-length",
+                    "3",
+                ],
+            ]
+            .concat(),
+            "--bits-per-second",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &[
+                    "--bits-per-second",
+                    "-8",
+                    "--frame-rate",
+                    "50",
+                    "--stream-length",
+                    "3",
+                ],
+            ]
+            .concat(),
+            "--bits-per-second",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &[
+                    "--bits-per-second",
+                    "8M",
+                    "--frame-rate",
+                    "0",
+                    "--stream-length",
+                    "3",
+                ],
+            ]
+            .concat(),
+            "--frame-rate",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &STREAM[..],
+                &["--datagram-size", "20"],
+            ]
+            .concat(),
+            "--datagram-size",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &STREAM[..],
+                &["--datagram-size", "70000"],
+            ]
+            .concat(),
+            "--datagram-size",
+        ),
+        (
+            [
+                &["client", "--target", "127.0.0.1:notaport"][..],
+                &STREAM[..],
+            ]
+            .concat(),
+            "--target",
+        ),
+        (
+            [
+                &["client"][..],
+                &target,
+                &STREAM[..],
+                &["--direction", "sideways"],
+            ]
+            .concat(),
+            "--direction",
+        ),
+        (vec!["server", "--listen", "not-an-address"], "--listen"),
+        (vec!["server", "--bits-per-second", "8M"], "--frame-rate"),
+        (vec!["nonsense"], "nonsense"),
+    ];
+    for (args, option) in cases {
+        let out = run(&args, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(option), "{args:?} should name {option}: {err}");
+    }
+    let help = run(&["client", "--help"], Duration::from_secs(10));
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--buffer-depth"));
+    let version = run(&["--version"], Duration::from_secs(10));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("mediastream {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_leaves_a_complete_json_file() {
+    let (server, addr) = server(&[]);
+    let path = temp("interrupted.json");
+    let child = bin()
+        .args([
+            "client",
+            "--target",
+            &addr,
+            "--bits-per-second",
+            "8M",
+            "--frame-rate",
+            "50",
+            "--stream-length",
+            "30",
+        ])
+        .args(["--json", path.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = finish(child, Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "cut short: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let doc = json(&path);
+    assert_eq!(doc["interrupted"], true);
+    let s = &doc["streams"][0];
+    assert_eq!(s["status"], "failed");
+    let completed = s["frames_completed"].as_u64().unwrap();
+    assert!(
+        completed > 0 && completed < 1500,
+        "measured so far: {completed}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Historic Connection Statistics"));
+    // Stop the server the same way: it reports and exits.
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = finish(server, Duration::from_secs(10));
+    assert!(out.status.code().is_some(), "exited, not killed");
+}
