@@ -86,12 +86,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         args.datagram_size,
         args.buffer_depth,
     )?;
-    if !(1..=MAX_CONNECTIONS).contains(&args.connections) {
-        return Err(CliError::Usage(format!(
-            "--connections {} is out of range: accepted 1 to {MAX_CONNECTIONS}",
-            args.connections
-        )));
-    }
+    super::check_connections(args.connections, MAX_CONNECTIONS)?;
     if args.iterations == 0 {
         return Err(CliError::Usage(
             "--iterations 0 is out of range: accepted 1 or more".into(),

@@ -22,12 +22,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         args.datagram_size,
         args.buffer_depth,
     )?;
-    if !(1..=1000).contains(&args.connections) {
-        return Err(CliError::Usage(format!(
-            "--connections {} is out of range: accepted 1 to 1000",
-            args.connections
-        )));
-    }
+    super::check_connections(args.connections, 1000)?;
     let stop = stop_flag();
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);

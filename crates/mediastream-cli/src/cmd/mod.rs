@@ -59,6 +59,17 @@ pub fn settings(
     Ok(s)
 }
 
+/// Checks `--connections` against its range.
+pub fn check_connections(n: usize, max: usize) -> Result<(), CliError> {
+    if (1..=max).contains(&n) {
+        Ok(())
+    } else {
+        Err(CliError::Usage(format!(
+            "--connections {n} is out of range: accepted 1 to {max}"
+        )))
+    }
+}
+
 /// A settings error as the command line says it: options with dashes.
 pub fn usage_of(e: SettingsError) -> CliError {
     let text = match &e {

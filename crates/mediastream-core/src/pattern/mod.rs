@@ -76,6 +76,18 @@ impl Status {
     pub fn is_finished(&self) -> bool {
         !matches!(self, Status::Running)
     }
+
+    /// Fails a running stream with [`StreamError::Aborted`]; a finished
+    /// one keeps its status. Returns true when it was running.
+    pub fn abort(&mut self, reason: &str) -> bool {
+        if self.is_finished() {
+            return false;
+        }
+        *self = Status::Failed(StreamError::Aborted {
+            reason: reason.to_owned(),
+        });
+        true
+    }
 }
 
 /// Why a stream failed.

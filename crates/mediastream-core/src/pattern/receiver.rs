@@ -483,11 +483,8 @@ impl IoPattern for FrameReceiver {
     }
 
     fn abort(&mut self, reason: &str) {
-        if !self.status.is_finished() {
+        if self.status.abort(reason) {
             self.stats.jitter_secs = self.jitter.secs();
-            self.status = Status::Failed(StreamError::Aborted {
-                reason: reason.to_owned(),
-            });
         }
     }
 }

@@ -254,11 +254,7 @@ impl IoPattern for FrameSender {
     }
 
     fn abort(&mut self, reason: &str) {
-        if !self.status.is_finished() {
-            self.status = Status::Failed(StreamError::Aborted {
-                reason: reason.to_owned(),
-            });
-        }
+        self.status.abort(reason);
     }
 }
 

@@ -158,6 +158,15 @@ impl ShardedConnectionManager {
         lock(&self.shards[index])
     }
 
+    /// Matches `endpoint` with an any-peer slot of its role, if one is free.
+    fn match_open_slot(&self, endpoint: AwaitingEndpoint) -> Option<AwaitOutcome> {
+        let role = endpoint.request.key.role;
+        self.take_free(role).then_some(AwaitOutcome::Matched(
+            endpoint,
+            AcceptingSlot { role, remote: None },
+        ))
+    }
+
     /// Takes one any-peer slot of `role` if there is one.
     fn take_free(&self, role: Role) -> bool {
         self.free[role_index(role)]
@@ -225,14 +234,8 @@ impl ConnectionManager for ShardedConnectionManager {
             let slot = shard.reserved.swap_remove(i);
             return AwaitOutcome::Matched(endpoint, slot);
         }
-        if self.take_free(key.role) {
-            return AwaitOutcome::Matched(
-                endpoint,
-                AcceptingSlot {
-                    role: key.role,
-                    remote: None,
-                },
-            );
+        if let Some(matched) = self.match_open_slot(endpoint) {
+            return matched;
         }
         if shard.awaiting.iter().any(|e| e.request.key == key) {
             return AwaitOutcome::AlreadyWaiting;
@@ -243,14 +246,8 @@ impl ConnectionManager for ShardedConnectionManager {
         // Queue, then look again: a slot freed between the check above and
         // the push would otherwise strand this endpoint (add_accepting
         // frees the counter before it scans the queues).
-        if self.take_free(key.role) {
-            return AwaitOutcome::Matched(
-                endpoint,
-                AcceptingSlot {
-                    role: key.role,
-                    remote: None,
-                },
-            );
+        if let Some(matched) = self.match_open_slot(endpoint) {
+            return matched;
         }
         shard.awaiting.push_back(endpoint);
         self.awaiting.fetch_add(1, Ordering::Relaxed);
