@@ -12,7 +12,7 @@ use std::time::Duration;
 use mediastream::client::{ClientConfig, Direction};
 use mediastream::server::{Server, ServerConfig};
 use mediastream::settings::StreamSettings;
-use mediastream::sys::mio::{run_client, start_server, ClientOptions, ServerOptions};
+use mediastream::sys::{run_client, start_server, Backend, ClientOptions, ServerOptions};
 
 /// CPU seconds (user + system) of this process's threads whose name
 /// starts with `prefix` (the kernel keeps 15 characters of a name), from
@@ -61,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         shards: 1,
         ..Default::default()
     };
-    let handle = start_server(Arc::new(server), &options)?;
+    let handle = start_server(Backend::platform_default(), Arc::new(server), &options)?;
     let target = handle.local_addrs()[0];
     let config = ClientConfig {
         direction,
@@ -70,7 +70,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = std::thread::Builder::new()
         .name("bench-client".into())
         .spawn(move || {
-            let r = run_client(&ClientOptions::new(target), &config, &mut ());
+            let r = run_client(
+                Backend::platform_default(),
+                &ClientOptions::new(target),
+                &config,
+                &mut (),
+            );
             (r, thread_cpu("bench-client"))
         })?;
     let (client_results, client_cpu) = client.join().map_err(|_| "client thread panicked")?;

@@ -7,7 +7,7 @@
 
 use mediastream::client::{ClientConfig, Direction};
 use mediastream::settings::StreamSettings;
-use mediastream::sys::mio::{run_client, ClientOptions};
+use mediastream::sys::{run_client, Backend, ClientOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -24,7 +24,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         direction,
         ..ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), token)
     };
-    let results = run_client(&ClientOptions::new(target), &config, &mut ())?;
+    let results = run_client(
+        Backend::platform_default(),
+        &ClientOptions::new(target),
+        &config,
+        &mut (),
+    )?;
     let mut failed = false;
     for r in &results {
         let (mine, peer) = (&r.stats, r.stats.peer_report);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use mediastream::server::{Server, ServerConfig};
 use mediastream::settings::StreamSettings;
-use mediastream::sys::mio::{start_server, ServerOptions};
+use mediastream::sys::{start_server, Backend, ServerOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         listen: vec![listen],
         ..ServerOptions::default()
     };
-    let handle = start_server(Arc::new(server), &options)?;
+    let handle = start_server(Backend::platform_default(), Arc::new(server), &options)?;
     println!("listening on {}", handle.local_addrs()[0]);
     handle.join()?;
     Ok(())

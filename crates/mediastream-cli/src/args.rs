@@ -69,6 +69,14 @@ pub struct ServerArgs {
     /// socket buffer size to ask for, bytes (default 4194304)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
+    /// the I/O backend: iocp (Windows' completion ports; the default on
+    /// Windows) or mio (epoll, kqueue; the default elsewhere)
+    #[argh(
+        option,
+        from_str_fn(values::backend),
+        default = "mediastream_core::sys::Backend::platform_default()"
+    )]
+    pub backend: mediastream_core::sys::Backend,
     /// write the results as JSON to FILE at the end (- for stdout, which
     /// moves the text output to stderr)
     #[argh(option)]
@@ -137,6 +145,14 @@ pub struct ClientArgs {
     /// socket buffer size to ask for, bytes (default 4194304)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
+    /// the I/O backend: iocp (Windows' completion ports; the default on
+    /// Windows) or mio (epoll, kqueue; the default elsewhere)
+    #[argh(
+        option,
+        from_str_fn(values::backend),
+        default = "mediastream_core::sys::Backend::platform_default()"
+    )]
+    pub backend: mediastream_core::sys::Backend,
 }
 
 /// Run a server and a client on 127.0.0.1 in this process, both
@@ -169,4 +185,12 @@ pub struct LoopbackArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
+    /// the I/O backend: iocp (Windows' completion ports; the default on
+    /// Windows) or mio (epoll, kqueue; the default elsewhere)
+    #[argh(
+        option,
+        from_str_fn(values::backend),
+        default = "mediastream_core::sys::Backend::platform_default()"
+    )]
+    pub backend: mediastream_core::sys::Backend,
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use mediastream_core::client::{ClientConfig, Direction};
 use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
-use mediastream_core::sys::mio::{run_client, ClientObserver, ClientOptions, ClientStatus};
+use mediastream_core::sys::{run_client, ClientObserver, ClientOptions, ClientStatus};
 
 use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::ClientArgs;
@@ -146,7 +146,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let batch = run_client(&options, &config, &mut observer)?;
+        let batch = run_client(args.backend, &options, &config, &mut observer)?;
         observer.base_bytes += batch
             .iter()
             .map(|r| r.stats.bytes_received + r.stats.bytes_sent)

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mediastream_core::client::{ClientConfig, Direction};
 use mediastream_core::server::{ConnectionManager, Server, ServerConfig, StreamResult};
-use mediastream_core::sys::mio::{run_client, start_server, ClientOptions, ServerOptions};
+use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
 
 use super::{exit_for, frames_of, random_token, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
@@ -38,7 +38,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
             .map_err(|_| CliError::Runtime("address".into()))?],
         ..ServerOptions::default()
     };
-    let handle = start_server(Arc::new(server), &options)?;
+    let handle = start_server(args.backend, Arc::new(server), &options)?;
     let target = handle.local_addrs()[0];
     text.line(&format!(
         "mediastream loopback: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms, {} stream(s) each way via {target}",
@@ -63,7 +63,8 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
             direction,
             ..ClientConfig::new(stream, random_token())
         };
-        std::thread::spawn(move || run_client(&options, &config, &mut ()))
+        let backend = args.backend;
+        std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
     };
     let receiving = run(Direction::Receive);
     let sending = run(Direction::Send);

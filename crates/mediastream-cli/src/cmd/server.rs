@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mediastream_core::server::{ConnectionManager, Server, ServerConfig, StreamResult};
-use mediastream_core::sys::mio::{start_server, ServerOptions};
+use mediastream_core::sys::{start_server, ServerOptions};
 
 use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::ServerArgs;
@@ -78,7 +78,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
-    let handle = start_server(Arc::new(server), &options)?;
+    let handle = start_server(args.backend, Arc::new(server), &options)?;
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     let b = handle.buffers();
     text.line(&format!(

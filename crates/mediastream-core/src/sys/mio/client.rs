@@ -1,87 +1,19 @@
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
-use super::schedule::Schedule;
-use super::socket::{connect_client, is_peer_error, send_with_retry};
+use super::super::client_api::{result_of, token_for};
+use super::super::schedule::Schedule;
+use super::super::socket::{connect_client, is_peer_error, send_with_retry};
+use super::super::{ClientObserver, ClientOptions, ClientStatus};
 use super::timer::Timer;
-use crate::client::{ClientConfig, ClientSession, Direction};
-use crate::pattern::{FrameRecord, IoPattern, Role};
+use crate::client::{ClientConfig, ClientSession};
+use crate::pattern::IoPattern;
 use crate::server::StreamResult;
-
-/// Where and how a client connects.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// The server.
-    pub target: SocketAddr,
-    /// Local address to bind (port 0 for any); `None`: any.
-    pub bind: Option<SocketAddr>,
-    /// Concurrent streams, each on its own socket.
-    pub connections: usize,
-    /// Socket buffer size to ask for, bytes.
-    pub socket_buffer: usize,
-    /// Set to stop early (Ctrl-C): streams are aborted and reported.
-    pub stop: Option<Arc<AtomicBool>>,
-    /// Abort streams still running after this long.
-    pub time_limit: Option<Duration>,
-    /// Call [`ClientObserver::on_status`] this often.
-    pub status_interval: Option<Duration>,
-}
-
-/// Totals across a client's streams so far, for status lines.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ClientStatus {
-    /// Time since the run started.
-    pub elapsed: Duration,
-    /// Streams still running.
-    pub running: usize,
-    /// Data bytes sent so far (all streams).
-    pub bytes_sent: u64,
-    /// Data bytes received so far (all streams).
-    pub bytes_received: u64,
-    /// Frames completed so far.
-    pub frames_completed: u64,
-    /// Frames dropped so far.
-    pub frames_dropped: u64,
-    /// Frames repeated so far.
-    pub frames_repeated: u64,
-    /// Error datagrams so far.
-    pub frames_error: u64,
-}
-
-/// What a client run tells its caller while it runs. Every method has a
-/// default that ignores the event.
-pub trait ClientObserver {
-    /// A frame was rendered (receiving, with `record_frames`).
-    fn on_record(&mut self, _connection: usize, _record: FrameRecord) {}
-    /// Periodic totals ([`ClientOptions::status_interval`]).
-    fn on_status(&mut self, _status: &ClientStatus) {}
-    /// A stream finished.
-    fn on_finished(&mut self, _connection: usize, _result: &StreamResult) {}
-}
-
-/// Observes nothing.
-impl ClientObserver for () {}
-
-impl ClientOptions {
-    /// One connection to `target` with default buffers.
-    pub fn new(target: SocketAddr) -> Self {
-        Self {
-            target,
-            bind: None,
-            connections: 1,
-            socket_buffer: 4 << 20,
-            stop: None,
-            time_limit: None,
-            status_interval: None,
-        }
-    }
-}
 
 const TIMER: Token = Token(usize::MAX - 1);
 /// How often a stop flag is looked at while nothing else happens.
@@ -119,7 +51,7 @@ pub fn run_client(
         let mut socket = UdpSocket::from_std(std_socket);
         poll.registry()
             .register(&mut socket, Token(i), Interest::READABLE)?;
-        let token = config.token ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let token = token_for(config.token, i);
         let session = ClientSession::new(ClientConfig { token, ..*config }, start)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         connections.push(Connection {
@@ -192,7 +124,7 @@ pub fn run_client(
                     while let Some(record) = c.session.poll_record() {
                         observer.on_record(i, record);
                     }
-                    let result = result_of(c, options.target, now);
+                    let result = result_of(&c.session, c.local, options.target, c.started, now);
                     observer.on_finished(i, &result);
                     c.result = Some(result);
                 }
@@ -250,25 +182,6 @@ fn drive(c: &mut Connection, now: Instant, buf: &mut [u8]) -> Option<Instant> {
     Some(next.unwrap_or(now))
 }
 
-fn result_of(c: &Connection, target: SocketAddr, now: Instant) -> StreamResult {
-    let config = c.session.config();
-    StreamResult {
-        role: match config.direction {
-            Direction::Receive => Role::Receiver,
-            Direction::Send => Role::Sender,
-        },
-        local: c.local,
-        remote: target,
-        connection_id: c.session.connection_id(),
-        plan: *c.session.plan(),
-        v1: !config.compat,
-        status: c.session.status(),
-        stats: c.session.stats().clone(),
-        started: c.started,
-        ended: now,
-    }
-}
-
 fn status_of(connections: &[Connection], elapsed: Duration) -> ClientStatus {
     let mut status = ClientStatus {
         elapsed,
@@ -279,13 +192,7 @@ fn status_of(connections: &[Connection], elapsed: Duration) -> ClientStatus {
             .result
             .as_ref()
             .map_or_else(|| c.session.stats(), |r| &r.stats);
-        status.running += usize::from(c.result.is_none());
-        status.bytes_sent += s.bytes_sent;
-        status.bytes_received += s.bytes_received;
-        status.frames_completed += s.frames_completed;
-        status.frames_dropped += s.frames_dropped;
-        status.frames_repeated += s.frames_repeated;
-        status.frames_error += s.frames_error;
+        status.add(s, c.result.is_none());
     }
     status
 }

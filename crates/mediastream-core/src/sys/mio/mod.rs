@@ -12,11 +12,8 @@
 //! elsewhere the poll timeout, rounded up to the next millisecond.
 
 mod client;
-mod schedule;
 mod server;
-mod socket;
 mod timer;
 
-pub use client::{run_client, ClientObserver, ClientOptions, ClientStatus};
-pub use server::{start_server, ServerHandle, ServerOptions, Traffic};
-pub use socket::{expand_listen, SocketBuffers};
+pub use client::run_client;
+pub use server::start_server;

@@ -2,70 +2,20 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::schedule::Schedule;
-use super::socket::{bind_listener, is_peer_error, send_with_retry, SocketBuffers};
+use super::super::handle::{ServerHandle, ServerOptions, Stopper, WorkerTraffic};
+use super::super::schedule::Schedule;
+use super::super::socket::{bind_listener, is_peer_error, send_with_retry, SocketBuffers};
+use super::super::Backend;
 use super::timer::Timer;
 use crate::server::{
     ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
-    Received, Server, StreamKey, StreamRequest, StreamResult,
+    Received, Server, StreamKey, StreamRequest,
 };
-
-/// How the mio server listens.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerOptions {
-    /// Addresses to listen on (port 0 picks one; every shard then uses it).
-    pub listen: Vec<SocketAddr>,
-    /// Worker shards (threads); 0 means one per core. Platforms without
-    /// SO_REUSEPORT get one.
-    pub shards: usize,
-    /// Socket buffer size to ask for, bytes.
-    pub socket_buffer: usize,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            listen: super::expand_listen(4444),
-            shards: 0,
-            socket_buffer: 4 << 20,
-        }
-    }
-}
-
-/// Datagrams and bytes a server moved, all shards together.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Traffic {
-    /// Datagrams received (every kind).
-    pub datagrams_received: u64,
-    /// Their bytes.
-    pub bytes_received: u64,
-    /// Datagrams sent (every kind).
-    pub datagrams_sent: u64,
-    /// Their bytes.
-    pub bytes_sent: u64,
-}
-
-/// One shard's counters: written by that shard only, so no cache line is
-/// shared between shards on the hot path.
-#[derive(Debug, Default)]
-struct ShardTraffic {
-    datagrams_received: AtomicU64,
-    bytes_received: AtomicU64,
-    datagrams_sent: AtomicU64,
-    bytes_sent: AtomicU64,
-}
-
-impl ShardTraffic {
-    fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-}
 
 const TIMER: Token = Token(usize::MAX - 1);
 const WAKE: Token = Token(usize::MAX - 2);
@@ -73,104 +23,6 @@ const WAKE: Token = Token(usize::MAX - 2);
 const RECV_BUDGET: usize = 256;
 /// How often waiting requests are expired.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
-
-/// A running mio server: its shards, its addresses, and how to stop it.
-pub struct ServerHandle<M, F> {
-    server: Arc<Server<M, F>>,
-    threads: Vec<JoinHandle<io::Result<()>>>,
-    wakers: Vec<Arc<Waker>>,
-    stop: Arc<AtomicBool>,
-    local: Vec<SocketAddr>,
-    buffers: SocketBuffers,
-    send_drops: Arc<AtomicU64>,
-    traffic: Vec<Arc<ShardTraffic>>,
-}
-
-impl<M, F> std::fmt::Debug for ServerHandle<M, F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerHandle")
-            .field("local", &self.local)
-            .field("shards", &self.threads.len())
-            .field("buffers", &self.buffers)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> ServerHandle<M, F> {
-    /// The addresses actually bound (with the port chosen for port 0).
-    pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.local
-    }
-
-    /// Socket buffer sizes requested and granted (first socket).
-    pub fn buffers(&self) -> SocketBuffers {
-        self.buffers
-    }
-
-    /// Shards running.
-    pub fn shards(&self) -> usize {
-        self.threads.len()
-    }
-
-    /// Datagrams dropped because a socket's send buffer stayed full.
-    pub fn send_drops(&self) -> u64 {
-        self.send_drops.load(Ordering::Relaxed)
-    }
-
-    /// Datagrams and bytes moved so far, all shards together.
-    pub fn traffic(&self) -> Traffic {
-        let mut t = Traffic::default();
-        for s in &self.traffic {
-            t.datagrams_received += s.datagrams_received.load(Ordering::Relaxed);
-            t.bytes_received += s.bytes_received.load(Ordering::Relaxed);
-            t.datagrams_sent += s.datagrams_sent.load(Ordering::Relaxed);
-            t.bytes_sent += s.bytes_sent.load(Ordering::Relaxed);
-        }
-        t
-    }
-
-    /// The server the shards drive.
-    pub fn server(&self) -> &Arc<Server<M, F>> {
-        &self.server
-    }
-
-    /// True once every shard has stopped (the exit limit was reached).
-    pub fn is_finished(&self) -> bool {
-        self.threads.iter().all(|t| t.is_finished())
-    }
-
-    /// Stops every shard, joins every thread, aborts the streams still
-    /// running and returns their results.
-    pub fn stop(self) -> io::Result<Vec<StreamResult>> {
-        self.stop.store(true, Ordering::SeqCst);
-        for w in &self.wakers {
-            let _ = w.wake();
-        }
-        self.join()
-    }
-
-    /// Waits for the shards to stop by themselves (exit limit), then as
-    /// [`stop`](Self::stop).
-    pub fn join(self) -> io::Result<Vec<StreamResult>> {
-        let mut first_error = None;
-        for t in self.threads {
-            match t.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(_) => {
-                    first_error.get_or_insert(io::Error::other("a server shard panicked"));
-                }
-            }
-        }
-        let left = self.server.shutdown(Instant::now(), "server stopped");
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(left),
-        }
-    }
-}
 
 struct Listener {
     id: ListenerId,
@@ -193,13 +45,8 @@ where
             "no address to listen on",
         ));
     }
-    let mut shards = match options.shards {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
-    if !cfg!(unix) {
-        shards = 1;
-    }
+    // Without SO_REUSEPORT the shards could not share the port.
+    let shards = if cfg!(unix) { options.workers() } else { 1 };
     let reuse = shards > 1;
     let mut local = Vec::new();
     let mut buffers = SocketBuffers::default();
@@ -237,15 +84,25 @@ where
         wakers.push(Arc::new(Waker::new(poll.registry(), WAKE)?));
         polls.push(poll);
     }
+    let stopper: Stopper = {
+        let (stop, wakers) = (stop.clone(), wakers.clone());
+        Arc::new(move || {
+            stop.store(true, Ordering::SeqCst);
+            for w in &wakers {
+                let _ = w.wake();
+            }
+        })
+    };
     let mut threads = Vec::new();
     let mut traffic = Vec::new();
     for (index, (listeners, poll)) in per_shard.into_iter().zip(polls).enumerate() {
         let timer = Timer::new()?;
         timer.register(poll.registry(), TIMER)?;
-        let counters = Arc::new(ShardTraffic::default());
+        let counters = Arc::new(WorkerTraffic::default());
         traffic.push(counters.clone());
         let shard = Shard {
             traffic: counters,
+            stopper: stopper.clone(),
             server: server.clone(),
             listeners,
             poll,
@@ -254,7 +111,6 @@ where
             rx_buf: vec![0u8; 65_536],
             tx_buf: vec![0u8; 65_536],
             stop: stop.clone(),
-            wakers: wakers.clone(),
             send_drops: send_drops.clone(),
             readable: Vec::new(),
         };
@@ -267,18 +123,21 @@ where
     Ok(ServerHandle {
         server,
         threads,
-        wakers,
         stop,
+        stopper,
         local,
         buffers,
         send_drops,
         traffic,
+        accounting: None,
+        backend: Backend::Mio,
     })
 }
 
 struct Shard<M, F> {
     server: Arc<Server<M, F>>,
-    traffic: Arc<ShardTraffic>,
+    traffic: Arc<WorkerTraffic>,
+    stopper: Stopper,
     listeners: Vec<Listener>,
     poll: Poll,
     timer: Timer,
@@ -286,7 +145,6 @@ struct Shard<M, F> {
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
     stop: Arc<AtomicBool>,
-    wakers: Vec<Arc<Waker>>,
     send_drops: Arc<AtomicU64>,
     /// Sockets whose receive budget ran out: read them again before waiting.
     readable: Vec<usize>,
@@ -331,10 +189,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 last_maintain = now;
             }
             if self.server.is_done() {
-                self.stop.store(true, Ordering::SeqCst);
-                for w in &self.wakers {
-                    let _ = w.wake();
-                }
+                (self.stopper)();
                 return Ok(());
             }
             self.timer.arm(self.schedule.next())?;
@@ -346,8 +201,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             let listener = &self.listeners[index];
             match listener.socket.recv_from(&mut self.rx_buf) {
                 Ok((len, remote)) => {
-                    ShardTraffic::add(&self.traffic.datagrams_received, 1);
-                    ShardTraffic::add(&self.traffic.bytes_received, len as u64);
+                    self.traffic.received(len);
                     let received = Received {
                         listener: listener.id,
                         local: listener.local,
@@ -392,8 +246,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             let socket = &listeners[request.listener.0 as usize].socket;
             let remote = request.key.remote;
             if send_with_retry(|| socket.send_to(bytes, remote))? {
-                ShardTraffic::add(&traffic.datagrams_sent, 1);
-                ShardTraffic::add(&traffic.bytes_sent, bytes.len() as u64);
+                traffic.sent(bytes.len());
             } else {
                 drops.fetch_add(1, Ordering::Relaxed);
             }

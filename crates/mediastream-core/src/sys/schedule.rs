@@ -6,26 +6,26 @@ use std::time::Instant;
 /// When each stream next needs attention: a heap with lazy deletion (an
 /// entry counts only while it matches the key's current deadline).
 #[derive(Debug)]
-pub(super) struct Schedule<K> {
+pub(crate) struct Schedule<K> {
     heap: BinaryHeap<Reverse<(Instant, K)>>,
     at: HashMap<K, Instant>,
 }
 
 impl<K: Copy + Eq + Hash + Ord> Schedule<K> {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             heap: BinaryHeap::new(),
             at: HashMap::new(),
         }
     }
 
-    pub(super) fn set(&mut self, key: K, at: Instant) {
+    pub(crate) fn set(&mut self, key: K, at: Instant) {
         if self.at.insert(key, at) != Some(at) {
             self.heap.push(Reverse((at, key)));
         }
     }
 
-    pub(super) fn remove(&mut self, key: K) {
+    pub(crate) fn remove(&mut self, key: K) {
         self.at.remove(&key);
     }
 
@@ -34,7 +34,7 @@ impl<K: Copy + Eq + Hash + Ord> Schedule<K> {
     }
 
     /// The earliest current deadline.
-    pub(super) fn next(&mut self) -> Option<Instant> {
+    pub(crate) fn next(&mut self) -> Option<Instant> {
         while let Some(Reverse((at, key))) = self.heap.peek() {
             if self.is_current(*at, key) {
                 return Some(*at);
@@ -45,7 +45,7 @@ impl<K: Copy + Eq + Hash + Ord> Schedule<K> {
     }
 
     /// Takes one key whose deadline is at or before `now`.
-    pub(super) fn pop_due(&mut self, now: Instant) -> Option<K> {
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<K> {
         loop {
             let Reverse((at, key)) = *self.heap.peek()?;
             if at > now && self.is_current(at, &key) {
@@ -60,7 +60,7 @@ impl<K: Copy + Eq + Hash + Ord> Schedule<K> {
     }
 
     #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.at.len()
     }
 }

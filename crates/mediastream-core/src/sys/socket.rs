@@ -86,7 +86,7 @@ fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
 
 /// A non-blocking UDP socket bound to `addr`, sharing the port with the
 /// other shards when `reuse_port` is set.
-pub(super) fn bind_listener(
+pub(crate) fn bind_listener(
     addr: SocketAddr,
     reuse_port: bool,
     buffer: usize,
@@ -105,7 +105,7 @@ pub(super) fn bind_listener(
 
 /// A non-blocking UDP socket connected to `target`, bound to `bind` (or
 /// the unspecified address of the target's family).
-pub(super) fn connect_client(
+pub(crate) fn connect_client(
     target: SocketAddr,
     bind: Option<SocketAddr>,
     buffer: usize,
@@ -131,7 +131,7 @@ pub(super) fn connect_client(
 }
 
 /// Errors that concern one peer (an ICMP error came back), not the socket.
-pub(super) fn is_peer_error(e: &io::Error) -> bool {
+pub(crate) fn is_peer_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionRefused
@@ -143,7 +143,7 @@ pub(super) fn is_peer_error(e: &io::Error) -> bool {
 
 /// Sends one datagram; waits briefly if the send buffer is full. Returns
 /// `Ok(false)` when it stayed full (the datagram is dropped locally).
-pub(super) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<bool> {
+pub(crate) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<bool> {
     for _ in 0..1000 {
         match send() {
             Ok(_) => return Ok(true),

@@ -1,6 +1,9 @@
-//! End to end over real loopback sockets through the mio backend: both
-//! directions, IPv6, many streams, garbage, consent, plain and v1 side by
-//! side. Every run is bounded by a time limit.
+//! End to end over real loopback sockets, for every backend this build has
+//! (mio everywhere; IOCP on Windows, run under Wine in CI): both
+//! directions, IPv6, several listening addresses, many streams, garbage,
+//! consent, plain and v1 side by side. Every run is bounded by a time
+//! limit. Each scenario is written once, taking the backend as a
+//! parameter; `backend_tests!` instantiates it per backend.
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
@@ -13,7 +16,9 @@ use mediastream::client::{ClientConfig, Direction};
 use mediastream::pattern::{Role, Status, StreamError};
 use mediastream::server::{Server, ServerConfig, StreamResult};
 use mediastream::settings::StreamSettings;
-use mediastream::sys::mio::{run_client, start_server, ClientOptions, ServerHandle, ServerOptions};
+use mediastream::sys::{
+    run_client, start_server, Backend, ClientOptions, ServerHandle, ServerOptions,
+};
 
 type Handle = ServerHandle<
     mediastream::server::ShardedConnectionManager,
@@ -26,7 +31,11 @@ fn settings() -> StreamSettings {
 
 /// A server on `ip` port 0 with 2 shards; finished streams come out of the
 /// receiver.
-fn server(ip: &str, config: ServerConfig) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
+fn server(
+    backend: Backend,
+    ip: &str,
+    config: ServerConfig,
+) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
     let (tx, rx) = mpsc::channel();
     let server = Server::with_defaults(config)
         .unwrap()
@@ -35,6 +44,7 @@ fn server(ip: &str, config: ServerConfig) -> (Handle, SocketAddr, mpsc::Receiver
         });
     let listen = vec![format!("{ip}:0").parse().unwrap()];
     let handle = start_server(
+        backend,
         Arc::new(server),
         &ServerOptions {
             listen,
@@ -47,8 +57,12 @@ fn server(ip: &str, config: ServerConfig) -> (Handle, SocketAddr, mpsc::Receiver
     (handle, addr, rx)
 }
 
-fn default_server(ip: &str) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
+fn default_server(
+    backend: Backend,
+    ip: &str,
+) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
     server(
+        backend,
         ip,
         ServerConfig {
             compat_settings: Some(settings()),
@@ -57,13 +71,18 @@ fn default_server(ip: &str) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>
     )
 }
 
-fn client(target: SocketAddr, config: ClientConfig, connections: usize) -> Vec<StreamResult> {
+fn client(
+    backend: Backend,
+    target: SocketAddr,
+    config: ClientConfig,
+    connections: usize,
+) -> Vec<StreamResult> {
     let options = ClientOptions {
         connections,
         time_limit: Some(Duration::from_secs(30)),
         ..ClientOptions::new(target)
     };
-    run_client(&options, &config, &mut ()).expect("client runs")
+    run_client(backend, &options, &config, &mut ()).expect("client runs")
 }
 
 fn token() -> u64 {
@@ -85,10 +104,9 @@ fn assert_all_frames(r: &StreamResult, frames: u64) {
     );
 }
 
-#[test]
-fn server_to_client_completes_every_frame() {
-    let (handle, addr, done) = default_server("127.0.0.1");
-    let results = client(addr, ClientConfig::new(settings(), token()), 1);
+fn server_to_client_completes_every_frame(backend: Backend) {
+    let (handle, addr, done) = default_server(backend, "127.0.0.1");
+    let results = client(backend, addr, ClientConfig::new(settings(), token()), 1);
     assert_eq!(results.len(), 1);
     assert_all_frames(&results[0], 150);
     assert_eq!(results[0].stats.peer_end.map(|e| e.frames_sent), Some(150));
@@ -107,14 +125,13 @@ fn server_to_client_completes_every_frame() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn client_to_server_completes_every_frame() {
-    let (handle, addr, done) = default_server("127.0.0.1");
+fn client_to_server_completes_every_frame(backend: Backend) {
+    let (handle, addr, done) = default_server(backend, "127.0.0.1");
     let config = ClientConfig {
         direction: Direction::Send,
         ..ClientConfig::new(settings(), token())
     };
-    let results = client(addr, config, 1);
+    let results = client(backend, addr, config, 1);
     assert_eq!(results[0].status, Status::Completed, "{:?}", results[0]);
     assert_eq!(results[0].stats.frames_sent, 150);
     let server_side = done.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -127,17 +144,16 @@ fn client_to_server_completes_every_frame() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn ipv6_loopback_both_directions() {
-    let (handle, addr, _done) = default_server("[::1]");
+fn ipv6_loopback_both_directions(backend: Backend) {
+    let (handle, addr, _done) = default_server(backend, "[::1]");
     assert!(addr.is_ipv6());
-    let r = client(addr, ClientConfig::new(settings(), token()), 1);
+    let r = client(backend, addr, ClientConfig::new(settings(), token()), 1);
     assert_all_frames(&r[0], 150);
     let config = ClientConfig {
         direction: Direction::Send,
         ..ClientConfig::new(settings(), token())
     };
-    let r = client(addr, config, 1);
+    let r = client(backend, addr, config, 1);
     assert_eq!(r[0].status, Status::Completed);
     assert_eq!(
         r[0].stats.peer_report.map(|p| p.frames_completed),
@@ -146,8 +162,7 @@ fn ipv6_loopback_both_directions() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn one_server_listens_on_several_addresses() {
+fn one_server_listens_on_several_addresses(backend: Backend) {
     let (tx, done) = mpsc::channel();
     let config = ServerConfig {
         compat_settings: Some(settings()),
@@ -160,6 +175,7 @@ fn one_server_listens_on_several_addresses() {
         });
     let listen = vec!["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()];
     let handle = start_server(
+        backend,
         Arc::new(server),
         &ServerOptions {
             listen,
@@ -176,7 +192,7 @@ fn one_server_listens_on_several_addresses() {
         handle.buffers()
     );
     for addr in &addrs {
-        let r = client(*addr, ClientConfig::new(settings(), token()), 1);
+        let r = client(backend, *addr, ClientConfig::new(settings(), token()), 1);
         assert_all_frames(&r[0], 150);
         let served = done.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(
@@ -187,15 +203,14 @@ fn one_server_listens_on_several_addresses() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn two_hundred_concurrent_streams_complete() {
-    let (handle, addr, _done) = default_server("127.0.0.1");
+fn two_hundred_concurrent_streams_complete(backend: Backend) {
+    let (handle, addr, _done) = default_server(backend, "127.0.0.1");
     // 200 kbit/s, 10 frames/s, 2 s: 20 frames of 2500 bytes per stream.
     let low = StreamSettings {
         buffer_depth_ms: 500,
         ..StreamSettings::new(200_000, 10, 2)
     };
-    let results = client(addr, ClientConfig::new(low, token()), 200);
+    let results = client(backend, addr, ClientConfig::new(low, token()), 200);
     assert_eq!(results.len(), 200);
     for r in &results {
         assert_all_frames(r, 20);
@@ -207,9 +222,8 @@ fn two_hundred_concurrent_streams_complete() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn garbage_does_not_disturb_a_real_stream() {
-    let (handle, addr, _done) = default_server("127.0.0.1");
+fn garbage_does_not_disturb_a_real_stream(backend: Backend) {
+    let (handle, addr, _done) = default_server(backend, "127.0.0.1");
     let flood = std::thread::spawn(move || {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut state = 0x1234_5678_9abc_def0u64;
@@ -233,7 +247,7 @@ fn garbage_does_not_disturb_a_real_stream() {
         }
         sent
     });
-    let r = client(addr, ClientConfig::new(settings(), token()), 1);
+    let r = client(backend, addr, ClientConfig::new(settings(), token()), 1);
     let sent = flood.join().unwrap();
     assert_eq!(sent, 100_000);
     assert_all_frames(&r[0], 150);
@@ -245,16 +259,21 @@ fn garbage_does_not_disturb_a_real_stream() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn consent_stops_a_stream_whose_client_vanished() {
-    let (handle, addr, done) = default_server("127.0.0.1");
+fn consent_stops_a_stream_whose_client_vanished(backend: Backend) {
+    let (handle, addr, done) = default_server(backend, "127.0.0.1");
     let long = StreamSettings::new(1_000_000, 50, 20);
     let options = ClientOptions {
         time_limit: Some(Duration::from_secs(1)),
         ..ClientOptions::new(addr)
     };
     let started = Instant::now();
-    let r = run_client(&options, &ClientConfig::new(long, token()), &mut ()).unwrap();
+    let r = run_client(
+        backend,
+        &options,
+        &ClientConfig::new(long, token()),
+        &mut (),
+    )
+    .unwrap();
     assert!(matches!(
         r[0].status,
         Status::Failed(StreamError::Aborted { .. })
@@ -276,15 +295,14 @@ fn consent_stops_a_stream_whose_client_vanished() {
     handle.stop().unwrap();
 }
 
-#[test]
-fn plain_start_and_v1_side_by_side() {
-    let (handle, addr, _done) = default_server("127.0.0.1");
+fn plain_start_and_v1_side_by_side(backend: Backend) {
+    let (handle, addr, _done) = default_server(backend, "127.0.0.1");
     let compat = ClientConfig {
         compat: true,
         ..ClientConfig::new(settings(), token())
     };
-    let plain = std::thread::spawn(move || client(addr, compat, 2));
-    let v1 = client(addr, ClientConfig::new(settings(), token()), 2);
+    let plain = std::thread::spawn(move || client(backend, addr, compat, 2));
+    let v1 = client(backend, addr, ClientConfig::new(settings(), token()), 2);
     let plain = plain.join().unwrap();
     for r in plain.iter().chain(&v1) {
         assert_all_frames(r, 150);
@@ -295,3 +313,48 @@ fn plain_start_and_v1_side_by_side() {
     assert!(v1.iter().all(|r| r.v1 && r.stats.peer_end.is_some()));
     handle.stop().unwrap();
 }
+
+/// One `#[test]` per scenario and backend.
+macro_rules! backend_tests {
+    ($module:ident, $backend:expr, [$($name:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name($backend);
+                }
+            )*
+        }
+    };
+}
+
+backend_tests!(
+    mio,
+    super::Backend::Mio,
+    [
+        server_to_client_completes_every_frame,
+        client_to_server_completes_every_frame,
+        ipv6_loopback_both_directions,
+        one_server_listens_on_several_addresses,
+        two_hundred_concurrent_streams_complete,
+        garbage_does_not_disturb_a_real_stream,
+        consent_stops_a_stream_whose_client_vanished,
+        plain_start_and_v1_side_by_side
+    ]
+);
+
+#[cfg(windows)]
+backend_tests!(
+    iocp,
+    super::Backend::Iocp,
+    [
+        server_to_client_completes_every_frame,
+        client_to_server_completes_every_frame,
+        ipv6_loopback_both_directions,
+        one_server_listens_on_several_addresses,
+        two_hundred_concurrent_streams_complete,
+        garbage_does_not_disturb_a_real_stream,
+        consent_stops_a_stream_whose_client_vanished,
+        plain_start_and_v1_side_by_side
+    ]
+);

@@ -1,0 +1,207 @@
+//! What every backend's server returns: a handle to stop it, its
+//! addresses, and its counters.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::SocketBuffers;
+use crate::server::{ConnectedSocketFactory, ConnectionManager, Server, StreamResult};
+
+/// How a server listens, whatever the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Addresses to listen on (port 0 picks one; every shard then uses it).
+    pub listen: Vec<SocketAddr>,
+    /// Worker threads (mio: shards with their own sockets; IOCP: threads
+    /// draining the completion port); 0 means one per core.
+    pub shards: usize,
+    /// Socket buffer size to ask for, bytes.
+    pub socket_buffer: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            listen: super::expand_listen(4444),
+            shards: 0,
+            socket_buffer: 4 << 20,
+        }
+    }
+}
+
+impl ServerOptions {
+    /// The worker count `shards` asks for.
+    pub(crate) fn workers(&self) -> usize {
+        match self.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// Datagrams and bytes a server moved, all workers together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Datagrams received (every kind).
+    pub datagrams_received: u64,
+    /// Their bytes.
+    pub bytes_received: u64,
+    /// Datagrams sent (every kind).
+    pub datagrams_sent: u64,
+    /// Their bytes.
+    pub bytes_sent: u64,
+}
+
+/// One worker's counters: written by that worker only, so no cache line
+/// is shared between workers on the hot path.
+#[derive(Debug, Default)]
+pub(crate) struct WorkerTraffic {
+    datagrams_received: AtomicU64,
+    bytes_received: AtomicU64,
+    datagrams_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl WorkerTraffic {
+    pub(crate) fn received(&self, bytes: usize) {
+        self.datagrams_received.fetch_add(1, Ordering::Relaxed);
+        self.bytes_received
+            .fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn sent(&self, bytes: usize) {
+        self.datagrams_sent.fetch_add(1, Ordering::Relaxed);
+        self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Backend-specific I/O accounting, for tests and diagnostics: how many
+/// overlapped operations were posted, completed, and (never, if the
+/// backend is right) released while still pending.
+#[derive(Debug, Default)]
+pub struct IoAccounting {
+    /// Operations handed to the OS.
+    pub posted: AtomicU64,
+    /// Operations the OS reported complete (cancelled ones included).
+    pub completed: AtomicU64,
+    /// Of those, completions that reported cancellation at shutdown.
+    pub cancelled: AtomicU64,
+    /// Operations whose memory was freed before their completion arrived.
+    pub released_pending: AtomicU64,
+}
+
+/// Stops the workers: sets the flag and wakes every one of them.
+pub(crate) type Stopper = Arc<dyn Fn() + Send + Sync>;
+
+/// A running server: its workers, its addresses, and how to stop it.
+pub struct ServerHandle<M, F> {
+    pub(crate) server: Arc<Server<M, F>>,
+    pub(crate) threads: Vec<JoinHandle<io::Result<()>>>,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) stopper: Stopper,
+    pub(crate) local: Vec<SocketAddr>,
+    pub(crate) buffers: SocketBuffers,
+    pub(crate) send_drops: Arc<AtomicU64>,
+    pub(crate) traffic: Vec<Arc<WorkerTraffic>>,
+    pub(crate) accounting: Option<Arc<IoAccounting>>,
+    pub(crate) backend: super::Backend,
+}
+
+impl<M, F> std::fmt::Debug for ServerHandle<M, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("backend", &self.backend)
+            .field("local", &self.local)
+            .field("workers", &self.threads.len())
+            .field("buffers", &self.buffers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> ServerHandle<M, F> {
+    /// The addresses actually bound (with the port chosen for port 0).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.local
+    }
+
+    /// Socket buffer sizes requested and granted (first socket).
+    pub fn buffers(&self) -> SocketBuffers {
+        self.buffers
+    }
+
+    /// Worker threads running.
+    pub fn shards(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// The backend serving.
+    pub fn backend(&self) -> super::Backend {
+        self.backend
+    }
+
+    /// Datagrams dropped because a socket's send buffer stayed full.
+    pub fn send_drops(&self) -> u64 {
+        self.send_drops.load(Ordering::Relaxed)
+    }
+
+    /// Datagrams and bytes moved so far, all workers together.
+    pub fn traffic(&self) -> Traffic {
+        let mut t = Traffic::default();
+        for w in &self.traffic {
+            t.datagrams_received += w.datagrams_received.load(Ordering::Relaxed);
+            t.bytes_received += w.bytes_received.load(Ordering::Relaxed);
+            t.datagrams_sent += w.datagrams_sent.load(Ordering::Relaxed);
+            t.bytes_sent += w.bytes_sent.load(Ordering::Relaxed);
+        }
+        t
+    }
+
+    /// Overlapped-operation accounting (IOCP backend only).
+    pub fn io_accounting(&self) -> Option<Arc<IoAccounting>> {
+        self.accounting.clone()
+    }
+
+    /// The server the workers drive.
+    pub fn server(&self) -> &Arc<Server<M, F>> {
+        &self.server
+    }
+
+    /// True once every worker has stopped (the exit limit was reached).
+    pub fn is_finished(&self) -> bool {
+        self.threads.iter().all(|t| t.is_finished())
+    }
+
+    /// Stops every worker, joins every thread, aborts the streams still
+    /// running and returns their results.
+    pub fn stop(self) -> io::Result<Vec<StreamResult>> {
+        (self.stopper)();
+        self.join()
+    }
+
+    /// Waits for the workers to stop by themselves (exit limit), then as
+    /// [`stop`](Self::stop).
+    pub fn join(self) -> io::Result<Vec<StreamResult>> {
+        let mut first_error = None;
+        for t in self.threads {
+            match t.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert(io::Error::other("a server worker panicked"));
+                }
+            }
+        }
+        debug_assert!(self.stop.load(Ordering::SeqCst));
+        let left = self.server.shutdown(Instant::now(), "server stopped");
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(left),
+        }
+    }
+}
