@@ -65,6 +65,7 @@ impl Backend {
         }
     }
 
+    #[cfg(not(windows))]
     fn unavailable(self) -> io::Error {
         io::Error::new(
             io::ErrorKind::Unsupported,
