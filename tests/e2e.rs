@@ -50,6 +50,7 @@ fn server(
             listen,
             shards: 2,
             socket_buffer: 4 << 20,
+            prepost: 3,
         },
     )
     .expect("server starts");
@@ -181,6 +182,7 @@ fn one_server_listens_on_several_addresses(backend: Backend) {
             listen,
             shards: 2,
             socket_buffer: 1 << 20,
+            prepost: 2,
         },
     )
     .unwrap();

@@ -84,6 +84,10 @@ pub struct ServerArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
+    /// receives kept posted per listening socket, IOCP backend (default
+    /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
+    #[argh(option, default = "2")]
+    pub pre_post_recvs: usize,
 }
 
 /// Ask a server for streams and measure them.

@@ -53,6 +53,12 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
                 .map_err(|e| CliError::Usage(format!("--listen {e}")))?,
         );
     }
+    if !(1..=64).contains(&args.pre_post_recvs) {
+        return Err(CliError::Usage(format!(
+            "--pre-post-recvs {} is out of range: accepted 1 to 64",
+            args.pre_post_recvs
+        )));
+    }
     if args.max_streams == 0 {
         return Err(CliError::Usage(
             "--max-streams 0 is out of range: accepted 1 or more".into(),
@@ -75,6 +81,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         listen,
         shards: args.shards,
         socket_buffer: args.socket_buffer,
+        prepost: args.pre_post_recvs,
     };
     let stop = stop_flag();
     let start = Instant::now();

@@ -21,6 +21,9 @@ pub struct ServerOptions {
     pub shards: usize,
     /// Socket buffer size to ask for, bytes.
     pub socket_buffer: usize,
+    /// Receives kept posted per socket (IOCP; ctsTraffic's PrePostRecvs).
+    /// mio has no posted receives and ignores it.
+    pub prepost: usize,
 }
 
 impl Default for ServerOptions {
@@ -29,6 +32,7 @@ impl Default for ServerOptions {
             listen: super::expand_listen(4444),
             shards: 0,
             socket_buffer: 4 << 20,
+            prepost: 2,
         }
     }
 }

@@ -11,7 +11,6 @@ use socket2::SockAddr;
 
 use super::engine::{self, Sink};
 use super::udp::UdpSocket;
-use super::DEFAULT_PREPOST;
 use crate::server::{
     ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
     Received, Server, StreamKey, StreamRequest,
@@ -192,7 +191,7 @@ where
         sockets,
         sink,
         options.workers(),
-        DEFAULT_PREPOST,
+        options.prepost,
         stop.clone(),
         "mediastream",
     )?;
