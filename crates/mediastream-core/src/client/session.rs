@@ -4,7 +4,7 @@ use thiserror::Error;
 
 use crate::pattern::{
     FrameReceiver, FrameSender, IoPattern, ReceiverConfig, SenderConfig, Status, StreamError,
-    StreamStats, V1Session, Verify,
+    StreamStats, Transmit, V1Session, Verify,
 };
 use crate::settings::{SettingsError, StreamPlan, StreamSettings};
 use crate::time::Timebase;
@@ -282,6 +282,26 @@ impl IoPattern for ClientSession {
             }
         }
         self.inner_mut()?.poll_transmit(now, buf)
+    }
+
+    fn poll_transmit_batch(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        max_segments: usize,
+    ) -> Option<Transmit> {
+        if self.failure.is_some() {
+            return None;
+        }
+        if self.next_request.is_some_and(|t| t <= now) {
+            let len = self.poll_transmit(now, buf)?;
+            return Some(Transmit {
+                len,
+                segment_size: len,
+            });
+        }
+        self.inner_mut()?
+            .poll_transmit_batch(now, buf, max_segments)
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {

@@ -52,11 +52,18 @@ impl Pair {
         let Some(server) = &self.server else { return };
         let mut buf = vec![0u8; 65_536];
         let (now, out) = (self.now, &mut self.to_client);
-        let mut send = |_: &crate::server::StreamRequest, b: &[u8]| {
-            out.push_back((now + DELAY, b.to_vec()));
+        // Runs of datagrams as a GSO backend would get them, split here.
+        let mut send = |_: &crate::server::StreamRequest, b: &[u8], segment: usize| {
+            for d in b.chunks(segment) {
+                out.push_back((now + DELAY, d.to_vec()));
+            }
             Ok(())
         };
-        match server.drive(key, now, &mut buf, &mut send) {
+        let batching = crate::server::Batching {
+            max_segments: 64,
+            max_bytes: 65_000,
+        };
+        match server.drive(key, now, &mut buf, batching, &mut send) {
             Drive::Wake(t) => {
                 self.wakes.insert(key, t);
             }

@@ -140,6 +140,23 @@ pub enum StreamError {
     },
 }
 
+/// What [`IoPattern::poll_transmit_batch`] wrote: `len` bytes holding
+/// datagrams of `segment_size` bytes each, the last possibly shorter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transmit {
+    /// Bytes written.
+    pub len: usize,
+    /// Size of every datagram but the last.
+    pub segment_size: usize,
+}
+
+impl Transmit {
+    /// Datagrams in the run.
+    pub fn segments(&self) -> usize {
+        self.len.div_ceil(self.segment_size.max(1))
+    }
+}
+
 /// A sans-IO stream endpoint: one connected stream, either role.
 ///
 /// The driver loop is: call [`poll_transmit`](IoPattern::poll_transmit)
@@ -154,6 +171,26 @@ pub trait IoPattern {
     /// the largest datagram of the stream
     /// ([`StreamPlan::max_datagram`](crate::settings::StreamPlan::max_datagram)).
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize>;
+
+    /// Like [`poll_transmit`](IoPattern::poll_transmit), but may write a
+    /// run of datagrams back to back into `buf`: every one
+    /// `segment_size` bytes except a shorter last one, at most
+    /// `max_segments` of them. A backend hands such a run to the kernel in
+    /// one call (UDP GSO) or one datagram at a time. The default writes
+    /// one datagram.
+    fn poll_transmit_batch(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        max_segments: usize,
+    ) -> Option<Transmit> {
+        let _ = max_segments;
+        let len = self.poll_transmit(now, buf)?;
+        Some(Transmit {
+            len,
+            segment_size: len,
+        })
+    }
 
     /// Takes one datagram received from the peer at `now`.
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]);

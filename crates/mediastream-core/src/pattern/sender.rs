@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
 use super::control::{Control, ControlQueue};
-use super::{Greeting, IoPattern, Status, StreamError, StreamStats, V1Session};
+use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
 use crate::settings::StreamPlan;
 use crate::time::Timebase;
 use crate::wire::v1::{EndRepr, ReportRepr, V1Message};
@@ -208,6 +208,37 @@ impl IoPattern for FrameSender {
             self.stats.lateness.record(due, now);
         }
         Some(self.emit_data(now, buf))
+    }
+
+    fn poll_transmit_batch(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        max_segments: usize,
+    ) -> Option<Transmit> {
+        let first = self.poll_transmit(now, buf)?;
+        let mut len = first;
+        let mut segments = 1;
+        // Only data continues a run: the rest of the same frame, while the
+        // datagrams keep the first one's size (a shorter one ends the run).
+        while segments < max_segments && self.next_index > 0 && !self.status.is_finished() {
+            let Some(next) = self.plan.split().size_of(self.next_index) else {
+                break;
+            };
+            let next = next as usize;
+            if next > first || len + next > buf.len() || !self.control.is_empty() {
+                break;
+            }
+            len += self.emit_data(now, &mut buf[len..]);
+            segments += 1;
+            if next < first {
+                break;
+            }
+        }
+        Some(Transmit {
+            len,
+            segment_size: first,
+        })
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {

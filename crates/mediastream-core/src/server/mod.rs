@@ -17,7 +17,9 @@ pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};
 pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConnectionManager};
-pub use service::{Drive, Server, ServerConfig, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS};
+pub use service::{
+    Batching, Drive, SendRun, Server, ServerConfig, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
+};
 pub use types::{
     AcceptingSlot, AwaitingEndpoint, ListenerId, Received, StreamKey, StreamRequest, StreamResult,
 };

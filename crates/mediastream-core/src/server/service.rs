@@ -54,6 +54,33 @@ impl Default for ServerConfig {
     }
 }
 
+/// How [`Server::drive`] sends: the stream's request (listener and peer),
+/// the bytes of a run, and the size of each datagram in it.
+pub type SendRun<'a> = dyn FnMut(&StreamRequest, &[u8], usize) -> io::Result<()> + 'a;
+
+/// How many datagrams a backend can hand the kernel in one send (UDP
+/// GSO on Linux); [`Server::drive`] asks patterns for runs that fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batching {
+    /// Most datagrams in one run.
+    pub max_segments: usize,
+    /// Most bytes in one run.
+    pub max_bytes: usize,
+}
+
+impl Batching {
+    /// One datagram per send.
+    pub const NONE: Self = Self {
+        max_segments: 1,
+        max_bytes: usize::MAX,
+    };
+
+    /// Datagrams of `segment` bytes that fit one run (at least 1).
+    pub fn segments_for(&self, segment: usize) -> usize {
+        (self.max_bytes / segment.max(1)).clamp(1, self.max_segments.max(1))
+    }
+}
+
 /// What [`Server::drive`] found.
 #[derive(Debug)]
 pub enum Drive {
@@ -341,14 +368,17 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 
     /// Runs a stream's due work at `now`: its timeout if due, then every
     /// datagram it has to send, through `send` (from the request's
-    /// listener to its peer). A send error ends that stream only. A
-    /// finished stream is removed and its result reported.
+    /// listener to its peer) in runs of equal-size datagrams as `batching`
+    /// allows: `send` gets the bytes and the size of each datagram in them.
+    /// A send error ends that stream only. A finished stream is removed
+    /// and its result reported.
     pub fn drive(
         &self,
         key: StreamKey,
         now: Instant,
         buf: &mut [u8],
-        send: &mut dyn FnMut(&StreamRequest, &[u8]) -> io::Result<()>,
+        batching: Batching,
+        send: &mut SendRun<'_>,
     ) -> Drive {
         let mut finished = false;
         let mut wake = None;
@@ -356,8 +386,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             if s.pattern.poll_timeout().is_some_and(|t| t <= now) {
                 s.pattern.handle_timeout(now);
             }
-            while let Some(len) = s.pattern.poll_transmit(now, buf) {
-                if let Err(e) = send(&s.request, &buf[..len]) {
+            let segments = batching.segments_for(s.request.plan.max_datagram());
+            while let Some(t) = s.pattern.poll_transmit_batch(now, buf, segments) {
+                if let Err(e) = send(&s.request, &buf[..t.len], t.segment_size) {
                     s.pattern
                         .abort(&format!("sending to {} failed: {e}", s.request.key.remote));
                     break;

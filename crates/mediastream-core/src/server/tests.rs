@@ -385,7 +385,7 @@ fn full_server_queues_then_serves_in_freed_slots() {
     let first = StreamKey::sender(addr(1));
     factory.state(first).lock().unwrap().status = Some(Status::Completed);
     let mut buf = [0u8; 2048];
-    match server.drive(first, now, &mut buf, &mut |_, _| Ok(())) {
+    match server.drive(first, now, &mut buf, Batching::NONE, &mut |_, _, _| Ok(())) {
         Drive::Finished { result, started } => {
             assert_eq!(result.status, Status::Completed);
             assert_eq!(result.remote, addr(1));
@@ -396,7 +396,7 @@ fn full_server_queues_then_serves_in_freed_slots() {
     assert!(!server.manager().contains(first));
     assert!(server.manager().contains(StreamKey::sender(addr(2))));
     assert!(matches!(
-        server.drive(first, now, &mut buf, &mut |_, _| Ok(())),
+        server.drive(first, now, &mut buf, Batching::NONE, &mut |_, _, _| Ok(())),
         Drive::Gone
     ));
 }
@@ -420,7 +420,7 @@ fn failed_streams_are_removed_and_send_errors_end_only_that_stream() {
         .outbox
         .push_back(vec![1, 2, 3]);
     let mut buf = [0u8; 2048];
-    let mut refuse_port_1 = |r: &StreamRequest, _: &[u8]| {
+    let mut refuse_port_1 = |r: &StreamRequest, _: &[u8], _: usize| {
         if r.key.remote == addr(1) {
             Err(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))
         } else {
@@ -428,13 +428,13 @@ fn failed_streams_are_removed_and_send_errors_end_only_that_stream() {
         }
     };
     assert!(matches!(
-        server.drive(one, now, &mut buf, &mut refuse_port_1),
+        server.drive(one, now, &mut buf, Batching::NONE, &mut refuse_port_1),
         Drive::Finished { .. }
     ));
     let two = StreamKey::sender(addr(2));
     factory.state(two).lock().unwrap().outbox.push_back(vec![4]);
     assert!(matches!(
-        server.drive(two, now, &mut buf, &mut refuse_port_1),
+        server.drive(two, now, &mut buf, Batching::NONE, &mut refuse_port_1),
         Drive::Wake(_)
     ));
     let statuses = results.lock().unwrap().clone();
@@ -474,7 +474,8 @@ fn exit_limit_and_factory_failures() {
         StreamKey::sender(addr(1)),
         now,
         &mut buf,
-        &mut |_, _| Ok(()),
+        Batching::NONE,
+        &mut |_, _, _| Ok(()),
     );
     assert!(server.is_done());
 

@@ -14,6 +14,8 @@
 mod client_api;
 mod handle;
 pub mod mio;
+#[cfg(target_os = "linux")]
+mod offload;
 mod schedule;
 mod socket;
 #[cfg(windows)]

@@ -143,6 +143,7 @@ pub(crate) fn is_peer_error(e: &io::Error) -> bool {
 
 /// Sends one datagram; waits briefly if the send buffer is full. Returns
 /// `Ok(false)` when it stayed full (the datagram is dropped locally).
+#[cfg(not(target_os = "linux"))]
 pub(crate) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io::Result<bool> {
     for _ in 0..1000 {
         match send() {

@@ -122,3 +122,36 @@ fn abort_stops_the_stream() {
     let mut buf = [0u8; 1400];
     assert_eq!(tx.poll_transmit(t0, &mut buf), None);
 }
+
+#[test]
+fn batches_are_runs_of_one_frame_with_a_shorter_last() {
+    let plan = StreamSettings::new(8_000_000, 50, 3).plan().unwrap();
+    let t0 = Instant::now();
+    let mut tx = FrameSender::new(plan, SenderConfig::default(), t0);
+    let mut buf = vec![0u8; 65_536];
+    // The whole frame (14 x 1400 + 400) in one run.
+    let t = tx.poll_transmit_batch(t0, &mut buf, 64).unwrap();
+    assert_eq!((t.len, t.segment_size, t.segments()), (20_000, 1400, 15));
+    for (i, d) in buf[..t.len].chunks(t.segment_size).enumerate() {
+        match wire::parse(d) {
+            Ok(Datagram::Data(repr, body)) => {
+                assert_eq!(repr.sequence_number, 1, "datagram {i}");
+                assert_eq!(payload::verify(body), Ok(()));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Frame 2 is not due yet: a run never crosses frames.
+    assert!(tx.poll_transmit_batch(t0, &mut buf, 64).is_none());
+    // At most 4 per run: 4 + 4 + 4 + 3.
+    let runs: Vec<usize> = std::iter::from_fn(|| tx.poll_transmit_batch(t0 + ms(20), &mut buf, 4))
+        .map(|t| t.segments())
+        .collect();
+    assert_eq!(runs, vec![4, 4, 4, 3]);
+    assert_eq!(tx.stats().datagrams_sent, 30);
+    // A shortened datagram ends a run, as the last one.
+    let odd = StreamSettings::new(1410 * 8 * 10, 10, 1).plan().unwrap();
+    let mut tx = FrameSender::new(odd, SenderConfig::default(), t0);
+    let t = tx.poll_transmit_batch(t0, &mut buf, 64).unwrap();
+    assert_eq!((t.len, t.segment_size), (1410, 1383));
+}

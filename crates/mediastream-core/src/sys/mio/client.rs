@@ -3,14 +3,14 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
 use super::super::client_api::{result_of, token_for};
 use super::super::schedule::Schedule;
-use super::super::socket::{connect_client, is_peer_error, send_with_retry};
+use super::super::socket::{connect_client, is_peer_error};
 use super::super::{ClientObserver, ClientOptions, ClientStatus};
 use super::timer::Timer;
+use super::udp::{datagrams, Udp};
 use crate::client::{ClientConfig, ClientSession};
 use crate::pattern::IoPattern;
 use crate::server::StreamResult;
@@ -20,7 +20,7 @@ const TIMER: Token = Token(usize::MAX - 1);
 const STOP_CHECK: Duration = Duration::from_millis(50);
 
 struct Connection {
-    socket: UdpSocket,
+    udp: Udp,
     local: SocketAddr,
     session: ClientSession,
     started: Instant,
@@ -48,14 +48,14 @@ pub fn run_client(
     for i in 0..options.connections {
         let (std_socket, _) = connect_client(options.target, options.bind, options.socket_buffer)?;
         let local = std_socket.local_addr()?;
-        let mut socket = UdpSocket::from_std(std_socket);
+        let mut udp = Udp::new(mio::net::UdpSocket::from_std(std_socket));
         poll.registry()
-            .register(&mut socket, Token(i), Interest::READABLE)?;
+            .register(&mut udp.socket, Token(i), Interest::READABLE)?;
         let token = token_for(config.token, i);
         let session = ClientSession::new(ClientConfig { token, ..*config }, start)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         connections.push(Connection {
-            socket,
+            udp,
             local,
             session,
             started: start,
@@ -117,7 +117,7 @@ pub fn run_client(
                 continue;
             }
             let now = Instant::now();
-            match drive(c, now, &mut tx_buf) {
+            match drive(c, options.target, now, &mut tx_buf) {
                 Some(at) => schedule.set(i, at),
                 None => {
                     remaining -= 1;
@@ -146,8 +146,13 @@ pub fn run_client(
 
 fn receive(c: &mut Connection, buf: &mut [u8]) {
     loop {
-        match c.socket.recv(buf) {
-            Ok(len) => c.session.handle_datagram(Instant::now(), &buf[..len]),
+        match c.udp.recv_run(buf) {
+            Ok((len, segment, _)) => {
+                let now = Instant::now();
+                for d in datagrams(&buf[..len], segment) {
+                    c.session.handle_datagram(now, d);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
             // No server (yet): ICMP port unreachable. The session's own
             // deadlines decide when to give up.
@@ -161,12 +166,16 @@ fn receive(c: &mut Connection, buf: &mut [u8]) {
 }
 
 /// Runs due work; returns when to come back, or `None` once finished.
-fn drive(c: &mut Connection, now: Instant, buf: &mut [u8]) -> Option<Instant> {
+fn drive(c: &mut Connection, target: SocketAddr, now: Instant, buf: &mut [u8]) -> Option<Instant> {
     if c.session.poll_timeout().is_some_and(|t| t <= now) {
         c.session.handle_timeout(now);
     }
-    while let Some(len) = c.session.poll_transmit(now, buf) {
-        match send_with_retry(|| c.socket.send(&buf[..len])) {
+    let segments = c
+        .udp
+        .batching()
+        .segments_for(c.session.plan().max_datagram());
+    while let Some(t) = c.session.poll_transmit_batch(now, buf, segments) {
+        match c.udp.send_run(target, &buf[..t.len], t.segment_size) {
             Ok(_) => {}
             Err(e) if is_peer_error(&e) => {}
             Err(e) => {

@@ -14,6 +14,7 @@
 mod client;
 mod server;
 mod timer;
+mod udp;
 
 pub use client::run_client;
 pub use server::start_server;

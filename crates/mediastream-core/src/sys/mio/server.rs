@@ -4,14 +4,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::super::handle::{ServerHandle, ServerOptions, Stopper, WorkerTraffic};
 use super::super::schedule::Schedule;
-use super::super::socket::{bind_listener, is_peer_error, send_with_retry, SocketBuffers};
+use super::super::socket::{bind_listener, is_peer_error, SocketBuffers};
 use super::super::Backend;
 use super::timer::Timer;
+use super::udp::{datagrams, Udp};
 use crate::server::{
     ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
     Received, Server, StreamKey, StreamRequest,
@@ -27,7 +27,7 @@ const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
 struct Listener {
     id: ListenerId,
     local: SocketAddr,
-    socket: UdpSocket,
+    udp: Udp,
 }
 
 /// Starts the server's shards on `options.listen`.
@@ -66,7 +66,7 @@ where
             listeners.push(Listener {
                 id: ListenerId(i as u32),
                 local: local[i],
-                socket: UdpSocket::from_std(std_socket),
+                udp: Udp::new(mio::net::UdpSocket::from_std(std_socket)),
             });
         }
         per_shard.push(listeners);
@@ -79,7 +79,7 @@ where
         let poll = Poll::new()?;
         for (i, l) in listeners.iter_mut().enumerate() {
             poll.registry()
-                .register(&mut l.socket, Token(i), Interest::READABLE)?;
+                .register(&mut l.udp.socket, Token(i), Interest::READABLE)?;
         }
         wakers.push(Arc::new(Waker::new(poll.registry(), WAKE)?));
         polls.push(poll);
@@ -93,6 +93,10 @@ where
             }
         })
     };
+    let path = per_shard
+        .first()
+        .and_then(|l| l.first())
+        .map_or("sendto", |l| l.udp.send_path());
     let mut threads = Vec::new();
     let mut traffic = Vec::new();
     for (index, (listeners, poll)) in per_shard.into_iter().zip(polls).enumerate() {
@@ -119,7 +123,7 @@ where
             .spawn(move || shard.run())?;
         threads.push(thread);
     }
-    log::info!("listening on {local:?} with {shards} shard(s), socket buffers {buffers:?}");
+    log::info!("listening on {local:?} with {shards} shard(s), socket buffers {buffers:?}, send path {path}");
     Ok(ServerHandle {
         server,
         threads,
@@ -199,20 +203,27 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
     fn receive(&mut self, index: usize) {
         for _ in 0..RECV_BUDGET {
             let listener = &self.listeners[index];
-            match listener.socket.recv_from(&mut self.rx_buf) {
-                Ok((len, remote)) => {
-                    self.traffic.received(len);
-                    let received = Received {
-                        listener: listener.id,
-                        local: listener.local,
-                        remote,
-                        bytes: &self.rx_buf[..len],
-                        now: Instant::now(),
-                    };
-                    let now = received.now;
-                    let handled = self.server.on_datagram(received);
-                    self.act(handled, now);
+            match listener.udp.recv_run(&mut self.rx_buf) {
+                Ok((len, segment, Some(remote))) => {
+                    let now = Instant::now();
+                    let (id, local) = (listener.id, listener.local);
+                    // GRO may have coalesced several datagrams of one peer.
+                    let run = std::mem::take(&mut self.rx_buf);
+                    for bytes in datagrams(&run[..len], segment) {
+                        self.traffic.received(bytes.len());
+                        let received = Received {
+                            listener: id,
+                            local,
+                            remote,
+                            bytes,
+                            now,
+                        };
+                        let handled = self.server.on_datagram(received);
+                        self.act(handled, now);
+                    }
+                    self.rx_buf = run;
                 }
+                Ok((_, _, None)) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted || is_peer_error(&e) => {}
                 Err(e) => {
@@ -229,8 +240,8 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         match handled {
             Handled::Delivered(key) | Handled::Started(key) => self.drive(key, now),
             Handled::Reply(reply) => {
-                let socket = &self.listeners[reply.listener.0 as usize].socket;
-                if let Err(e) = socket.send_to(reply.bytes(), reply.remote) {
+                let udp = &self.listeners[reply.listener.0 as usize].udp;
+                if let Err(e) = udp.socket.send_to(reply.bytes(), reply.remote) {
                     log::debug!("reply to {} failed: {e}", reply.remote);
                 }
             }
@@ -242,17 +253,22 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         let listeners = &self.listeners;
         let drops = &self.send_drops;
         let traffic = &self.traffic;
-        let mut send = |request: &StreamRequest, bytes: &[u8]| {
-            let socket = &listeners[request.listener.0 as usize].socket;
-            let remote = request.key.remote;
-            if send_with_retry(|| socket.send_to(bytes, remote))? {
-                traffic.sent(bytes.len());
+        let mut send = |request: &StreamRequest, bytes: &[u8], segment: usize| {
+            let udp = &listeners[request.listener.0 as usize].udp;
+            if udp.send_run(request.key.remote, bytes, segment)? {
+                for d in datagrams(bytes, segment) {
+                    traffic.sent(d.len());
+                }
             } else {
-                drops.fetch_add(1, Ordering::Relaxed);
+                drops.fetch_add(bytes.len().div_ceil(segment) as u64, Ordering::Relaxed);
             }
             Ok(())
         };
-        match self.server.drive(key, now, &mut self.tx_buf, &mut send) {
+        let batching = listeners[0].udp.batching();
+        match self
+            .server
+            .drive(key, now, &mut self.tx_buf, batching, &mut send)
+        {
             Drive::Wake(at) => self.schedule.set(key, at),
             Drive::Finished { started, .. } => {
                 self.schedule.remove(key);

@@ -12,8 +12,8 @@ use socket2::SockAddr;
 use super::engine::{self, Sink};
 use super::udp::UdpSocket;
 use crate::server::{
-    ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
-    Received, Server, StreamKey, StreamRequest,
+    Batching, ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler,
+    ListenerId, Received, Server, StreamKey, StreamRequest,
 };
 use crate::sys::handle::{ServerHandle, ServerOptions, WorkerTraffic};
 use crate::sys::schedule::Schedule;
@@ -45,7 +45,8 @@ where
     fn drive(&self, shared: &engine::Shared<Self>, key: StreamKey, now: Instant) {
         let sockets = &shared.sockets;
         let traffic = &self.traffic;
-        let mut send = |request: &StreamRequest, bytes: &[u8]| {
+        // No segmentation offload here (Batching::NONE): one datagram each.
+        let mut send = |request: &StreamRequest, bytes: &[u8], _segment: usize| {
             let socket = &sockets[request.listener.0 as usize];
             match socket.send_to(bytes, &SockAddr::from(request.key.remote)) {
                 Ok(_) => {
@@ -60,7 +61,10 @@ where
                 Err(e) => Err(e),
             }
         };
-        let outcome = TX.with(|tx| self.server.drive(key, now, &mut tx.borrow_mut(), &mut send));
+        let outcome = TX.with(|tx| {
+            self.server
+                .drive(key, now, &mut tx.borrow_mut(), Batching::NONE, &mut send)
+        });
         let mut sched = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
         match outcome {
             Drive::Wake(at) => {

@@ -1,0 +1,112 @@
+//! A mio UDP socket with the best send and receive paths the platform
+//! offers: on Linux UDP GSO / sendmmsg / sendto and UDP GRO (see
+//! `sys::offload`); elsewhere one datagram per call.
+
+use std::io;
+use std::net::SocketAddr;
+
+use mio::net::UdpSocket;
+
+use crate::server::Batching;
+#[cfg(not(target_os = "linux"))]
+use crate::sys::socket::send_with_retry;
+
+#[derive(Debug)]
+pub(super) struct Udp {
+    pub(super) socket: UdpSocket,
+    #[cfg(target_os = "linux")]
+    path: crate::sys::offload::SendPath,
+}
+
+impl Udp {
+    pub(super) fn new(socket: UdpSocket) -> Self {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            if !crate::sys::offload::enable_gro(socket.as_raw_fd()) {
+                log::debug!("UDP_GRO not available: one datagram per receive");
+            }
+            Self {
+                socket,
+                path: Default::default(),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Self { socket }
+    }
+
+    /// How much one send may carry.
+    pub(super) fn batching(&self) -> Batching {
+        #[cfg(target_os = "linux")]
+        {
+            let segments = self.path.max_segments(1);
+            Batching {
+                max_segments: segments.min(crate::sys::offload::MAX_GSO_SEGMENTS),
+                max_bytes: 65_000,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Batching::NONE
+    }
+
+    /// The send path in use ("gso", "sendmmsg", "sendto").
+    pub(super) fn send_path(&self) -> &'static str {
+        #[cfg(target_os = "linux")]
+        {
+            self.path.name()
+        }
+        #[cfg(not(target_os = "linux"))]
+        "sendto"
+    }
+
+    /// Sends a run of datagrams of `segment` bytes (the last may be
+    /// shorter). `Ok(false)`: the send buffer stayed full, dropped locally.
+    pub(super) fn send_run(&self, to: SocketAddr, data: &[u8], segment: usize) -> io::Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let addr = socket2::SockAddr::from(to);
+            match crate::sys::offload::send(
+                self.socket.as_raw_fd(),
+                &addr,
+                data,
+                segment,
+                &self.path,
+            ) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let mut all = true;
+            for chunk in data.chunks(segment.max(1)) {
+                all &= send_with_retry(|| self.socket.send_to(chunk, to))?;
+            }
+            Ok(all)
+        }
+    }
+
+    /// One receive: bytes, datagram size within them, sender.
+    pub(super) fn recv_run(
+        &self,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, usize, Option<SocketAddr>)> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            crate::sys::offload::recv(self.socket.as_raw_fd(), buf)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let (len, from) = self.socket.recv_from(buf)?;
+            Ok((len, len.max(1), Some(from)))
+        }
+    }
+}
+
+/// Splits a received run into its datagrams.
+pub(super) fn datagrams(buf: &[u8], segment: usize) -> impl Iterator<Item = &[u8]> {
+    buf.chunks(segment.max(1))
+}

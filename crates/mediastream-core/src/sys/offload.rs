@@ -1,0 +1,327 @@
+//! Linux UDP segmentation offload: a run of equal-size datagrams leaves
+//! in one `sendmsg` with UDP_SEGMENT (GSO); where the kernel refuses,
+//! `sendmmsg`; where that is missing, one `sendto` each. Receives use
+//! UDP_GRO, so one `recvmsg` can return many coalesced datagrams. Each
+//! fallback is chosen at run time, once, from what the kernel answers.
+// The FFI boundary: every unsafe block says why it holds.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use socket2::{SockAddr, SockAddrStorage};
+
+/// Most segments one GSO send may carry (the kernel's UDP_MAX_SEGMENTS).
+pub(crate) const MAX_GSO_SEGMENTS: usize = 64;
+/// Most bytes one GSO send may carry.
+const MAX_GSO_BYTES: usize = 65_000;
+
+/// The send paths, best first.
+const GSO: u8 = 0;
+const MMSG: u8 = 1;
+const PLAIN: u8 = 2;
+
+/// Which send path the kernel accepted; shared by a socket's users.
+#[derive(Debug)]
+pub(crate) struct SendPath(AtomicU8);
+
+impl Default for SendPath {
+    fn default() -> Self {
+        Self(AtomicU8::new(GSO))
+    }
+}
+
+impl SendPath {
+    /// How many datagrams of `segment` bytes one send may take.
+    pub(crate) fn max_segments(&self, segment: usize) -> usize {
+        if self.0.load(Ordering::Relaxed) == PLAIN {
+            1
+        } else {
+            (MAX_GSO_BYTES / segment.max(1)).clamp(1, MAX_GSO_SEGMENTS)
+        }
+    }
+
+    /// The path in use, for reports: "gso", "sendmmsg" or "sendto".
+    pub(crate) fn name(&self) -> &'static str {
+        match self.0.load(Ordering::Relaxed) {
+            GSO => "gso",
+            MMSG => "sendmmsg",
+            _ => "sendto",
+        }
+    }
+
+    fn downgrade(&self, from: u8, e: &io::Error) {
+        if self
+            .0
+            .compare_exchange(from, from + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            log::info!(
+                "UDP send path {} refused ({e}); falling back",
+                ["gso", "sendmmsg"][from as usize]
+            );
+        }
+    }
+}
+
+/// Errors that mean "this kernel or device does not do that", not "this
+/// send failed".
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EIO | libc::EINVAL | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::ENOSYS)
+    )
+}
+
+/// Retries a send while the socket buffer is full, for a bounded time.
+fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    for _ in 0..10_000 {
+        match op() {
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                std::thread::yield_now()
+            }
+            other => return other,
+        }
+    }
+    Err(io::Error::from(io::ErrorKind::WouldBlock))
+}
+
+fn cvt(rc: isize) -> io::Result<usize> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc as usize)
+    }
+}
+
+/// Sends `data`, a run of datagrams of `segment` bytes (the last may be
+/// shorter), to `to`.
+pub(crate) fn send(
+    fd: RawFd,
+    to: &SockAddr,
+    data: &[u8],
+    segment: usize,
+    path: &SendPath,
+) -> io::Result<()> {
+    if data.len() <= segment {
+        return retry(|| sendto(fd, to, data)).map(drop);
+    }
+    if path.0.load(Ordering::Relaxed) == GSO {
+        match retry(|| sendmsg_gso(fd, to, data, segment)) {
+            Ok(_) => return Ok(()),
+            Err(e) if unsupported(&e) => path.downgrade(GSO, &e),
+            Err(e) => return Err(e),
+        }
+    }
+    if path.0.load(Ordering::Relaxed) == MMSG {
+        match sendmmsg_all(fd, to, data, segment) {
+            Ok(()) => return Ok(()),
+            Err(e) if unsupported(&e) => path.downgrade(MMSG, &e),
+            Err(e) => return Err(e),
+        }
+    }
+    for chunk in data.chunks(segment) {
+        retry(|| sendto(fd, to, chunk))?;
+    }
+    Ok(())
+}
+
+fn sendto(fd: RawFd, to: &SockAddr, data: &[u8]) -> io::Result<usize> {
+    // SAFETY: `data` is a live slice of the given length, only read; `to`
+    // is a valid address of its stated length.
+    cvt(unsafe {
+        libc::sendto(
+            fd,
+            data.as_ptr().cast(),
+            data.len(),
+            0,
+            to.as_ptr().cast(),
+            to.len(),
+        )
+    })
+}
+
+/// Control-message space for one cmsg carrying an int, 8-byte aligned.
+#[repr(C, align(8))]
+struct Cmsg([u8; 64]);
+
+fn sendmsg_gso(fd: RawFd, to: &SockAddr, data: &[u8], segment: usize) -> io::Result<usize> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let mut control = Cmsg([0; 64]);
+    // SAFETY: an all-zero msghdr is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = to.as_ptr().cast_mut().cast();
+    msg.msg_namelen = to.len();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE only computes a size.
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as _;
+    // SAFETY: msg_control points at 64 aligned bytes, more than
+    // CMSG_SPACE(2); CMSG_FIRSTHDR returns a pointer inside them, and the
+    // u16 is written within the header's data area.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_UDP;
+        (*cmsg).cmsg_type = libc::UDP_SEGMENT;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<u16>(), segment as u16);
+    }
+    // SAFETY: every pointer in `msg` refers to live locals or to `data`
+    // and `to`, which outlive the call; the kernel only reads them.
+    cvt(unsafe { libc::sendmsg(fd, &msg, 0) })
+}
+
+fn sendmmsg_all(fd: RawFd, to: &SockAddr, data: &[u8], segment: usize) -> io::Result<()> {
+    let chunks: Vec<&[u8]> = data.chunks(segment).collect();
+    let mut iovs: Vec<libc::iovec> = chunks
+        .iter()
+        .map(|c| libc::iovec {
+            iov_base: c.as_ptr().cast_mut().cast(),
+            iov_len: c.len(),
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .map(|iov| {
+            // SAFETY: an all-zero mmsghdr is a valid empty message.
+            let mut m: libc::mmsghdr = unsafe { zeroed() };
+            m.msg_hdr.msg_name = to.as_ptr().cast_mut().cast();
+            m.msg_hdr.msg_namelen = to.len();
+            m.msg_hdr.msg_iov = iov;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    let mut done = 0;
+    while done < msgs.len() {
+        let rest = &mut msgs[done..];
+        // SAFETY: `rest` is a live array of initialised mmsghdr whose
+        // pointers refer to `iovs`, `data` and `to`, all alive here.
+        let sent = retry(|| {
+            cvt(unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as u32, 0) } as isize)
+        })?;
+        if sent == 0 {
+            return Err(io::Error::from(io::ErrorKind::WriteZero));
+        }
+        done += sent;
+    }
+    Ok(())
+}
+
+/// Turns UDP_GRO on; false when the kernel does not have it.
+pub(crate) fn enable_gro(fd: RawFd) -> bool {
+    let on: libc::c_int = 1;
+    // SAFETY: the option value is a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_UDP,
+            libc::UDP_GRO,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    rc == 0
+}
+
+/// One `recvmsg`: the bytes, the size of each datagram in them (GRO may
+/// have coalesced several; equal to the length when it did not), and the
+/// sender.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, usize, Option<SocketAddr>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut storage = SockAddrStorage::zeroed();
+    let mut control = Cmsg([0; 64]);
+    // SAFETY: an all-zero msghdr is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
+    msg.msg_namelen = storage.size_of();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: every pointer in `msg` refers to live, writable locals or to
+    // `buf`, each with the length given.
+    let len = cvt(unsafe { libc::recvmsg(fd, &mut msg, 0) })?;
+    let mut segment = len;
+    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
+    // CMSG_* macros walk only within them.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
+                let size = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
+                if size > 0 {
+                    segment = size as usize;
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let namelen = msg.msg_namelen;
+    // SAFETY: the kernel wrote an address of `namelen` bytes of its family
+    // into `storage` (or nothing, for a connected socket: then the length
+    // is 0 and as_socket() says None).
+    let from = unsafe { SockAddr::new(storage, namelen) }.as_socket();
+    Ok((len, segment.max(1), from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn a_run_leaves_as_separate_datagrams_whatever_the_path() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = SockAddr::from(rx.local_addr().unwrap());
+        // 3 x 100 + 40: four datagrams in one call.
+        let data: Vec<u8> = (0..340u32).map(|i| (i / 100) as u8).collect();
+        for start in [GSO, MMSG, PLAIN] {
+            let path = SendPath(AtomicU8::new(start));
+            send(tx.as_raw_fd(), &to, &data, 100, &path).unwrap();
+            let mut buf = [0u8; 2048];
+            let sizes: Vec<usize> = (0..4).map(|_| rx.recv(&mut buf).unwrap()).collect();
+            assert_eq!(sizes, vec![100, 100, 100, 40], "path {start}");
+        }
+    }
+
+    #[test]
+    fn gro_receive_splits_into_the_sent_datagrams() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let gro = enable_gro(rx.as_raw_fd());
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = SockAddr::from(rx.local_addr().unwrap());
+        let data = vec![7u8; 1400 * 10];
+        send(tx.as_raw_fd(), &to, &data, 1400, &SendPath::default()).unwrap();
+        let mut buf = vec![0u8; 65_536];
+        let mut total = 0;
+        let mut datagrams = 0;
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        while datagrams < 10 {
+            let (len, segment, from) = recv(rx.as_raw_fd(), &mut buf).unwrap();
+            assert_eq!(from, Some(tx.local_addr().unwrap()));
+            assert_eq!(segment, 1400.min(len), "gro enabled: {gro}");
+            total += len;
+            datagrams += len.div_ceil(segment);
+        }
+        assert_eq!((total, datagrams), (14_000, 10));
+    }
+}
