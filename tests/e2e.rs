@@ -51,6 +51,7 @@ fn server(
             shards: 2,
             socket_buffer: 4 << 20,
             prepost: 3,
+            ..ServerOptions::default()
         },
     )
     .expect("server starts");
@@ -183,6 +184,7 @@ fn one_server_listens_on_several_addresses(backend: Backend) {
             shards: 2,
             socket_buffer: 1 << 20,
             prepost: 2,
+            ..ServerOptions::default()
         },
     )
     .unwrap();

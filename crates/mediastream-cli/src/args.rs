@@ -69,6 +69,11 @@ pub struct ServerArgs {
     /// socket buffer size to ask for, bytes (default 4194304)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
+    /// pacing precision, opt-in: wake this many microseconds before each
+    /// frame and spin for the rest (mio backend; default 0, never spin;
+    /// up to 2000)
+    #[argh(option, default = "0")]
+    pub spin_us: u64,
     /// the I/O backend: iocp (Windows' completion ports; the default on
     /// Windows) or mio (epoll, kqueue; the default elsewhere)
     #[argh(
@@ -149,6 +154,11 @@ pub struct ClientArgs {
     /// socket buffer size to ask for, bytes (default 4194304)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
+    /// pacing precision, opt-in: wake this many microseconds before each
+    /// frame and spin for the rest (mio backend; default 0, never spin;
+    /// up to 2000)
+    #[argh(option, default = "0")]
+    pub spin_us: u64,
     /// the I/O backend: iocp (Windows' completion ports; the default on
     /// Windows) or mio (epoll, kqueue; the default elsewhere)
     #[argh(
@@ -197,4 +207,9 @@ pub struct LoopbackArgs {
         default = "mediastream_core::sys::Backend::platform_default()"
     )]
     pub backend: mediastream_core::sys::Backend,
+    /// pacing precision, opt-in: wake this many microseconds before each
+    /// frame and spin for the rest (mio backend; default 0, never spin;
+    /// up to 2000)
+    #[argh(option, default = "0")]
+    pub spin_us: u64,
 }

@@ -140,6 +140,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         stop: Some(stop.clone()),
         time_limit: args.time_limit.map(|s| Duration::from_secs(s.into())),
         status_interval: observer.clock.interval(),
+        spin: super::spin(args.spin_us)?,
     };
     let mut results = Vec::new();
     for _ in 0..args.iterations {

@@ -36,6 +36,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         listen: vec!["127.0.0.1:0"
             .parse()
             .map_err(|_| CliError::Runtime("address".into()))?],
+        spin: super::spin(args.spin_us)?,
         ..ServerOptions::default()
     };
     let handle = start_server(args.backend, Arc::new(server), &options)?;
@@ -57,6 +58,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
             time_limit: Some(Duration::from_secs(
                 u64::from(stream.stream_length_secs) * 2 + 30,
             )),
+            spin: options.spin,
             ..ClientOptions::new(target)
         };
         let config = ClientConfig {

@@ -70,6 +70,16 @@ pub fn check_connections(n: usize, max: usize) -> Result<(), CliError> {
     }
 }
 
+/// `--spin-us` as a duration, checked against its range.
+pub fn spin(us: u64) -> Result<Duration, CliError> {
+    if us > 2000 {
+        return Err(CliError::Usage(format!(
+            "--spin-us {us} is out of range: accepted 0 to 2000"
+        )));
+    }
+    Ok(Duration::from_micros(us))
+}
+
 /// A settings error as the command line says it: options with dashes.
 pub fn usage_of(e: SettingsError) -> CliError {
     let text = match &e {

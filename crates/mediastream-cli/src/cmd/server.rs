@@ -82,6 +82,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         shards: args.shards,
         socket_buffer: args.socket_buffer,
         prepost: args.pre_post_recvs,
+        spin: super::spin(args.spin_us)?,
     };
     let stop = stop_flag();
     let start = Instant::now();

@@ -26,6 +26,9 @@ pub struct ClientOptions {
     pub time_limit: Option<Duration>,
     /// Call [`ClientObserver::on_status`] this often.
     pub status_interval: Option<Duration>,
+    /// Opt-in pacing precision (mio): wake this much before a frame is
+    /// due and spin for the rest. Zero (the default) never spins.
+    pub spin: Duration,
 }
 
 impl ClientOptions {
@@ -39,6 +42,7 @@ impl ClientOptions {
             stop: None,
             time_limit: None,
             status_interval: None,
+            spin: Duration::ZERO,
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct ServerOptions {
     /// Receives kept posted per socket (IOCP; ctsTraffic's PrePostRecvs).
     /// mio has no posted receives and ignores it.
     pub prepost: usize,
+    /// Opt-in pacing precision (mio): wake this much before a frame is
+    /// due and spin for the rest. Zero (the default) never spins.
+    pub spin: std::time::Duration,
 }
 
 impl Default for ServerOptions {
@@ -33,6 +36,7 @@ impl Default for ServerOptions {
             shards: 0,
             socket_buffer: 4 << 20,
             prepost: 2,
+            spin: std::time::Duration::ZERO,
         }
     }
 }

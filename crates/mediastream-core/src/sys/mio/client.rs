@@ -9,7 +9,7 @@ use super::super::client_api::{result_of, token_for};
 use super::super::schedule::Schedule;
 use super::super::socket::{connect_client, is_peer_error};
 use super::super::{ClientObserver, ClientOptions, ClientStatus};
-use super::timer::Timer;
+use super::timer::{spin_until, wake_time, Timer};
 use super::udp::{datagrams, Udp};
 use crate::client::{ClientConfig, ClientSession};
 use crate::pattern::IoPattern;
@@ -73,7 +73,10 @@ pub fn run_client(
     let mut remaining = connections.len();
     let mut next_status = options.status_interval.map(|i| start + i);
     while remaining > 0 {
-        let next = [schedule.next(), next_status].into_iter().flatten().min();
+        let next = [wake_time(schedule.next(), options.spin), next_status]
+            .into_iter()
+            .flatten()
+            .min();
         let mut timeout = timer.poll_timeout(next);
         if options.stop.is_some() || deadline.is_some() {
             timeout = Some(timeout.map_or(STOP_CHECK, |t| t.min(STOP_CHECK)));
@@ -111,6 +114,7 @@ pub fn run_client(
                 }
             }
         }
+        spin_until(schedule.next(), options.spin);
         while let Some(i) = schedule.pop_due(Instant::now()) {
             let c = &mut connections[i];
             if c.result.is_some() {

@@ -10,7 +10,7 @@ use super::super::handle::{ServerHandle, ServerOptions, Stopper, WorkerTraffic};
 use super::super::schedule::Schedule;
 use super::super::socket::{bind_listener, is_peer_error, SocketBuffers};
 use super::super::Backend;
-use super::timer::Timer;
+use super::timer::{spin_until, wake_time, Timer};
 use super::udp::{datagrams, Udp};
 use crate::server::{
     ConnectedSocketFactory, ConnectionManager, Drive, Handled, ListenerHandler, ListenerId,
@@ -105,6 +105,7 @@ where
         let counters = Arc::new(WorkerTraffic::default());
         traffic.push(counters.clone());
         let shard = Shard {
+            spin: options.spin,
             traffic: counters,
             stopper: stopper.clone(),
             server: server.clone(),
@@ -140,6 +141,7 @@ where
 
 struct Shard<M, F> {
     server: Arc<Server<M, F>>,
+    spin: Duration,
     traffic: Arc<WorkerTraffic>,
     stopper: Stopper,
     listeners: Vec<Listener>,
@@ -160,7 +162,8 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         let mut last_maintain = Instant::now();
         loop {
             let timeout = if self.readable.is_empty() {
-                self.timer.poll_timeout(self.schedule.next())
+                self.timer
+                    .poll_timeout(wake_time(self.schedule.next(), self.spin))
             } else {
                 Some(Duration::ZERO)
             };
@@ -184,6 +187,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             for i in std::mem::take(&mut self.readable) {
                 self.receive(i);
             }
+            spin_until(self.schedule.next(), self.spin);
             let now = Instant::now();
             while let Some(key) = self.schedule.pop_due(now) {
                 self.drive(key, now);
@@ -196,7 +200,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 (self.stopper)();
                 return Ok(());
             }
-            self.timer.arm(self.schedule.next())?;
+            self.timer.arm(wake_time(self.schedule.next(), self.spin))?;
         }
     }
 

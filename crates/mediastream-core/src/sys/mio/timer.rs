@@ -7,6 +7,28 @@ use std::time::{Duration, Instant};
 
 #[cfg(target_os = "linux")]
 pub(super) use linux::Timer;
+
+/// When to arm the timer for `deadline` with an opt-in `spin` margin.
+pub(super) fn wake_time(deadline: Option<Instant>, spin: Duration) -> Option<Instant> {
+    deadline.map(|at| at.checked_sub(spin).unwrap_or(at))
+}
+
+/// Busy-waits until `deadline` when it is at most `spin` away: the
+/// opt-in precision for the last microseconds a timer wake-up cannot
+/// give. Costs a core for at most `spin` per deadline; off (zero) by
+/// default.
+pub(super) fn spin_until(deadline: Option<Instant>, spin: Duration) {
+    let Some(at) = deadline else { return };
+    if spin.is_zero() {
+        return;
+    }
+    let now = Instant::now();
+    if at > now && at - now <= spin {
+        while Instant::now() < at {
+            std::hint::spin_loop();
+        }
+    }
+}
 #[cfg(not(target_os = "linux"))]
 pub(super) use portable::Timer;
 
