@@ -1,0 +1,41 @@
+//! Every datagram parser, on any bytes: never a panic, and what parses
+//! re-emits to the same bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mediastream_core::wire::{self, v1, Datagram, DataPacket};
+
+fuzz_target!(|data: &[u8]| {
+    match wire::parse(data) {
+        Ok(Datagram::Start) => assert_eq!(data, wire::START),
+        Ok(Datagram::ConnectionId(id)) => {
+            let mut buf = [0u8; 39];
+            id.emit(&mut buf).unwrap();
+            // The GUID may differ in case only; the rest is byte-exact.
+            assert!(buf.eq_ignore_ascii_case(data));
+        }
+        Ok(Datagram::Data(repr, payload)) => {
+            assert_eq!(payload.len() + wire::DATA_HEADER_LEN, data.len());
+            let mut buf = data.to_vec();
+            let mut packet = DataPacket::new_checked(&mut buf[..]).unwrap();
+            repr.emit(&mut packet);
+            assert_eq!(&buf[..], data);
+        }
+        Ok(Datagram::V1(message)) => {
+            let mut buf = [0u8; 256];
+            let len = match message {
+                v1::V1Message::Request(r) => r.emit(false, &mut buf),
+                v1::V1Message::Join(r) => r.emit(true, &mut buf),
+                v1::V1Message::Report(r) => r.emit(&mut buf),
+                v1::V1Message::End(e) => e.emit(&mut buf),
+                v1::V1Message::Accept { token, connection_id } => v1::emit_accept(token, &connection_id, &mut buf),
+                v1::V1Message::Refuse { .. } => None,
+            };
+            if let Some(len) = len {
+                assert_eq!(wire::parse(&buf[..len]).map(|d| matches!(d, Datagram::V1(_))), Ok(true));
+            }
+        }
+        Err(_) => {}
+    }
+    let _ = wire::payload::verify(data);
+});
