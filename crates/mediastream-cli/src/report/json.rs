@@ -40,6 +40,9 @@ pub struct Quantiles {
     pub p50: f64,
     pub p99: f64,
     pub max: f64,
+    pub steady_max: f64,
+    pub steady: bool,
+    pub frames: u64,
 }
 
 #[derive(Serialize)]
@@ -146,6 +149,9 @@ pub fn stream(r: &StreamResult) -> Stream {
             p50: q(0.5),
             p99: q(0.99),
             max: s.lateness.max.as_secs_f64() * 1e6,
+            steady_max: s.lateness.steady_max.as_secs_f64() * 1e6,
+            steady: s.lateness.steady,
+            frames: s.lateness.frames,
         }
     });
     let rtt = s.rtt.mean().map(|mean| Rtt {

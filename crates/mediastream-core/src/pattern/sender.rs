@@ -205,7 +205,8 @@ impl IoPattern for FrameSender {
             if due > now + self.config.send_ahead {
                 return None;
             }
-            self.stats.lateness.record(due, now);
+            let steady = due >= self.start + super::Lateness::WARM_UP;
+            self.stats.lateness.record(due, now, steady);
         }
         Some(self.emit_data(now, buf))
     }

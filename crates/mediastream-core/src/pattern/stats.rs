@@ -83,13 +83,23 @@ pub struct Lateness {
     pub total: Duration,
     /// The worst lateness.
     pub max: Duration,
-    /// Their distribution, for percentiles.
+    /// The distribution in steady state: frames due from one second after
+    /// the start on (start-up is not pacing); every frame when the stream
+    /// is shorter than that.
     pub histogram: super::DurationHistogram,
+    /// The worst lateness in steady state (same frames as `histogram`).
+    pub steady_max: Duration,
+    /// True once a steady-state frame has been recorded.
+    pub steady: bool,
 }
 
 impl Lateness {
-    /// Records one frame that was due at `due` and left at `now`.
-    pub fn record(&mut self, due: Instant, now: Instant) {
+    /// How long after the start a frame counts as steady state.
+    pub const WARM_UP: Duration = Duration::from_secs(1);
+
+    /// Records one frame that was due at `due` and left at `now`;
+    /// `steady` says whether it was due after [`Lateness::WARM_UP`].
+    pub fn record(&mut self, due: Instant, now: Instant, steady: bool) {
         let late = now.saturating_duration_since(due);
         self.frames += 1;
         if !late.is_zero() {
@@ -97,7 +107,14 @@ impl Lateness {
         }
         self.total += late;
         self.max = self.max.max(late);
+        if steady && !self.steady {
+            // The first steady frame: forget the warm-up's distribution.
+            self.steady = true;
+            self.histogram = super::DurationHistogram::default();
+            self.steady_max = Duration::ZERO;
+        }
         self.histogram.record(late);
+        self.steady_max = self.steady_max.max(late);
     }
 
     /// Mean lateness, zero before the first frame.
