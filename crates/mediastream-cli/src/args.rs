@@ -28,6 +28,8 @@ pub enum Command {
     Client(ClientArgs),
     /// Run a server and a client in this process on 127.0.0.1.
     Loopback(LoopbackArgs),
+    /// Forward UDP between clients and a server, impairing it.
+    Relay(RelayArgs),
 }
 
 /// Serve streams: plain ctsTraffic START gets the stream given here; v1
@@ -212,4 +214,52 @@ pub struct LoopbackArgs {
     /// up to 2000)
     #[argh(option, default = "0")]
     pub spin_us: u64,
+}
+
+/// Forward UDP between clients and a server as a bad path would: seeded
+/// loss, duplication, reordering, delay, jitter and corruption (of data
+/// payloads only), the same both ways, with a log of what happened to
+/// every datagram. Point clients at --listen; runs until Ctrl-C or
+/// --time-limit.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "relay")]
+pub struct RelayArgs {
+    /// address clients send to: IP:PORT
+    #[argh(option)]
+    pub listen: String,
+    /// the server: HOST[:PORT] (default port 4444)
+    #[argh(option)]
+    pub forward: String,
+    /// probability of dropping a datagram, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub loss: f64,
+    /// probability of delivering a datagram twice, 0 to 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub duplicate: f64,
+    /// probability of holding a datagram back by up to --reorder-max, 0 to
+    /// 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub reorder: f64,
+    /// longest extra hold of a reordered datagram, milliseconds (default 50)
+    #[argh(option, default = "50")]
+    pub reorder_max: u64,
+    /// fixed one-way delay, milliseconds (default 0)
+    #[argh(option, default = "0")]
+    pub delay: u64,
+    /// extra random delay, uniform from 0 to this, milliseconds (default 0)
+    #[argh(option, default = "0")]
+    pub jitter: u64,
+    /// probability of flipping one bit of a data datagram's payload, 0 to
+    /// 1 (default 0)
+    #[argh(option, default = "0.0")]
+    pub corrupt: f64,
+    /// seed of every random decision (default 1)
+    #[argh(option, default = "1")]
+    pub seed: u64,
+    /// write what happened to every datagram as CSV to FILE at the end
+    #[argh(option)]
+    pub log: Option<String>,
+    /// stop after this many seconds (default: at Ctrl-C)
+    #[argh(option, from_str_fn(values::seconds))]
+    pub time_limit: Option<u32>,
 }

@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some(Command::Server(a)) => cmd::server::run(a),
         Some(Command::Client(a)) => cmd::client::run(a),
         Some(Command::Loopback(a)) => cmd::loopback::run(a),
+        Some(Command::Relay(a)) => cmd::relay::run(a),
         None => Err(CliError::Usage(
             "no subcommand: use server, client or loopback".into(),
         )),

@@ -18,6 +18,7 @@
 #![deny(unsafe_code)]
 
 pub mod client;
+pub mod impair;
 pub mod pattern;
 pub mod server;
 pub mod settings;

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod loopback;
+pub mod relay;
 pub mod server;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -16,6 +16,7 @@ mod handle;
 pub mod mio;
 #[cfg(target_os = "linux")]
 mod offload;
+pub mod relay;
 mod schedule;
 mod socket;
 #[cfg(windows)]
