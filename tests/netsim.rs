@@ -11,7 +11,7 @@ use mediastream::pattern::{
     FrameReceiver, FrameRecord, FrameSender, IoPattern, ReceiverConfig, Status, StreamError,
 };
 use mediastream::settings::{StreamPlan, StreamSettings};
-use support::link::{Impairments, Link};
+use support::link::{Impairments, Link, CLEAN};
 use support::model;
 
 /// 2 Mbit/s, 50 frames/s, 4 s: 200 frames of 5000 bytes (1400 x 3 + 800),
@@ -145,7 +145,7 @@ fn ms(n: u64) -> Duration {
 
 #[test]
 fn clean_link_completes_every_frame() {
-    let total = check("clean", Impairments::CLEAN, 0..5);
+    let total = check("clean", CLEAN, 0..5);
     assert_eq!(
         (total.completed, total.dropped, total.repeated, total.errors),
         (5 * 200, 0, 0, 0)
@@ -156,7 +156,7 @@ fn clean_link_completes_every_frame() {
 fn loss() {
     let imp = Impairments {
         loss: 0.02,
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check("loss", imp, 0..50);
     // 2% of 4 datagrams: about 7.8% of frames lose one.
@@ -168,7 +168,7 @@ fn loss() {
 fn duplication() {
     let imp = Impairments {
         duplicate: 0.03,
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check("duplicate", imp, 0..50);
     assert!(total.repeated > 500, "{total:?}");
@@ -180,7 +180,7 @@ fn reordering_within_the_buffer_is_not_loss() {
     let imp = Impairments {
         reorder: 0.1,
         reorder_max: ms(60),
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check("reorder", imp, 0..50);
     assert_eq!((total.dropped, total.errors), (0, 0), "{total:?}");
@@ -191,7 +191,7 @@ fn jitter_beyond_the_buffer_makes_late_datagrams() {
     let imp = Impairments {
         delay: ms(5),
         jitter: ms(300),
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check("jitter", imp, 0..50);
     assert!(total.errors > 0 && total.dropped > 0, "{total:?}");
@@ -202,7 +202,7 @@ fn long_holds_make_stale_and_future_datagrams() {
     let imp = Impairments {
         reorder: 0.05,
         reorder_max: ms(2000),
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check("hold", imp, 0..50);
     assert!(total.errors > 0, "{total:?}");
@@ -213,7 +213,7 @@ fn a_stalled_sender_bursts_beyond_the_ring() {
     // The sender's schedule runs 500 ms (25 frames) ahead of the render
     // clock anchored on frame 1, so every frame arrives 10 + 25 frames
     // ahead of the head: past the 20-slot ring from frame 21 on.
-    let total = check_with_stall("stall", Impairments::CLEAN, 0..3, ms(500));
+    let total = check_with_stall("stall", CLEAN, 0..3, ms(500));
     assert_eq!(
         (total.completed, total.dropped),
         (3 * 20, 3 * 180),
@@ -224,7 +224,7 @@ fn a_stalled_sender_bursts_beyond_the_ring() {
         loss: 0.02,
         duplicate: 0.02,
         jitter: ms(30),
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let total = check_with_stall("stall+mixed", imp, 0..50, ms(500));
     assert!(total.errors > 0, "{total:?}");
@@ -254,7 +254,7 @@ fn one_corrupted_byte_fails_the_stream() {
     // was hit: it must be reported, and only its frame lost.
     let imp = Impairments {
         corrupt: 1.0 / 800.0,
-        ..Impairments::CLEAN
+        ..CLEAN
     };
     let plan = plan();
     let seed = (0..100)

@@ -12,7 +12,7 @@ use mediastream::pattern::{
     V1Session,
 };
 use mediastream::settings::{StreamPlan, StreamSettings};
-use support::link::{Impairments, Link};
+use support::link::{Impairments, Link, CLEAN};
 use support::model;
 
 fn plan() -> StreamPlan {
@@ -98,7 +98,7 @@ fn run(seed: u64, forward: Impairments, reverse: Impairments, cut: Option<Durati
 
 #[test]
 fn clean_v1_stream_exchanges_both_views() {
-    let p = run(1, Impairments::CLEAN, Impairments::CLEAN, None);
+    let p = run(1, CLEAN, CLEAN, None);
     assert_eq!(p.rx.status(), Status::Completed);
     assert_eq!(p.tx.status(), Status::Completed);
     let (tx, rx) = (p.tx.stats(), p.rx.stats());
@@ -123,7 +123,7 @@ fn clean_v1_stream_exchanges_both_views() {
 
 #[test]
 fn consent_stops_a_sender_whose_receiver_vanished() {
-    let p = run(2, Impairments::CLEAN, Impairments::CLEAN, Some(ms(1000)));
+    let p = run(2, CLEAN, CLEAN, Some(ms(1000)));
     match p.tx.status() {
         Status::Failed(StreamError::ConsentExpired { silent_ms }) => assert_eq!(silent_ms, 3000),
         other => panic!("sender status {other:?}"),

@@ -184,14 +184,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                     Token(_) => {}
                 }
             }
+            // Frames due first: a receive burst must not make them late.
+            spin_until(self.schedule.next(), self.spin);
+            self.run_due();
             for i in std::mem::take(&mut self.readable) {
                 self.receive(i);
             }
-            spin_until(self.schedule.next(), self.spin);
+            self.run_due();
             let now = Instant::now();
-            while let Some(key) = self.schedule.pop_due(now) {
-                self.drive(key, now);
-            }
             if now >= last_maintain + MAINTAIN_EVERY {
                 self.server.maintain(now);
                 last_maintain = now;
@@ -201,6 +201,13 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 return Ok(());
             }
             self.timer.arm(wake_time(self.schedule.next(), self.spin))?;
+        }
+    }
+
+    fn run_due(&mut self) {
+        let now = Instant::now();
+        while let Some(key) = self.schedule.pop_due(now) {
+            self.drive(key, now);
         }
     }
 
