@@ -95,6 +95,17 @@ pub struct ServerArgs {
     /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
     #[argh(option, default = "2")]
     pub pre_post_recvs: usize,
+    /// never serve plain ctsTraffic START, only v1 clients (which prove
+    /// they can receive through reports and consent)
+    #[argh(switch)]
+    pub no_compat: bool,
+    /// new requests per second one source address may make (default 200;
+    /// a burst of ten times that is allowed)
+    #[argh(option, default = "200")]
+    pub source_rate: u32,
+    /// streams one source address may hold at once (default 4096)
+    #[argh(option, default = "4096")]
+    pub source_streams: usize,
 }
 
 /// Ask a server for streams and measure them.

@@ -65,10 +65,32 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         ));
     }
     let compat = compat_settings(&args)?;
+    if args.no_compat && compat.is_some() {
+        return Err(CliError::Usage(
+            "--no-compat refuses plain START, so --bits-per-second, --frame-rate and --stream-length have nothing to serve: drop one or the other".into(),
+        ));
+    }
+    if !(1..=100_000).contains(&args.source_rate) {
+        return Err(CliError::Usage(format!(
+            "--source-rate {} is out of range: accepted 1 to 100000 requests/s",
+            args.source_rate
+        )));
+    }
+    if args.source_streams == 0 {
+        return Err(CliError::Usage(
+            "--source-streams 0 is out of range: accepted 1 or more".into(),
+        ));
+    }
     let config = ServerConfig {
         compat_settings: compat,
         max_streams: args.max_streams,
         exit_after: args.server_exit_limit,
+        sources: mediastream_core::server::SourceLimits {
+            requests_per_second: f64::from(args.source_rate),
+            burst: f64::from(args.source_rate) * 10.0,
+            streams_per_source: args.source_streams,
+            ..Default::default()
+        },
         ..ServerConfig::default()
     };
     let (tx, finished) = mpsc::channel::<StreamResult>();

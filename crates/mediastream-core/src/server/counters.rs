@@ -53,6 +53,8 @@ counters! {
     expired,
     /// Plain START ignored because compatibility is off.
     compat_refused,
+    /// Requests refused or ignored by the per-source limits.
+    rate_limited,
     /// Streams started.
     streams_started,
     /// Streams that completed.

@@ -97,4 +97,6 @@ pub enum Ignored {
     ExitLimit,
     /// The factory could not create the stream.
     FactoryFailed,
+    /// Over the per-source request rate or stream cap.
+    RateLimited,
 }

@@ -11,6 +11,7 @@ mod factory;
 mod handler;
 mod manager;
 mod service;
+mod sources;
 mod types;
 
 pub use counters::ServerStats;
@@ -20,6 +21,7 @@ pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConne
 pub use service::{
     Batching, Drive, SendRun, Server, ServerConfig, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
 };
+pub use sources::SourceLimits;
 pub use types::{
     AcceptingSlot, AwaitingEndpoint, ListenerId, Received, StreamKey, StreamRequest, StreamResult,
 };

@@ -5,10 +5,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::counters::{bump, Counters};
+use super::sources::Sources;
 use super::{
     AcceptingSlot, AwaitOutcome, AwaitingEndpoint, ConnectedSocketFactory, ConnectedStream,
     ConnectionManager, Handled, Ignored, ListenerHandler, PatternFactory, Received, Reply,
-    ServerStats, ShardedConnectionManager, StreamKey, StreamRequest, StreamResult,
+    ServerStats, ShardedConnectionManager, SourceLimits, StreamKey, StreamRequest, StreamResult,
 };
 use crate::pattern::{Role, V1Session};
 use crate::settings::{Limits, StreamPlan, StreamSettings};
@@ -22,7 +23,7 @@ pub const REPORT_INTERVAL_MS: (u32, u32) = (10, 10_000);
 pub const MAX_CONSENT_TIMEOUT_MS: u32 = 600_000;
 
 /// What a [`Server`] serves and how much.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// The stream a plain ctsTraffic START gets; `None` ignores START.
     pub compat_settings: Option<StreamSettings>,
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub serve_receive: bool,
     /// How long a request may wait for a slot (clients retry anyway).
     pub awaiting_timeout: Duration,
+    /// Per-source request rate and stream cap.
+    pub sources: SourceLimits,
 }
 
 impl Default for ServerConfig {
@@ -50,6 +53,7 @@ impl Default for ServerConfig {
             serve_send: true,
             serve_receive: true,
             awaiting_timeout: Duration::from_secs(2),
+            sources: SourceLimits::default(),
         }
     }
 }
@@ -116,6 +120,7 @@ pub struct Server<M = ShardedConnectionManager, F = PatternFactory> {
     id_seed: u64,
     next_id: AtomicU64,
     observer: Option<Observer>,
+    sources: Sources,
 }
 
 impl<M, F> std::fmt::Debug for Server<M, F> {
@@ -158,6 +163,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             }
         }
         Ok(Self {
+            sources: Sources::new(config.sources),
             config,
             compat_plan,
             manager,
@@ -232,6 +238,10 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             bump(&self.counters.compat_refused);
             return Handled::Ignored(Ignored::CompatDisabled);
         };
+        if !self.sources.allow_request(d.remote.ip(), d.now) {
+            bump(&self.counters.rate_limited);
+            return Handled::Ignored(Ignored::RateLimited);
+        }
         let request = StreamRequest {
             key,
             listener: d.listener,
@@ -275,6 +285,11 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         if !served {
             let why = "this server does not serve that direction";
             return self.refuse(d, r.token, RefuseCode::DirectionNotServed, why);
+        }
+        if !self.sources.allow_request(d.remote.ip(), d.now) {
+            bump(&self.counters.rate_limited);
+            let why = "too many requests from this address; slow down";
+            return self.refuse(d, r.token, RefuseCode::RateLimited, why);
         }
         let (plan, session) = match validate(&r, &self.config.limits) {
             Ok(ok) => ok,
@@ -328,6 +343,12 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
     }
 
     fn start(&self, request: StreamRequest, slot: AcceptingSlot, now: Instant) -> Handled {
+        let ip = request.key.remote.ip();
+        if !self.sources.add_stream(ip, now) {
+            bump(&self.counters.rate_limited);
+            self.manager.add_accepting(slot);
+            return Handled::Ignored(Ignored::RateLimited);
+        }
         let pattern = match self.factory.create(&request, now) {
             Ok(p) => p,
             Err(why) => {
@@ -336,6 +357,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                     request.key.remote
                 );
                 bump(&self.counters.factory_failed);
+                self.sources.remove_stream(ip);
                 self.manager.add_accepting(slot);
                 return Handled::Ignored(Ignored::FactoryFailed);
             }
@@ -346,6 +368,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             started: now,
         };
         if self.manager.insert(stream).is_err() {
+            self.sources.remove_stream(ip);
             self.manager.add_accepting(slot);
             return Handled::Ignored(Ignored::RepeatedStart);
         }
@@ -416,6 +439,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
     /// next waiting request.
     fn finish(&self, key: StreamKey, now: Instant) -> Option<(StreamResult, Option<StreamKey>)> {
         let stream = self.manager.remove(key)?;
+        self.sources.remove_stream(key.remote.ip());
         let result = self.result_of(stream, now);
         self.report(&result);
         let mut started = None;
@@ -472,6 +496,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         streams
             .into_iter()
             .map(|mut s| {
+                self.sources.remove_stream(s.request.key.remote.ip());
                 s.pattern.abort(reason);
                 let result = self.result_of(s, now);
                 self.report(&result);
