@@ -427,3 +427,135 @@ fn sigint_leaves_a_complete_json_file() {
     let out = finish(server, Duration::from_secs(10));
     assert!(out.status.code().is_some(), "exited, not killed");
 }
+
+/// Every option of every subcommand with bad values: exit 2, the option
+/// named in the message, never a panic (101).
+#[test]
+fn every_bad_value_of_every_option_exits_2_naming_it() {
+    let stream = [
+        "--bits-per-second",
+        "8M",
+        "--frame-rate",
+        "50",
+        "--stream-length",
+        "3",
+    ];
+    let client = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["client", "--target", "127.0.0.1:9"];
+        v.extend(stream);
+        v.extend(extra);
+        v
+    };
+    let server = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["server", "--listen", "127.0.0.1:0"];
+        v.extend(extra);
+        v
+    };
+    let with_stream = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["server", "--listen", "127.0.0.1:0"];
+        v.extend(stream);
+        v.extend(extra);
+        v
+    };
+    let relay = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec![
+            "relay",
+            "--listen",
+            "127.0.0.1:0",
+            "--forward",
+            "127.0.0.1:9",
+            "--time-limit",
+            "1",
+        ];
+        v.extend(extra);
+        v
+    };
+    let loopback = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["loopback"];
+        v.extend(extra);
+        v
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (client(&["--bits-per-second", "fast"]), "--bits-per-second"),
+        (client(&["--bits-per-second", "0"]), "--bits-per-second"),
+        (client(&["--bits-per-second", "1T"]), "--bits-per-second"),
+        (client(&["--frame-rate", "x"]), "--frame-rate"),
+        (client(&["--frame-rate", "99999"]), "--frame-rate"),
+        (client(&["--stream-length", "0"]), "--stream-length"),
+        (client(&["--stream-length", "1.5"]), "--stream-length"),
+        (client(&["--direction", "up"]), "--direction"),
+        (client(&["--buffer-depth", "soon"]), "--buffer-depth"),
+        (client(&["--buffer-depth", "0"]), "buffer-depth"),
+        (client(&["--datagram-size", "26"]), "--datagram-size"),
+        (client(&["--datagram-size", "x"]), "--datagram-size"),
+        (client(&["--connections", "0"]), "--connections"),
+        (client(&["--connections", "20000"]), "--connections"),
+        (client(&["--iterations", "0"]), "--iterations"),
+        (client(&["--iterations", "-1"]), "--iterations"),
+        (client(&["--status-interval", "x"]), "--status-interval"),
+        (client(&["--time-limit", "x"]), "--time-limit"),
+        (client(&["--bind", "nowhere"]), "--bind"),
+        (client(&["--port", "70000"]), "--port"),
+        (client(&["--socket-buffer", "big"]), "--socket-buffer"),
+        (client(&["--backend", "epoll"]), "--backend"),
+        (client(&["--spin-us", "5000"]), "--spin-us"),
+        (
+            client(&["--jitter-file", "j.csv", "--connections", "2"]),
+            "--jitter-file",
+        ),
+        (client(&["--compat", "--direction", "send"]), "compat"),
+        (server(&["--listen", "999.1.1.1"]), "--listen"),
+        (server(&["--port", "x"]), "--port"),
+        (server(&["--bits-per-second", "x"]), "--bits-per-second"),
+        (server(&["--frame-rate", "50"]), "--bits-per-second"),
+        (server(&["--stream-length", "3"]), "--bits-per-second"),
+        (
+            with_stream(&["--datagram-size", "70000"]),
+            "--datagram-size",
+        ),
+        (with_stream(&["--no-compat"]), "--no-compat"),
+        (server(&["--server-exit-limit", "x"]), "--server-exit-limit"),
+        (server(&["--max-streams", "0"]), "--max-streams"),
+        (server(&["--shards", "x"]), "--shards"),
+        (server(&["--status-interval", "-5"]), "--status-interval"),
+        (server(&["--pre-post-recvs", "0"]), "--pre-post-recvs"),
+        (server(&["--pre-post-recvs", "100"]), "--pre-post-recvs"),
+        (server(&["--source-rate", "0"]), "--source-rate"),
+        (server(&["--source-streams", "0"]), "--source-streams"),
+        (server(&["--backend", "x"]), "--backend"),
+        (server(&["--spin-us", "99999"]), "--spin-us"),
+        (server(&["--json"]), "--json"),
+        (relay(&["--listen", "x"]), "--listen"),
+        (
+            vec![
+                "relay",
+                "--listen",
+                "127.0.0.1:0",
+                "--forward",
+                "127.0.0.1:notaport",
+            ],
+            "--forward",
+        ),
+        (relay(&["--loss", "2"]), "--loss"),
+        (relay(&["--duplicate", "-0.5"]), "--duplicate"),
+        (relay(&["--reorder", "x"]), "--reorder"),
+        (relay(&["--reorder-max", "100000"]), "--reorder-max"),
+        (relay(&["--delay", "70000"]), "--delay"),
+        (relay(&["--jitter", "x"]), "--jitter"),
+        (relay(&["--corrupt", "1.5"]), "--corrupt"),
+        (relay(&["--seed", "x"]), "--seed"),
+        (loopback(&["--bits-per-second", "0"]), "--bits-per-second"),
+        (loopback(&["--frame-rate", "0"]), "--frame-rate"),
+        (loopback(&["--stream-length", "x"]), "--stream-length"),
+        (loopback(&["--connections", "0"]), "--connections"),
+        (loopback(&["--datagram-size", "70000"]), "--datagram-size"),
+        (loopback(&["--buffer-depth", "x"]), "--buffer-depth"),
+        (loopback(&["--spin-us", "5000"]), "--spin-us"),
+    ];
+    for (args, option) in &cases {
+        let out = run(args, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(option), "{args:?} should name {option}: {err}");
+    }
+}
