@@ -100,11 +100,11 @@ impl FrameSender {
         self.next_sequence > self.plan.stream_frames()
     }
 
+    /// Consent holds until the final report: a receiver that went quiet
+    /// fails the stream even after the last frame, instead of letting
+    /// the linger end it as a success with a stale view.
     fn consent_deadline(&self) -> Option<Instant> {
         let session = self.config.v1.as_ref()?;
-        if self.all_sent() {
-            return None;
-        }
         Some(self.last_report + session.consent_timeout)
     }
 

@@ -1,0 +1,143 @@
+//! Faults end streams with a clear result or error, never a hang: the
+//! server restarted mid-stream (both directions), the client started
+//! before the server, and a path that delays everything past the buffer.
+//! Every run is bounded.
+
+#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mediastream::client::{ClientConfig, Direction};
+use mediastream::impair::Impairments;
+use mediastream::pattern::{Status, StreamError};
+use mediastream::server::{
+    PatternFactory, Server, ServerConfig, ShardedConnectionManager, StreamResult,
+};
+use mediastream::settings::StreamSettings;
+use mediastream::sys::relay::{start_relay, RelayOptions};
+use mediastream::sys::{
+    run_client, start_server, Backend, ClientOptions, ServerHandle, ServerOptions,
+};
+
+type Handle = ServerHandle<ShardedConnectionManager, PatternFactory>;
+
+fn serve(addr: SocketAddr) -> Handle {
+    let server = Server::with_defaults(ServerConfig::default()).unwrap();
+    let options = ServerOptions {
+        listen: vec![addr],
+        shards: 1,
+        ..Default::default()
+    };
+    start_server(Backend::Mio, Arc::new(server), &options).unwrap()
+}
+
+fn client(target: SocketAddr, direction: Direction, secs: u32) -> (StreamResult, Duration) {
+    let settings = StreamSettings::new(2_000_000, 50, secs);
+    let config = ClientConfig {
+        direction,
+        ..ClientConfig::new(settings, u64::from(secs) * 7)
+    };
+    let options = ClientOptions {
+        time_limit: Some(Duration::from_secs(30)),
+        ..ClientOptions::new(target)
+    };
+    let started = Instant::now();
+    let r = run_client(Backend::Mio, &options, &config, &mut ())
+        .unwrap()
+        .remove(0);
+    (r, started.elapsed())
+}
+
+fn free_port() -> SocketAddr {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+#[test]
+fn server_restarted_mid_stream_ends_both_directions_cleanly() {
+    for direction in [Direction::Receive, Direction::Send] {
+        let addr = free_port();
+        let first = serve(addr);
+        let restart = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            first.stop().unwrap();
+            std::thread::sleep(Duration::from_millis(500));
+            let second = serve(addr);
+            std::thread::sleep(Duration::from_secs(6));
+            second.stop().unwrap()
+        });
+        let (r, took) = client(addr, direction, 4);
+        restart.join().unwrap();
+        assert!(
+            took < Duration::from_secs(15),
+            "{direction:?} ended after {took:?}"
+        );
+        match direction {
+            // The receiver renders every frame on time: those sent before
+            // the restart complete, the rest drop; it then completes.
+            Direction::Receive => {
+                assert_eq!(r.status, Status::Completed, "{r:?}");
+                let s = &r.stats;
+                assert_eq!(s.frames_completed + s.frames_dropped, 200);
+                assert!(s.frames_completed >= 50 && s.frames_dropped >= 50, "{s:?}");
+            }
+            // The new server knows no stream, so no report comes back: the
+            // sender's consent expires.
+            Direction::Send => {
+                assert!(
+                    matches!(r.status, Status::Failed(StreamError::ConsentExpired { .. })),
+                    "{r:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn client_started_before_the_server_gets_its_stream() {
+    let addr = free_port();
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let h = serve(addr);
+        std::thread::sleep(Duration::from_secs(6));
+        h.stop().unwrap()
+    });
+    let (r, _) = client(addr, Direction::Receive, 2);
+    late.join().unwrap();
+    // The first REQUEST met a closed port; the retry at 520 ms found the
+    // server, within the 1 s buffer.
+    assert_eq!(r.status, Status::Completed, "{r:?}");
+    assert!(r.stats.frames_completed >= 95, "{:?}", r.stats);
+}
+
+#[test]
+fn a_path_slower_than_the_buffer_fails_clearly() {
+    let h = serve(free_port());
+    let slow = Impairments::delay_only(Duration::from_millis(1500));
+    let relay = start_relay(&RelayOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        forward: h.local_addrs()[0],
+        to_server: slow,
+        to_client: slow,
+        seed: 1,
+    })
+    .unwrap();
+    let (r, took) = client(relay.local_addr(), Direction::Receive, 2);
+    assert!(
+        took < Duration::from_secs(5),
+        "gave up after the buffer depth, not later: {took:?}"
+    );
+    match &r.status {
+        Status::Failed(e @ (StreamError::NoAnswer { .. } | StreamError::NoData)) => {
+            assert!(!e.to_string().is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.stats.frames_dropped, 100, "every frame counted dropped");
+    relay.stop().unwrap();
+    h.stop().unwrap();
+}
