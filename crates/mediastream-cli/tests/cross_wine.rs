@@ -8,9 +8,12 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
+mod common;
+use common::finish;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 fn windows() -> Option<Command> {
     let exe = std::env::var_os("MEDIASTREAM_WINDOWS_EXE")?;
@@ -22,18 +25,6 @@ fn windows() -> Option<Command> {
 
 fn native() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mediastream"))
-}
-
-fn finish(mut child: Child, limit: Duration) -> Output {
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("process ran past {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 /// Starts a server for two streams; returns it and the address it printed.
