@@ -45,6 +45,9 @@ pub struct ClientConfig {
     pub token: u64,
     /// The clock for wire timestamps.
     pub timebase: Option<Timebase>,
+    /// When sending: spread each frame over this long (see
+    /// [`SenderConfig::spread`]); zero sends frames as bursts.
+    pub spread: Duration,
 }
 
 impl ClientConfig {
@@ -61,6 +64,7 @@ impl ClientConfig {
             join_attempts: 5,
             token,
             timebase: None,
+            spread: Duration::ZERO,
         }
     }
 
@@ -242,6 +246,7 @@ impl ClientSession {
             let config = SenderConfig {
                 v1: self.config.session(),
                 timebase: self.config.timebase,
+                spread: self.config.spread,
                 ..SenderConfig::default()
             };
             self.stage = Stage::Sending(FrameSender::new(self.plan, config, now));

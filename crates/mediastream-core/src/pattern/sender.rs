@@ -21,7 +21,18 @@ pub struct SenderConfig {
     /// The clock the timestamps on the wire are read from; `None` uses a
     /// timebase whose tick 0 is the sender's start.
     pub timebase: Option<Timebase>,
+    /// Spread each frame's datagrams over this long instead of sending
+    /// them back to back: the frame leaves in sub-bursts [`SPREAD_STEP`]
+    /// apart, the way a media pacer smooths an encoder's output. Zero (the
+    /// default, and ctsTraffic's behaviour) sends each frame as one burst.
+    /// A spread longer than the frame interval is cut to it.
+    pub spread: Duration,
 }
+
+/// Time between the sub-bursts of a spread frame: short enough to smooth
+/// a frame over a few milliseconds, long enough that each sub-burst is
+/// still one batched send.
+pub const SPREAD_STEP: Duration = Duration::from_millis(1);
 
 impl Default for SenderConfig {
     fn default() -> Self {
@@ -30,6 +41,7 @@ impl Default for SenderConfig {
             greeting: Greeting::None,
             v1: None,
             timebase: None,
+            spread: Duration::ZERO,
         }
     }
 }
@@ -70,7 +82,9 @@ pub struct FrameSender {
 
 impl FrameSender {
     /// A sender whose frame 1 is due at `start`.
-    pub fn new(plan: StreamPlan, config: SenderConfig, start: Instant) -> Self {
+    pub fn new(plan: StreamPlan, mut config: SenderConfig, start: Instant) -> Self {
+        // A frame never spreads into the next one's slot.
+        config.spread = config.spread.min(plan.frame_interval());
         Self {
             plan,
             timebase: config.timebase.unwrap_or_else(|| Timebase::new(start)),
@@ -94,6 +108,33 @@ impl FrameSender {
     /// When frame `sequence` is due.
     pub fn due(&self, sequence: u64) -> Instant {
         self.start + self.plan.frame_offset(sequence)
+    }
+
+    /// Sub-bursts per frame: one without spread, else one per
+    /// [`SPREAD_STEP`] of the spread, never more than datagrams.
+    fn chunks(&self) -> u64 {
+        let steps = self.config.spread.as_nanos() / SPREAD_STEP.as_nanos();
+        let steps = u64::try_from(steps).unwrap_or(u64::MAX).max(1);
+        steps.min(self.plan.split().datagram_count())
+    }
+
+    /// The sub-burst datagram `index` of a frame belongs to.
+    fn chunk_of(&self, index: u64) -> u64 {
+        let count = self.plan.split().datagram_count().max(1);
+        (u128::from(index) * u128::from(self.chunks()) / u128::from(count)) as u64
+    }
+
+    /// When the datagram at `index` of the current frame may leave: its
+    /// frame's due time plus its sub-burst's share of the spread.
+    fn datagram_due(&self, index: u64) -> Instant {
+        let due = self.due(self.next_sequence);
+        let chunk = self.chunk_of(index);
+        if chunk == 0 {
+            return due;
+        }
+        let chunks = u32::try_from(self.chunks()).unwrap_or(u32::MAX);
+        let chunk = u32::try_from(chunk).unwrap_or(u32::MAX);
+        due + self.config.spread / chunks * chunk
     }
 
     fn all_sent(&self) -> bool {
@@ -207,6 +248,9 @@ impl IoPattern for FrameSender {
             }
             let steady = due >= self.start + super::Lateness::WARM_UP;
             self.stats.lateness.record(due, now, steady);
+        } else if self.chunk_of(self.next_index) > 0 && self.datagram_due(self.next_index) > now {
+            // The rest of a spread frame waits for its sub-burst.
+            return None;
         }
         Some(self.emit_data(now, buf))
     }
@@ -218,6 +262,7 @@ impl IoPattern for FrameSender {
         max_segments: usize,
     ) -> Option<Transmit> {
         let first = self.poll_transmit(now, buf)?;
+        let chunk = self.chunk_of(self.next_index.saturating_sub(1));
         let mut len = first;
         let mut segments = 1;
         // Only data continues a run: the rest of the same frame, while the
@@ -227,7 +272,11 @@ impl IoPattern for FrameSender {
                 break;
             };
             let next = next as usize;
-            if next > first || len + next > buf.len() || !self.control.is_empty() {
+            if next > first
+                || len + next > buf.len()
+                || !self.control.is_empty()
+                || self.chunk_of(self.next_index) != chunk
+            {
                 break;
             }
             len += self.emit_data(now, &mut buf[len..]);
@@ -262,8 +311,15 @@ impl IoPattern for FrameSender {
         if self.status.is_finished() {
             return None;
         }
-        if !self.control.is_empty() || self.next_index > 0 {
+        if !self.control.is_empty() {
             return Some(self.start);
+        }
+        if self.next_index > 0 {
+            // The rest of the frame: now, or its sub-burst's time.
+            return Some(match self.chunk_of(self.next_index) {
+                0 => self.start,
+                _ => self.datagram_due(self.next_index),
+            });
         }
         let next = if self.all_sent() {
             self.linger_until

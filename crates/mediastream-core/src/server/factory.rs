@@ -45,6 +45,9 @@ pub struct PatternFactory {
     pub timebase: Option<Timebase>,
     /// The sender's send-ahead tolerance (see [`SenderConfig`]).
     pub send_ahead: Duration,
+    /// Spread each sent frame over this long (see [`SenderConfig`]);
+    /// zero sends frames as bursts.
+    pub spread: Duration,
 }
 
 impl Default for PatternFactory {
@@ -53,6 +56,7 @@ impl Default for PatternFactory {
             verify: Verify::Count,
             timebase: None,
             send_ahead: SenderConfig::default().send_ahead,
+            spread: Duration::ZERO,
         }
     }
 }
@@ -75,6 +79,7 @@ impl ConnectedSocketFactory for PatternFactory {
                     greeting,
                     v1: request.v1,
                     timebase: self.timebase,
+                    spread: self.spread,
                 },
                 now,
             )),

@@ -135,8 +135,18 @@ impl<M, F> std::fmt::Debug for Server<M, F> {
 impl Server {
     /// A server with the default sharded manager and pattern factory.
     pub fn with_defaults(config: ServerConfig) -> Result<Self, crate::settings::SettingsError> {
+        Self::with_factory(config, PatternFactory::default())
+    }
+}
+
+impl<F: ConnectedSocketFactory> Server<ShardedConnectionManager, F> {
+    /// A server with the default sharded manager and `factory`.
+    pub fn with_factory(
+        config: ServerConfig,
+        factory: F,
+    ) -> Result<Self, crate::settings::SettingsError> {
         let manager = ShardedConnectionManager::new(64, 4096);
-        Self::new(config, manager, PatternFactory::default())
+        Self::new(config, manager, factory)
     }
 }
 

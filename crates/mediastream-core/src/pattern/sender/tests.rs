@@ -155,3 +155,52 @@ fn batches_are_runs_of_one_frame_with_a_shorter_last() {
     let t = tx.poll_transmit_batch(t0, &mut buf, 64).unwrap();
     assert_eq!((t.len, t.segment_size), (1410, 1383));
 }
+
+#[test]
+fn a_spread_frame_leaves_in_sub_bursts_one_step_apart() {
+    // 15 datagrams per frame spread over 5 ms: 5 sub-bursts of 3, due at
+    // 0, 1, 2, 3 and 4 ms after the frame; each sub-burst is one run.
+    let plan = StreamSettings::new(8_000_000, 50, 3).plan().unwrap();
+    let t0 = Instant::now();
+    let config = SenderConfig {
+        spread: ms(5),
+        ..SenderConfig::default()
+    };
+    let mut tx = FrameSender::new(plan, config, t0);
+    let mut buf = vec![0u8; 65_536];
+    for step in 0..5u64 {
+        let at = t0 + ms(step);
+        assert_eq!(tx.poll_timeout(), Some(at), "sub-burst {step}");
+        let t = tx.poll_transmit_batch(at, &mut buf, 64).unwrap();
+        assert_eq!(t.segments(), 3, "sub-burst {step}");
+        assert!(tx.poll_transmit_batch(at, &mut buf, 64).is_none());
+    }
+    // The frame is done: the next one is due at 20 ms, and its lateness
+    // counts from its first datagram only.
+    assert_eq!(tx.stats().frames_sent, 1);
+    assert_eq!(tx.poll_timeout(), Some(t0 + ms(20)));
+    assert_eq!(tx.stats().lateness.max, Duration::ZERO);
+    // Every byte still goes: the whole stream adds up.
+    while let Some(at) = tx.poll_timeout() {
+        while tx.poll_transmit_batch(at, &mut buf, 64).is_some() {}
+    }
+    assert_eq!(tx.stats().bytes_sent, plan.total_bytes());
+    assert_eq!(tx.status(), Status::Completed);
+}
+
+#[test]
+fn a_spread_longer_than_the_frame_interval_is_cut_to_it() {
+    // 2 datagrams per frame (10 frames/s of 2800 B), spread asked 500 ms:
+    // cut to the 100 ms interval, so the second goes 50 ms in.
+    let plan = StreamSettings::new(2800 * 8 * 10, 10, 1).plan().unwrap();
+    let t0 = Instant::now();
+    let config = SenderConfig {
+        spread: ms(500),
+        ..SenderConfig::default()
+    };
+    let mut tx = FrameSender::new(plan, config, t0);
+    assert_eq!(burst(&mut tx, t0).len(), 1);
+    assert_eq!(tx.poll_timeout(), Some(t0 + ms(50)));
+    assert_eq!(burst(&mut tx, t0 + ms(50)).len(), 1);
+    assert_eq!(tx.poll_timeout(), Some(t0 + ms(100)));
+}
