@@ -30,6 +30,8 @@ pub enum Command {
     Loopback(LoopbackArgs),
     /// Forward UDP between clients and a server, impairing it.
     Relay(RelayArgs),
+    /// Merge --json result documents into one.
+    Merge(MergeArgs),
 }
 
 /// Serve streams: plain ctsTraffic START gets the stream given here; v1
@@ -273,4 +275,20 @@ pub struct RelayArgs {
     /// stop after this many seconds (default: at Ctrl-C)
     #[argh(option, from_str_fn(values::seconds))]
     pub time_limit: Option<u32>,
+}
+
+/// Merge result documents written by --json (from many clients, hosts or
+/// pods) into one document of the same schema: every input's streams in
+/// input order, each with a "source" key (its file name), and totals
+/// recomputed over all of them.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "merge")]
+pub struct MergeArgs {
+    /// the documents to merge, in this order
+    #[argh(positional)]
+    pub inputs: Vec<String>,
+    /// where to write the merged document (- for stdout); must not be one
+    /// of the inputs
+    #[argh(option, short = 'o')]
+    pub output: String,
 }

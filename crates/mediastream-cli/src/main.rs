@@ -52,8 +52,9 @@ fn main() -> ExitCode {
         Some(Command::Client(a)) => cmd::client::run(a),
         Some(Command::Loopback(a)) => cmd::loopback::run(a),
         Some(Command::Relay(a)) => cmd::relay::run(a),
+        Some(Command::Merge(a)) => cmd::merge::run(a),
         None => Err(CliError::Usage(
-            "no subcommand: use server, client or loopback".into(),
+            "no subcommand: use server, client, loopback, relay or merge".into(),
         )),
     };
     match outcome {

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod loopback;
+pub mod merge;
 pub mod relay;
 pub mod server;
 

@@ -4,23 +4,26 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{bits_per_second, failure, frames, Failure, Totals};
+use super::{bits_per_second, failure, frames, Failure};
 use mediastream_core::pattern::Role;
 use mediastream_core::server::StreamResult;
 
 /// Version of the document's layout.
 pub const SCHEMA: u32 = 1;
 
+/// The whole document. `S` is the stream object: [`Stream`] for a run's
+/// own results, `serde_json::Value` for `merge`, which keeps every key of
+/// every input stream.
 #[derive(Serialize)]
-pub struct Document<'a> {
+pub struct Document<'a, S = Stream> {
     pub schema: u32,
     pub tool: &'static str,
     pub version: &'static str,
     pub command: &'a str,
     pub interrupted: bool,
-    pub streams: Vec<Stream>,
+    pub streams: Vec<S>,
     pub totals: TotalsJson,
 }
 
@@ -110,7 +113,7 @@ pub struct Stream {
     pub peer: Option<Peer>,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TotalsJson {
     pub streams: u64,
     pub succeeded: u64,
@@ -226,41 +229,115 @@ pub fn stream(r: &StreamResult) -> Stream {
     }
 }
 
-pub fn totals(t: &Totals) -> TotalsJson {
-    TotalsJson {
-        streams: t.streams,
-        succeeded: t.succeeded,
-        network_errors: t.network_errors,
-        protocol_errors: t.protocol_errors,
-        frames_completed: t.frames.completed,
-        frames_dropped: t.frames.dropped,
-        frames_repeated: t.frames.repeated,
-        frames_error: t.frames.error,
-        bytes_received: t.frames.bytes_received,
-        datagrams_received: t.frames.datagrams_received,
-        jitter_ms: t.frames.jitter_ms,
-        jitter_ms_max: t.jitter_ms_max,
-        bytes_sent: t.bytes_sent,
-        datagrams_sent: t.datagrams_sent,
+/// The keys of a `streams[]` object that `totals` is computed from.
+/// Deserializing reads them from any stream object (an input of `merge`)
+/// and ignores every other key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub error_kind: Option<String>,
+    pub view: String,
+    pub frames_completed: u64,
+    pub frames_dropped: u64,
+    pub frames_repeated: u64,
+    pub frames_error: u64,
+    pub bytes_received: u64,
+    pub datagrams_received: u64,
+    pub jitter_ms: f64,
+    pub bytes_sent: u64,
+    pub datagrams_sent: u64,
+}
+
+impl From<&Stream> for Counts {
+    fn from(s: &Stream) -> Self {
+        Counts {
+            error_kind: s.error_kind.map(str::to_owned),
+            view: s.view.to_owned(),
+            frames_completed: s.frames_completed,
+            frames_dropped: s.frames_dropped,
+            frames_repeated: s.frames_repeated,
+            frames_error: s.frames_error,
+            bytes_received: s.bytes_received,
+            datagrams_received: s.datagrams_received,
+            jitter_ms: s.jitter_ms,
+            bytes_sent: s.bytes_sent,
+            datagrams_sent: s.datagrams_sent,
+        }
     }
 }
 
+/// `totals` from stream objects: the one place totals are computed, for
+/// a run's document, its text summary ([`super::Totals::of`]) and `merge`.
+/// Failed streams count by `error_kind`; jitter is the mean and largest
+/// over streams whose receiving end's view is known and got data.
+pub fn totals_of<'a>(streams: impl IntoIterator<Item = &'a Counts>) -> TotalsJson {
+    let mut t = TotalsJson {
+        streams: 0,
+        succeeded: 0,
+        network_errors: 0,
+        protocol_errors: 0,
+        frames_completed: 0,
+        frames_dropped: 0,
+        frames_repeated: 0,
+        frames_error: 0,
+        bytes_received: 0,
+        datagrams_received: 0,
+        jitter_ms: 0.0,
+        jitter_ms_max: 0.0,
+        bytes_sent: 0,
+        datagrams_sent: 0,
+    };
+    let mut jitter_sum = 0.0;
+    let mut jitter_n = 0u32;
+    for s in streams {
+        t.streams += 1;
+        match s.error_kind.as_deref() {
+            None => t.succeeded += 1,
+            Some("protocol") => t.protocol_errors += 1,
+            Some(_) => t.network_errors += 1,
+        }
+        t.frames_completed += s.frames_completed;
+        t.frames_dropped += s.frames_dropped;
+        t.frames_repeated += s.frames_repeated;
+        t.frames_error += s.frames_error;
+        t.bytes_received += s.bytes_received;
+        t.datagrams_received += s.datagrams_received;
+        if s.view != "none" && s.datagrams_received > 0 {
+            jitter_sum += s.jitter_ms;
+            jitter_n += 1;
+            t.jitter_ms_max = t.jitter_ms_max.max(s.jitter_ms);
+        }
+        t.bytes_sent += s.bytes_sent;
+        t.datagrams_sent += s.datagrams_sent;
+    }
+    if jitter_n > 0 {
+        t.jitter_ms = jitter_sum / f64::from(jitter_n);
+    }
+    t
+}
+
 pub fn document<'a>(command: &'a str, results: &[StreamResult], interrupted: bool) -> Document<'a> {
+    let streams: Vec<Stream> = results.iter().map(stream).collect();
+    let counts: Vec<Counts> = streams.iter().map(Counts::from).collect();
     Document {
         schema: SCHEMA,
         tool: "mediastream",
         version: env!("CARGO_PKG_VERSION"),
         command,
         interrupted,
-        streams: results.iter().map(stream).collect(),
-        totals: totals(&Totals::of(results)),
+        streams,
+        totals: totals_of(&counts),
     }
 }
 
 /// Writes the document to `target` (`-` for stdout). A file is written
 /// beside its final name and renamed into place, so a reader (or a
 /// Ctrl-C) never sees half a document.
-pub fn write(target: &str, doc: &Document<'_>) -> io::Result<()> {
+pub fn write<S: Serialize>(target: &str, doc: &Document<'_, S>) -> io::Result<()> {
+    write_as("--json", target, doc)
+}
+
+/// [`write`], with errors naming `option` (`--output` for merge).
+pub fn write_as<S: Serialize>(option: &str, target: &str, doc: &Document<'_, S>) -> io::Result<()> {
     let text = serde_json::to_string_pretty(doc).map_err(io::Error::other)?;
     if target == "-" {
         let mut out = io::stdout().lock();
@@ -269,7 +346,7 @@ pub fn write(target: &str, doc: &Document<'_>) -> io::Result<()> {
     }
     let path = Path::new(target);
     let tmp = path.with_extension("json.partial");
-    let fail = |e: io::Error| io::Error::new(e.kind(), format!("--json {target}: {e}"));
+    let fail = |e: io::Error| io::Error::new(e.kind(), format!("{option} {target}: {e}"));
     std::fs::write(&tmp, format!("{text}\n")).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)
 }

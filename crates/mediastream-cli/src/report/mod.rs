@@ -122,40 +122,42 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// Computed by [`json::totals_of`] from the streams' JSON objects, so
+    /// the summary, `--json` and `merge` always agree.
     pub fn of(results: &[StreamResult]) -> Self {
-        let mut t = Totals::default();
-        let mut jitter_sum = 0.0;
-        let mut jitter_n = 0u32;
-        for r in results {
-            t.streams += 1;
-            match failure(r) {
-                None => t.succeeded += 1,
-                Some(Failure::Network) => t.network_errors += 1,
-                Some(Failure::Protocol) => t.protocol_errors += 1,
-            }
-            let (f, source) = frames(r);
-            t.frames.completed += f.completed;
-            t.frames.dropped += f.dropped;
-            t.frames.repeated += f.repeated;
-            t.frames.error += f.error;
-            t.frames.bytes_received += f.bytes_received;
-            t.frames.datagrams_received += f.datagrams_received;
-            if source != Source::Unknown && f.datagrams_received > 0 {
-                jitter_sum += f.jitter_ms;
-                jitter_n += 1;
-                t.jitter_ms_max = t.jitter_ms_max.max(f.jitter_ms);
-            }
-            t.bytes_sent += r.stats.bytes_sent;
-            t.datagrams_sent += r.stats.datagrams_sent;
-        }
-        if jitter_n > 0 {
-            t.frames.jitter_ms = jitter_sum / f64::from(jitter_n);
-        }
-        t
+        let counts: Vec<json::Counts> = results
+            .iter()
+            .map(|r| json::Counts::from(&json::stream(r)))
+            .collect();
+        Self::from(&json::totals_of(&counts))
     }
 
     /// Frames accounted for (the denominator of the percentages).
     pub fn frames_total(&self) -> u64 {
         self.frames.completed + self.frames.dropped + self.frames.repeated
+    }
+}
+
+/// Fields of the `totals` object.
+impl From<&json::TotalsJson> for Totals {
+    fn from(t: &json::TotalsJson) -> Self {
+        Totals {
+            streams: t.streams,
+            succeeded: t.succeeded,
+            network_errors: t.network_errors,
+            protocol_errors: t.protocol_errors,
+            frames: Frames {
+                completed: t.frames_completed,
+                dropped: t.frames_dropped,
+                repeated: t.frames_repeated,
+                error: t.frames_error,
+                bytes_received: t.bytes_received,
+                datagrams_received: t.datagrams_received,
+                jitter_ms: t.jitter_ms,
+            },
+            jitter_ms_max: t.jitter_ms_max,
+            bytes_sent: t.bytes_sent,
+            datagrams_sent: t.datagrams_sent,
+        }
     }
 }
