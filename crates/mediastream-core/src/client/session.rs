@@ -39,6 +39,9 @@ pub struct ClientConfig {
     pub verify: Verify,
     /// Keep per-frame records (for a jitter file).
     pub record_frames: bool,
+    /// When receiving: keep a per-frame timeline in the stream's metrics
+    /// (see [`crate::pattern::ReceiverConfig::timeline`]).
+    pub timeline: bool,
     /// JOIN attempts before giving up on a server that does not answer.
     pub join_attempts: u32,
     /// The stream's token (pick it at random).
@@ -61,6 +64,7 @@ impl ClientConfig {
             consent_timeout: V1Session::DEFAULT_CONSENT_TIMEOUT,
             verify: Verify::Count,
             record_frames: false,
+            timeline: false,
             join_attempts: 5,
             token,
             timebase: None,
@@ -154,6 +158,7 @@ impl ClientSession {
                     timebase: config.timebase,
                     greeting: Default::default(),
                     v1: config.session(),
+                    timeline: config.timeline,
                 },
                 now,
             )),

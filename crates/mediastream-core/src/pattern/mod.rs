@@ -33,6 +33,7 @@
 mod control;
 mod histogram;
 mod jitter;
+pub mod metrics;
 mod receiver;
 mod record;
 mod sender;
@@ -43,6 +44,7 @@ use std::time::Instant;
 pub use control::{Greeting, V1Session};
 pub use histogram::DurationHistogram;
 pub use jitter::InterarrivalJitter;
+pub use metrics::ReceiveMetrics;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
 pub use record::{FrameOutcome, FrameRecord};
 pub use sender::{FrameSender, SenderConfig};

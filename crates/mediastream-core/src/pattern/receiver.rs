@@ -2,6 +2,7 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::control::{Control, ControlQueue};
+use super::metrics::{FrameAtTick, ReceiveMetrics};
 use super::{
     FrameOutcome, FrameRecord, Greeting, InterarrivalJitter, IoPattern, Status, StreamError,
     StreamStats, V1Session,
@@ -41,6 +42,9 @@ pub struct ReceiverConfig {
     /// Run the v1 extension: report every interval, final reports at the
     /// end, take the sender's END.
     pub v1: Option<V1Session>,
+    /// Keep a per-frame timeline in [`ReceiveMetrics::timeline`] (about 40
+    /// bytes per frame, up to [`super::metrics::TIMELINE_LIMIT`] frames).
+    pub timeline: bool,
 }
 
 impl Default for ReceiverConfig {
@@ -51,6 +55,7 @@ impl Default for ReceiverConfig {
             timebase: None,
             greeting: Greeting::None,
             v1: None,
+            timeline: false,
         }
     }
 }
@@ -66,6 +71,9 @@ struct Slot {
     sender_ticks: i64,
     sender_frequency: i64,
     receiver_ticks: i64,
+    datagrams: u64,
+    first_delay_ns: Option<i64>,
+    last_delay_ns: Option<i64>,
 }
 
 /// Send and arrival time of a completed frame, for the jitter columns.
@@ -127,6 +135,12 @@ impl FrameReceiver {
                 ..Slot::default()
             })
             .collect();
+        let metrics = ReceiveMetrics::new(
+            plan.frame_size(),
+            plan.split().datagram_count(),
+            slots,
+            config.timeline,
+        );
         Self {
             plan,
             timebase: config.timebase.unwrap_or_else(|| Timebase::new(now)),
@@ -137,7 +151,10 @@ impl FrameReceiver {
             head: 0,
             head_sequence: 1,
             status: Status::Running,
-            stats: StreamStats::default(),
+            stats: StreamStats {
+                metrics: Some(Box::new(metrics)),
+                ..StreamStats::default()
+            },
             jitter: InterarrivalJitter::default(),
             first_corrupt_offset: None,
             connection_id: None,
@@ -216,6 +233,20 @@ impl FrameReceiver {
         if self.config.record_frames {
             self.records.extend((1..=frames).map(FrameRecord::dropped));
         }
+        if let Some(metrics) = self.stats.metrics.as_mut() {
+            for sequence in 1..=frames {
+                metrics.on_render(FrameAtTick {
+                    sequence,
+                    outcome: FrameOutcome::Dropped,
+                    bytes: 0,
+                    datagrams: 0,
+                    due: self.plan.frame_offset(sequence),
+                    first_delay_ns: None,
+                    last_delay_ns: None,
+                });
+            }
+            metrics.finish();
+        }
         self.head_sequence = frames + 1;
         self.status = Status::Failed(StreamError::NoData);
         self.queue_final_reports(self.created);
@@ -276,6 +307,7 @@ impl FrameReceiver {
 
     fn finish(&mut self, now: Instant) {
         self.stats.jitter_secs = self.jitter.secs();
+        self.finish_metrics();
         self.status = if self.stats.datagrams_corrupt > 0 {
             Status::Failed(StreamError::CorruptPayload {
                 datagrams: self.stats.datagrams_corrupt,
@@ -307,6 +339,17 @@ impl FrameReceiver {
         let record = self.record_for(&slot, outcome);
         if self.config.record_frames {
             self.records.push_back(record);
+        }
+        if let Some(metrics) = self.stats.metrics.as_mut() {
+            metrics.on_render(FrameAtTick {
+                sequence: slot.sequence,
+                outcome,
+                bytes: slot.bytes,
+                datagrams: slot.datagrams,
+                due: self.plan.frame_offset(slot.sequence),
+                first_delay_ns: slot.first_delay_ns,
+                last_delay_ns: slot.last_delay_ns,
+            });
         }
         let len = self.ring.len() as u64;
         self.ring[self.head] = Slot {
@@ -382,6 +425,13 @@ impl FrameReceiver {
         if self.status.is_finished() {
             return;
         }
+        let delay_ns = delay_ns(repr, arrival_ticks);
+        if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
+            metrics.on_datagram(sequence, delay_ns);
+            if sequence < self.head_sequence {
+                metrics.on_late(sequence, len);
+            }
+        }
         let ahead = sequence.wrapping_sub(self.head_sequence);
         if !in_stream || sequence < self.head_sequence || ahead >= self.ring.len() as u64 {
             self.stats.frames_error += 1;
@@ -394,6 +444,15 @@ impl FrameReceiver {
         slot.sender_ticks = repr.timestamp;
         slot.sender_frequency = repr.frequency;
         slot.receiver_ticks = arrival_ticks;
+        slot.datagrams += 1;
+        slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
+        slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
+    }
+
+    fn finish_metrics(&mut self) {
+        if let Some(metrics) = self.stats.metrics.as_mut() {
+            metrics.finish();
+        }
     }
 
     fn on_v1(&mut self, message: V1Message<'_>) {
@@ -485,8 +544,21 @@ impl IoPattern for FrameReceiver {
     fn abort(&mut self, reason: &str) {
         if self.status.abort(reason) {
             self.stats.jitter_secs = self.jitter.secs();
+            self.finish_metrics();
         }
     }
+}
+
+/// A datagram's one-way delay as the two clocks read it: arrival (ns on
+/// this end's timebase) minus the sender's timestamp in ns. Only
+/// meaningful as an absolute delay when both ends share a clock.
+fn delay_ns(repr: DataRepr, arrival_ticks: i64) -> Option<i64> {
+    if repr.frequency <= 0 {
+        return None;
+    }
+    let sent =
+        i128::from(repr.timestamp) * i128::from(Timebase::FREQUENCY) / i128::from(repr.frequency);
+    i64::try_from(i128::from(arrival_ticks) - sent).ok()
 }
 
 #[cfg(test)]

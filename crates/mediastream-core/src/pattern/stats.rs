@@ -56,6 +56,8 @@ pub struct StreamStats {
     pub rtt: Rtt,
     /// v1: reports received (sender) or sent (receiver).
     pub reports: u64,
+    /// Receiver: delays, datagram loss, playout, timeline.
+    pub metrics: Option<Box<super::ReceiveMetrics>>,
 }
 
 impl StreamStats {

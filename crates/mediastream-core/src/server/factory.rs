@@ -48,6 +48,9 @@ pub struct PatternFactory {
     /// Spread each sent frame over this long (see [`SenderConfig`]);
     /// zero sends frames as bursts.
     pub spread: Duration,
+    /// Receiving streams keep a per-frame timeline (see
+    /// [`ReceiverConfig::timeline`]).
+    pub timeline: bool,
 }
 
 impl Default for PatternFactory {
@@ -57,6 +60,7 @@ impl Default for PatternFactory {
             timebase: None,
             send_ahead: SenderConfig::default().send_ahead,
             spread: Duration::ZERO,
+            timeline: false,
         }
     }
 }
@@ -91,6 +95,7 @@ impl ConnectedSocketFactory for PatternFactory {
                     timebase: self.timebase,
                     greeting,
                     v1: request.v1,
+                    timeline: self.timeline,
                 },
                 now,
             )),

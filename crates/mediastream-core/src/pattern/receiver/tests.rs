@@ -319,3 +319,78 @@ fn jitter_file_columns_follow_ctstraffic() {
     let expected = (3.0 / 16.0 + (2.0 - 3.0 / 16.0) / 16.0) / 1e3;
     assert!((rx.stats().jitter_secs - expected).abs() < 1e-12);
 }
+
+#[test]
+fn metrics_of_a_known_arrival_sequence() {
+    // Same clock at both ends (timebase epoch t0). Frames 1..=20, one
+    // datagram each, sent at (n - 1) x 100 ms. Frames 3 and 4 swap
+    // places (reordered, not lost); frames 8, 9, 10 never come (a freeze
+    // of 3); frame 12 comes 450 ms late, after its tick at 1400 ms but
+    // within the ring (a late frame, counted dropped at its tick: a
+    // freeze of 1). Every other frame takes 5 ms; frame 4 takes 2 ms.
+    let t0 = Instant::now();
+    let config = ReceiverConfig {
+        timeline: true,
+        timebase: Some(Timebase::new(t0)),
+        ..ReceiverConfig::default()
+    };
+    let mut rx = FrameReceiver::new(plan(), config, t0);
+    let sent = |seq: u64| ms(100 * (seq - 1));
+    let mut arrivals: Vec<(u64, Duration)> = (1..=20u64)
+        .filter(|s| ![8, 9, 10].contains(s))
+        .map(|s| (s, sent(s) + ms(5)))
+        .collect();
+    arrivals.retain(|&(s, _)| s != 3 && s != 4 && s != 12);
+    // Frame 4 left early, at 200 ms, and takes 2 ms: it beats frame 3.
+    let early = ms(100);
+    arrivals.push((4, sent(4) - early + ms(2)));
+    arrivals.push((3, sent(3) + ms(5)));
+    arrivals.push((12, sent(12) + ms(450)));
+    arrivals.sort_by_key(|&(_, at)| at);
+    for (seq, at) in arrivals {
+        let left = if seq == 4 { sent(4) - early } else { sent(seq) };
+        rx.handle_timeout(t0 + at);
+        rx.handle_datagram(t0 + at, &datagram(seq as i64, left.as_nanos() as i64, 1000));
+    }
+    rx.handle_timeout(t0 + ms(5000));
+    assert_eq!(rx.status(), Status::Completed);
+    let s = rx.stats();
+    assert_eq!((s.frames_completed, s.frames_dropped), (16, 4));
+    let m = s.metrics.as_ref().unwrap();
+    let d = m.datagrams;
+    assert_eq!(
+        (d.expected, d.received_unique, d.lost(), d.reordered, d.late),
+        (20, 17, 3, 2, 1),
+        "reordered: frame 3 after 4, and frame 12 after 13 to 16"
+    );
+    assert_eq!(
+        (
+            m.playout.freezes,
+            m.playout.frozen_frames,
+            m.playout.longest_freeze_frames
+        ),
+        (2, 4, 3)
+    );
+    assert_eq!(m.playout.late_frames, 1);
+    // One burst: 3 losses in a row, nothing isolated.
+    assert_eq!((m.loss_runs.bursts, m.loss_runs.burst_losses), (1, 3));
+    assert_eq!(m.loss_runs.longest_loss_run, 3);
+    // Delays: 15 x 5 ms, 1 x 2 ms, 1 x 450 ms; exact min and max.
+    assert_eq!(m.datagram_delay.count(), 17);
+    assert_eq!(m.datagram_delay.min(), Some(2_000_000));
+    assert_eq!(m.datagram_delay.max(), Some(450_000_000));
+    let p50 = m.datagram_delay.quantile(0.5).unwrap();
+    assert!((5_000_000..=5_050_000).contains(&p50), "{p50}");
+    // Frame 12 arrived after its tick: its frame has no delay recorded.
+    assert_eq!(m.frame_last_delay.count(), 16);
+    let timeline = m.timeline.as_ref().unwrap();
+    assert_eq!(timeline.len(), 20);
+    let late: Vec<u64> = timeline
+        .iter()
+        .filter(|f| f.outcome == super::super::metrics::TimelineOutcome::Late)
+        .map(|f| f.sequence)
+        .collect();
+    assert_eq!(late, [12]);
+    assert_eq!(timeline[3].first_delay_ns, Some(2_000_000));
+    assert_eq!(timeline[7].first_delay_ns, None);
+}

@@ -1,0 +1,184 @@
+//! Percentiles of signed nanosecond values (delays, delay variation).
+
+use hdrhistogram::Histogram;
+
+/// Significant decimal digits kept: 2 bounds the error of a percentile
+/// at 1% of its value, in a few KiB per histogram.
+const DIGITS: u8 = 2;
+
+/// A histogram of signed nanosecond values around a reference.
+///
+/// One-way delays between two hosts are clock readings of different
+/// clocks, so their raw values can be anything, negative included; what
+/// matters is their spread. Values are kept as their distance above or
+/// below a reference (the first value, or a fixed one such as 0 for
+/// delay variation) in two [`hdrhistogram`]s, so small spreads keep their
+/// precision whatever the clocks' offset. Exact min, max and mean are kept
+/// alongside.
+#[derive(Debug, Clone, Default)]
+pub struct DelayHistogram {
+    reference: Option<i64>,
+    above: Option<Histogram<u32>>,
+    below: Option<Histogram<u32>>,
+    count: u64,
+    sum: i128,
+    min: i64,
+    max: i64,
+}
+
+impl PartialEq for DelayHistogram {
+    fn eq(&self, other: &Self) -> bool {
+        // The summary is what callers compare; the buckets follow from it
+        // for the same inputs.
+        (self.reference, self.count, self.sum, self.min, self.max)
+            == (
+                other.reference,
+                other.count,
+                other.sum,
+                other.min,
+                other.max,
+            )
+    }
+}
+
+fn histogram() -> Histogram<u32> {
+    // Auto-resizing: starts small and grows to the largest value seen.
+    Histogram::new(DIGITS).unwrap_or_else(|_| unreachable!("2 digits is a valid precision"))
+}
+
+impl DelayHistogram {
+    /// An empty histogram whose reference is fixed (0 for values that are
+    /// already differences, such as IPDV).
+    pub fn around(reference: i64) -> Self {
+        Self {
+            reference: Some(reference),
+            ..Self::default()
+        }
+    }
+
+    /// Counts one value (nanoseconds).
+    pub fn record(&mut self, value: i64) {
+        let reference = *self.reference.get_or_insert(value);
+        let distance = i128::from(value) - i128::from(reference);
+        let magnitude = u64::try_from(distance.unsigned_abs()).unwrap_or(u64::MAX);
+        let side = if distance >= 0 {
+            &mut self.above
+        } else {
+            &mut self.below
+        };
+        let h = side.get_or_insert_with(histogram);
+        // `record` grows the histogram to fit; only a value beyond what
+        // any histogram can hold falls back to clamping.
+        if h.record(magnitude).is_err() {
+            h.saturating_record(magnitude);
+        }
+        if self.count == 0 {
+            (self.min, self.max) = (value, value);
+        }
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        self.count += 1;
+        self.sum += i128::from(value);
+    }
+
+    /// Values counted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The smallest value, exact.
+    pub fn min(&self) -> Option<i64> {
+        (self.count > 0).then_some(self.min)
+    }
+
+    /// The largest value, exact.
+    pub fn max(&self) -> Option<i64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// The mean, exact up to rounding.
+    pub fn mean(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum as f64 / self.count as f64)
+    }
+
+    /// The value at quantile `q` (0..=1), within 1% of the distance from
+    /// the reference; clamped to the exact min and max.
+    pub fn quantile(&self, q: f64) -> Option<i64> {
+        let reference = self.reference?;
+        if self.count == 0 {
+            return None;
+        }
+        let below_len = self.below.as_ref().map_or(0, Histogram::len);
+        let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).clamp(1, self.count);
+        let value = if rank <= below_len {
+            // The rank-th smallest overall is the rank-th largest below.
+            let below = self.below.as_ref()?;
+            let ascending = below_len - rank + 1;
+            let distance = below.value_at_quantile(ascending as f64 / below_len as f64);
+            i128::from(reference) - i128::from(distance)
+        } else {
+            let above = self.above.as_ref()?;
+            let rank = rank - below_len;
+            let distance = above.value_at_quantile(rank as f64 / above.len() as f64);
+            i128::from(reference) + i128::from(distance)
+        };
+        let value = i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX });
+        Some(value.clamp(self.min, self.max))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn near(a: i64, b: i64) -> bool {
+        (a - b).abs() <= b.abs() / 100 + 1
+    }
+
+    #[test]
+    fn percentiles_of_a_known_sample_around_a_far_reference() {
+        // Clocks 10^12 ns apart: values 1e12 + 1000 .. 1e12 + 100_000 in
+        // 1 µs steps, first value in the middle.
+        let base = 1_000_000_000_000i64;
+        let mut h = DelayHistogram::default();
+        h.record(base + 50_000);
+        for us in 1..=100 {
+            if us != 50 {
+                h.record(base + us * 1000);
+            }
+        }
+        assert_eq!(h.count(), 100);
+        assert_eq!(
+            (h.min(), h.max()),
+            (Some(base + 1000), Some(base + 100_000))
+        );
+        assert_eq!(h.mean(), Some(base as f64 + 50_500.0));
+        // Precision follows the distance from the reference, not from 0.
+        for (q, want) in [
+            (0.01, 1_000),
+            (0.25, 25_000),
+            (0.5, 50_000),
+            (0.9, 90_000),
+            (0.99, 99_000),
+        ] {
+            let got = h.quantile(q).unwrap() - base;
+            assert!((got - want).abs() <= 1_000, "q{q}: {got} vs {want}");
+        }
+        assert_eq!(h.quantile(1.0), Some(base + 100_000));
+        assert_eq!(h.quantile(0.0), Some(base + 1000));
+    }
+
+    #[test]
+    fn signed_values_around_zero() {
+        let mut h = DelayHistogram::around(0);
+        for v in [-3000, -1000, 0, 1000, 2000, 5000] {
+            h.record(v);
+        }
+        assert!(near(h.quantile(0.5).unwrap(), 0), "{:?}", h.quantile(0.5));
+        assert!(near(h.quantile(1.0 / 6.0).unwrap(), -3000));
+        assert!(near(h.quantile(2.0 / 6.0).unwrap(), -1000));
+        assert!(near(h.quantile(5.0 / 6.0).unwrap(), 2000));
+        assert_eq!(h.quantile(1.0), Some(5000));
+        assert_eq!(DelayHistogram::default().quantile(0.5), None);
+    }
+}

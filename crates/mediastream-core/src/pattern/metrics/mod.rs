@@ -1,0 +1,281 @@
+//! Receive-side metrics beyond ctsTraffic's frame counts: delays and
+//! their variation, datagram loss/duplication/reordering with RFC 3611's
+//! burst/gap summary, the playout view (late frames, freezes) and an
+//! optional per-frame timeline. Definitions and formulas: docs/metrics.md.
+
+mod delay;
+mod loss_runs;
+mod playout;
+
+pub use delay::DelayHistogram;
+pub use loss_runs::{LossRuns, GMIN};
+pub use playout::Playout;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::FrameOutcome;
+
+/// Frames kept in a timeline at most (an hour at 277 frames/s); the
+/// timeline says when it was cut.
+pub const TIMELINE_LIMIT: usize = 1_000_000;
+
+/// How one frame fared, for the timeline: the render outcome, or `Late`
+/// for a frame dropped at its tick that completed afterwards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineOutcome {
+    /// Complete at its tick.
+    Completed,
+    /// Short at its tick and never completed.
+    Dropped,
+    /// More than the frame size at its tick.
+    Repeated,
+    /// Short at its tick, complete later.
+    Late,
+}
+
+/// One frame of the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineFrame {
+    /// The frame's sequence number.
+    pub sequence: u64,
+    /// How it fared.
+    pub outcome: TimelineOutcome,
+    /// Its place in the sender's schedule (frame n: (n - 1) / frame rate).
+    pub due: Duration,
+    /// Delay of its first and last datagram to arrive before its tick
+    /// (raw: receiver clock minus sender clock, ns); `None` when none did.
+    pub first_delay_ns: Option<i64>,
+    /// See `first_delay_ns`.
+    pub last_delay_ns: Option<i64>,
+    /// Datagrams that arrived before its tick.
+    pub datagrams: u32,
+}
+
+/// Datagram-level counts. The wire numbers frames, not datagrams, so a
+/// frame's datagrams are told apart by count only: a frame with more
+/// datagrams than it should have got duplicates, one with fewer lost
+/// some. Datagrams that arrive after their frame's tick still count as
+/// received (late, not lost) when they come within the receive ring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatagramCounts {
+    /// Datagrams the frames accounted so far should have had.
+    pub expected: u64,
+    /// Distinct datagrams received (at most `expected`).
+    pub received_unique: u64,
+    /// Datagrams beyond a frame's count.
+    pub duplicates: u64,
+    /// Datagrams that arrived after a datagram of a later frame.
+    pub reordered: u64,
+    /// Datagrams that arrived after their frame's render tick.
+    pub late: u64,
+}
+
+impl DatagramCounts {
+    /// Datagrams never received.
+    pub fn lost(&self) -> u64 {
+        self.expected - self.received_unique
+    }
+
+    /// Lost datagrams, percent of expected (0 when nothing was expected).
+    pub fn loss_percent(&self) -> f64 {
+        if self.expected == 0 {
+            0.0
+        } else {
+            100.0 * self.lost() as f64 / self.expected as f64
+        }
+    }
+}
+
+/// A rendered frame kept until late datagrams can no longer arrive for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rendered {
+    sequence: u64,
+    bytes: u64,
+    datagrams: u64,
+    dropped: bool,
+    timeline_index: Option<usize>,
+}
+
+/// Everything a receiver measures beyond [`super::StreamStats`]' counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceiveMetrics {
+    /// Delay of every intact data datagram (raw ns, see [`TimelineFrame`]).
+    pub datagram_delay: DelayHistogram,
+    /// Per frame: delay of its first datagram to arrive.
+    pub frame_first_delay: DelayHistogram,
+    /// Per frame: delay of its last datagram to arrive before its tick.
+    pub frame_last_delay: DelayHistogram,
+    /// RFC 5481 IPDV: each datagram's delay minus the previous arrival's.
+    pub ipdv: DelayHistogram,
+    /// Datagram-level loss, duplicates, reordering.
+    pub datagrams: DatagramCounts,
+    /// RFC 3611 burst/gap summary of the datagram loss pattern.
+    pub loss_runs: LossRuns,
+    /// Late frames and freezes.
+    pub playout: Playout,
+    /// Per-frame outcomes and delays, when asked for.
+    pub timeline: Option<Vec<TimelineFrame>>,
+    /// The timeline stopped at [`TIMELINE_LIMIT`] frames.
+    pub timeline_truncated: bool,
+    frame_size: u64,
+    datagrams_per_frame: u64,
+    keep: usize,
+    rendered: VecDeque<Rendered>,
+    previous_delay: Option<i64>,
+    highest_sequence: u64,
+}
+
+/// What the receiver knew of a frame at its render tick.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameAtTick {
+    /// Sequence number.
+    pub sequence: u64,
+    /// Render outcome.
+    pub outcome: FrameOutcome,
+    /// Bytes and datagrams credited before the tick.
+    pub bytes: u64,
+    /// See `bytes`.
+    pub datagrams: u64,
+    /// Schedule offset of the frame.
+    pub due: Duration,
+    /// First and last datagram delays (raw ns).
+    pub first_delay_ns: Option<i64>,
+    /// See `first_delay_ns`.
+    pub last_delay_ns: Option<i64>,
+}
+
+impl ReceiveMetrics {
+    /// Metrics for frames of `frame_size` bytes in `datagrams_per_frame`
+    /// datagrams; late datagrams are matched for `keep` frames after
+    /// their tick; `timeline` keeps the per-frame record.
+    pub fn new(frame_size: u64, datagrams_per_frame: u64, keep: usize, timeline: bool) -> Self {
+        Self {
+            datagram_delay: DelayHistogram::default(),
+            frame_first_delay: DelayHistogram::default(),
+            frame_last_delay: DelayHistogram::default(),
+            ipdv: DelayHistogram::around(0),
+            datagrams: DatagramCounts::default(),
+            loss_runs: LossRuns::default(),
+            playout: Playout::default(),
+            timeline: timeline.then(Vec::new),
+            timeline_truncated: false,
+            frame_size,
+            datagrams_per_frame,
+            keep: keep.max(1),
+            rendered: VecDeque::new(),
+            previous_delay: None,
+            highest_sequence: 0,
+        }
+    }
+
+    /// An intact data datagram of frame `sequence` with delay `delay_ns`
+    /// (raw; `None` when the sender's clock is unusable).
+    pub fn on_datagram(&mut self, sequence: u64, delay_ns: Option<i64>) {
+        if sequence < self.highest_sequence {
+            self.datagrams.reordered += 1;
+        }
+        self.highest_sequence = self.highest_sequence.max(sequence);
+        let Some(delay) = delay_ns else { return };
+        self.datagram_delay.record(delay);
+        if let Some(previous) = self.previous_delay {
+            self.ipdv.record(delay.saturating_sub(previous));
+        }
+        self.previous_delay = Some(delay);
+    }
+
+    /// A frame at its render tick.
+    pub fn on_render(&mut self, frame: FrameAtTick) {
+        if let Some(d) = frame.first_delay_ns {
+            self.frame_first_delay.record(d);
+        }
+        if let Some(d) = frame.last_delay_ns {
+            self.frame_last_delay.record(d);
+        }
+        let dropped = frame.outcome == FrameOutcome::Dropped;
+        self.playout.on_tick(!dropped);
+        let timeline_index = self.push_timeline(&frame);
+        self.rendered.push_back(Rendered {
+            sequence: frame.sequence,
+            bytes: frame.bytes,
+            datagrams: frame.datagrams,
+            dropped,
+            timeline_index,
+        });
+        while self.rendered.len() > self.keep {
+            self.retire_oldest();
+        }
+    }
+
+    fn push_timeline(&mut self, frame: &FrameAtTick) -> Option<usize> {
+        let timeline = self.timeline.as_mut()?;
+        if timeline.len() >= TIMELINE_LIMIT {
+            self.timeline_truncated = true;
+            return None;
+        }
+        timeline.push(TimelineFrame {
+            sequence: frame.sequence,
+            outcome: match frame.outcome {
+                FrameOutcome::Completed => TimelineOutcome::Completed,
+                FrameOutcome::Dropped => TimelineOutcome::Dropped,
+                FrameOutcome::Repeated => TimelineOutcome::Repeated,
+            },
+            due: frame.due,
+            first_delay_ns: frame.first_delay_ns,
+            last_delay_ns: frame.last_delay_ns,
+            datagrams: u32::try_from(frame.datagrams).unwrap_or(u32::MAX),
+        });
+        Some(timeline.len() - 1)
+    }
+
+    /// An intact datagram of `bytes` for frame `sequence`, which has
+    /// already been rendered; true when it was still matched.
+    pub fn on_late(&mut self, sequence: u64, bytes: u64) -> bool {
+        let Some(front) = self.rendered.front().map(|r| r.sequence) else {
+            return false;
+        };
+        let Some(index) = sequence.checked_sub(front) else {
+            return false;
+        };
+        let Some(frame) = self.rendered.get_mut(index as usize) else {
+            return false;
+        };
+        self.datagrams.late += 1;
+        frame.bytes += bytes;
+        frame.datagrams += 1;
+        if frame.dropped && frame.bytes == self.frame_size {
+            frame.dropped = false;
+            self.playout.late_frames += 1;
+            if let (Some(i), Some(timeline)) = (frame.timeline_index, self.timeline.as_mut()) {
+                timeline[i].outcome = TimelineOutcome::Late;
+            }
+        }
+        true
+    }
+
+    fn retire_oldest(&mut self) {
+        let Some(frame) = self.rendered.pop_front() else {
+            return;
+        };
+        let expected = self.datagrams_per_frame;
+        let arrived = frame.datagrams.min(expected);
+        self.datagrams.expected += expected;
+        self.datagrams.received_unique += arrived;
+        self.datagrams.duplicates += frame.datagrams - arrived;
+        // The wire cannot say which of a frame's datagrams were lost;
+        // they are taken to be its last ones.
+        self.loss_runs.push(arrived, expected - arrived);
+    }
+
+    /// Accounts every frame still held; call once when the stream ends.
+    pub fn finish(&mut self) {
+        while !self.rendered.is_empty() {
+            self.retire_oldest();
+        }
+        self.loss_runs.finish();
+        self.playout.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests;
