@@ -39,8 +39,9 @@ pub enum Command {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "server")]
 pub struct ServerArgs {
-    /// address to listen on: *, an IP, or IP:PORT; repeatable (default: *,
-    /// all IPv4 and IPv6 addresses)
+    /// address to listen on: *, an IP, or IP:PORT; repeatable, e.g.
+    /// --listen 10.0.0.1 --listen 10.0.0.2 serves on both (default: *, all
+    /// IPv4 and IPv6 addresses)
     #[argh(option)]
     pub listen: Vec<String>,
     /// port for --listen addresses without one (default 4444)
@@ -114,9 +115,11 @@ pub struct ServerArgs {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "client")]
 pub struct ClientArgs {
-    /// server: HOST[:PORT] (default port: --port)
+    /// server: HOST[:PORT] (default port: --port); required; repeatable:
+    /// every target gets --connections streams, all running at once, in
+    /// one report
     #[argh(option)]
-    pub target: String,
+    pub target: Vec<String>,
     /// stream rate, bits per second, with k, M, G suffixes (8M, 1.5G)
     #[argh(option, from_str_fn(values::rate))]
     pub bits_per_second: u64,

@@ -229,6 +229,157 @@ fn jitter_file_has_one_row_per_frame() {
     finish(server, Duration::from_secs(20));
 }
 
+/// Many hosts in small: a server on two listening addresses, one client
+/// with two --target (a stream to each, at once), another sending to one
+/// of them; then `merge` of the two clients' documents.
+#[test]
+fn two_targets_two_listen_addresses_and_merge() {
+    let server_json = temp("multi-server.json");
+    let mut server = bin()
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--status-interval", "0", "--server-exit-limit", "3"])
+        .args(["--json", server_json.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(server.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addrs: Vec<String> = first
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split(" with ").next())
+        .expect("the server says where it listens")
+        .split(", ")
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(addrs.len(), 2, "{first}");
+    assert_ne!(addrs[0], addrs[1]);
+    let (a, b) = (temp("multi-a.json"), temp("multi-b.json"));
+    let spawn = |args: Vec<&str>| {
+        bin()
+            .args(args)
+            .args(STREAM)
+            .args(["--status-interval", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let two = spawn(vec![
+        "client",
+        "--target",
+        &addrs[0],
+        "--target",
+        &addrs[1],
+        "--json",
+        a.to_str().unwrap(),
+    ]);
+    let one = spawn(vec![
+        "client",
+        "--target",
+        &addrs[1],
+        "--direction",
+        "send",
+        "--json",
+        b.to_str().unwrap(),
+    ]);
+    for (name, child) in [("two targets", two), ("send", one)] {
+        let out = finish(child, Duration::from_secs(30));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if name == "two targets" {
+            assert!(
+                text.contains(&format!("-> {}, {} (v1, recv)", addrs[0], addrs[1])),
+                "{text}"
+            );
+            assert_eq!(text.matches("UDP connection succeeded").count(), 2);
+        }
+    }
+    let out = finish(server, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&server_json)["totals"]["streams"], 3);
+    let doc_a = json(&a);
+    let remotes: Vec<&str> = doc_a["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["remote"].as_str().unwrap())
+        .collect();
+    assert_eq!(remotes, [addrs[0].as_str(), addrs[1].as_str()]);
+    assert_eq!(doc_a["totals"]["frames_completed"], 300);
+
+    let all = temp("multi-all.json");
+    let (a_s, b_s, all_s) = (
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        all.to_str().unwrap(),
+    );
+    let out = run(&["merge", a_s, b_s, "-o", all_s], Duration::from_secs(10));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged = json(&all);
+    let doc_b = json(&b);
+    assert_eq!(merged["command"], "merge");
+    assert_eq!(merged["schema"], 1);
+    let streams = merged["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 3);
+    let sources: Vec<&str> = streams
+        .iter()
+        .map(|s| s["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources, [a_s, a_s, b_s]);
+    for (key, value) in doc_b["streams"][0].as_object().unwrap() {
+        assert_eq!(&streams[2][key], value, "{key} kept");
+    }
+    for (key, value) in merged["totals"].as_object().unwrap() {
+        if let Some(n) = value.as_u64() {
+            let sum =
+                doc_a["totals"][key].as_u64().unwrap() + doc_b["totals"][key].as_u64().unwrap();
+            assert_eq!(n, sum, "totals.{key}");
+        }
+    }
+    assert_eq!(merged["totals"]["frames_completed"], 450);
+    // To stdout, the same document.
+    let out = run(&["merge", a_s, b_s, "-o", "-"], Duration::from_secs(10));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["totals"], merged["totals"]);
+    // Bad input: exit 1, naming the file; bad usage: exit 2.
+    let bad = temp("multi-bad.json");
+    std::fs::write(&bad, r#"{"schema": 99, "streams": []}"#).unwrap();
+    let out = run(
+        &["merge", a_s, bad.to_str().unwrap(), "-o", "-"],
+        Duration::from_secs(10),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("multi-bad.json") && err.contains("schema 99"),
+        "{err}"
+    );
+    let out = run(&["merge", a_s, b_s, "-o", a_s], Duration::from_secs(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--output"), "{err}");
+}
+
 #[test]
 fn bad_arguments_exit_2_naming_the_option() {
     let target = ["--target", "127.0.0.1:9"];
@@ -494,6 +645,18 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
             "--jitter-file",
         ),
         (client(&["--compat", "--direction", "send"]), "compat"),
+        (client(&["--target", "127.0.0.1:notaport"]), "--target"),
+        (
+            client(&["--target", "127.0.0.1:10", "--jitter-file", "j.csv"]),
+            "--jitter-file",
+        ),
+        (
+            client(&["--target", "127.0.0.1:10", "--connections", "6000"]),
+            "--connections",
+        ),
+        (vec!["merge", "a.json"], "--output"),
+        (vec!["merge", "-o", "all.json"], "merge"),
+        (vec!["merge", "a.json", "-o", "a.json"], "--output"),
         (server(&["--listen", "999.1.1.1"]), "--listen"),
         (server(&["--port", "x"]), "--port"),
         (server(&["--bits-per-second", "x"]), "--bits-per-second"),

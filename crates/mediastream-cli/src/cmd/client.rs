@@ -1,6 +1,8 @@
 //! `mediastream client`.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mediastream_core::client::{ClientConfig, Direction};
@@ -59,6 +61,115 @@ impl ClientObserver for Observer {
     }
 }
 
+/// The observer all targets share, and each target's latest totals.
+struct Shared {
+    observer: Observer,
+    latest: Vec<ClientStatus>,
+}
+
+/// One target's way into the shared observer: status rows sum every
+/// target's latest totals.
+struct Proxy<'a> {
+    index: usize,
+    shared: &'a Mutex<Shared>,
+}
+
+impl Proxy<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl ClientObserver for Proxy<'_> {
+    fn on_record(&mut self, connection: usize, record: FrameRecord) {
+        self.lock().observer.on_record(connection, record);
+    }
+
+    fn on_status(&mut self, status: &ClientStatus) {
+        let mut shared = self.lock();
+        shared.latest[self.index] = *status;
+        let mut sum = ClientStatus {
+            elapsed: status.elapsed,
+            ..ClientStatus::default()
+        };
+        for s in &shared.latest {
+            sum.running += s.running;
+            sum.bytes_sent += s.bytes_sent;
+            sum.bytes_received += s.bytes_received;
+            sum.frames_completed += s.frames_completed;
+            sum.frames_dropped += s.frames_dropped;
+            sum.frames_repeated += s.frames_repeated;
+            sum.frames_error += s.frames_error;
+        }
+        shared.observer.on_status(&sum);
+    }
+
+    fn on_finished(&mut self, connection: usize, result: &StreamResult) {
+        self.lock().observer.on_finished(connection, result);
+    }
+}
+
+/// A finished target's totals, none running.
+fn finished_status(results: &[StreamResult]) -> ClientStatus {
+    let mut s = ClientStatus::default();
+    for r in results {
+        s.bytes_sent += r.stats.bytes_sent;
+        s.bytes_received += r.stats.bytes_received;
+        s.frames_completed += r.stats.frames_completed;
+        s.frames_dropped += r.stats.frames_dropped;
+        s.frames_repeated += r.stats.frames_repeated;
+        s.frames_error += r.stats.frames_error;
+    }
+    s
+}
+
+/// One round: every target's streams at once, one thread per target
+/// (one target runs on this thread). Results in target order; the first
+/// error, if any, once every target is done.
+fn run_round(
+    backend: mediastream_core::sys::Backend,
+    runs: &[(ClientOptions, ClientConfig)],
+    shared: &Mutex<Shared>,
+) -> Result<Vec<StreamResult>, CliError> {
+    let one = |index: usize| {
+        let (options, config) = &runs[index];
+        let mut proxy = Proxy { index, shared };
+        let outcome = run_client(backend, options, config, &mut proxy);
+        if let Ok(results) = &outcome {
+            proxy.lock().latest[index] = finished_status(results);
+        }
+        outcome
+    };
+    if runs.len() == 1 {
+        return Ok(one(0)?);
+    }
+    let outcomes: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..runs.len())
+            .map(|i| scope.spawn(move || one(i)))
+            .collect();
+        handles.into_iter().map(|h| h.join()).collect()
+    });
+    let mut results = Vec::new();
+    for ((options, _), outcome) in runs.iter().zip(outcomes) {
+        match outcome {
+            Ok(Ok(batch)) => results.extend(batch),
+            Ok(Err(e)) => {
+                return Err(CliError::Runtime(format!(
+                    "--target {}: {e}",
+                    options.target
+                )))
+            }
+            Err(_) => {
+                return Err(CliError::Runtime(format!(
+                    "--target {}: the client thread panicked",
+                    options.target
+                )))
+            }
+        }
+    }
+    Ok(results)
+}
+
 fn direction(value: &str) -> Result<Direction, CliError> {
     match value {
         "recv" | "receive" => Ok(Direction::Receive),
@@ -71,8 +182,16 @@ fn direction(value: &str) -> Result<Direction, CliError> {
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     let direction = direction(&args.direction)?;
-    let target = values::target(&args.target, args.port)
-        .map_err(|e| CliError::Usage(format!("--target {e}")))?;
+    if args.target.is_empty() {
+        return Err(CliError::Usage(
+            "--target is required: the server, HOST[:PORT]; repeat it for several servers".into(),
+        ));
+    }
+    let targets = args
+        .target
+        .iter()
+        .map(|t| values::target(t, args.port).map_err(|e| CliError::Usage(format!("--target {e}"))))
+        .collect::<Result<Vec<SocketAddr>, CliError>>()?;
     let bind = match &args.bind {
         Some(b) => {
             Some(values::listen(b, 0).map_err(|e| CliError::Usage(format!("--bind {e}")))?[0])
@@ -87,14 +206,24 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         args.buffer_depth,
     )?;
     super::check_connections(args.connections, MAX_CONNECTIONS)?;
+    if args.connections * targets.len() > MAX_CONNECTIONS {
+        return Err(CliError::Usage(format!(
+            "--connections {} for each of {} --target is {} streams: accepted {MAX_CONNECTIONS} in all",
+            args.connections,
+            targets.len(),
+            args.connections * targets.len()
+        )));
+    }
     if args.iterations == 0 {
         return Err(CliError::Usage(
             "--iterations 0 is out of range: accepted 1 or more".into(),
         ));
     }
-    if args.jitter_file.is_some() && (args.connections != 1 || direction == Direction::Send) {
+    if args.jitter_file.is_some()
+        && (args.connections != 1 || targets.len() != 1 || direction == Direction::Send)
+    {
         return Err(CliError::Usage(
-            "--jitter-file records the frames this end receives: it needs --connections 1 and --direction recv".into(),
+            "--jitter-file records the frames this end receives: it needs one --target, --connections 1 and --direction recv".into(),
         ));
     }
     let config = ClientConfig {
@@ -121,19 +250,21 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         base_frames: Frames::default(),
     };
     observer.text.line(&format!(
-        "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {target} ({}, {}), {} connection(s) x {} iteration(s)",
+        "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,
         stream.frame_rate,
         stream.stream_length_secs,
         stream.datagram_size,
         stream.buffer_depth_ms,
+        targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         if args.compat { "ctsTraffic compat" } else { "v1" },
         if direction == Direction::Send { "send" } else { "recv" },
         args.connections,
+        if targets.len() > 1 { " per target" } else { "" },
         args.iterations,
     ));
     let options = ClientOptions {
-        target,
+        target: targets[0],
         bind,
         connections: args.connections,
         socket_buffer: args.socket_buffer,
@@ -142,12 +273,34 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         status_interval: observer.clock.interval(),
         spin: super::spin(args.spin_us)?,
     };
+    // Each target its own stream tokens; the first keeps the one above.
+    let runs: Vec<(ClientOptions, ClientConfig)> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, &target)| {
+            let token = if i == 0 { config.token } else { random_token() };
+            (
+                ClientOptions {
+                    target,
+                    ..options.clone()
+                },
+                ClientConfig { token, ..config },
+            )
+        })
+        .collect();
+    let shared = Mutex::new(Shared {
+        observer,
+        latest: vec![ClientStatus::default(); runs.len()],
+    });
     let mut results = Vec::new();
     for _ in 0..args.iterations {
         if stop.load(Ordering::SeqCst) {
             break;
         }
-        let batch = run_client(args.backend, &options, &config, &mut observer)?;
+        let batch = run_round(args.backend, &runs, &shared)?;
+        let mut guard = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.latest.fill(ClientStatus::default());
+        let observer = &mut guard.observer;
         observer.base_bytes += batch
             .iter()
             .map(|r| r.stats.bytes_received + r.stats.bytes_sent)
@@ -157,8 +310,13 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         observer.base_frames.dropped += f.dropped;
         observer.base_frames.repeated += f.repeated;
         observer.base_frames.error += f.error;
+        drop(guard);
         results.extend(batch);
     }
+    let mut observer = shared
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .observer;
     let interrupted = stop.load(Ordering::SeqCst);
     observer.text.summary(&results);
     if let Some(file) = observer.jitter.take() {

@@ -12,6 +12,7 @@
 //! [`start_server`] and [`run_client`] pick a backend at run time.
 
 mod client_api;
+mod clock;
 mod handle;
 pub mod mio;
 #[cfg(target_os = "linux")]
@@ -26,6 +27,7 @@ use std::io;
 use std::sync::Arc;
 
 pub use client_api::{ClientObserver, ClientOptions, ClientStatus};
+pub use clock::host_timebase;
 pub use handle::{IoAccounting, ServerHandle, ServerOptions, Traffic};
 pub use socket::{expand_listen, SocketBuffers};
 

@@ -1,0 +1,71 @@
+//! The host's monotonic clock as the wire timebase.
+//!
+//! Two processes on one host that both stamp datagrams with the host's
+//! monotonic clock (nanoseconds since boot on Linux; QueryPerformanceCounter
+//! on Windows, which ctsTraffic uses too) share a clock, so a receiver can
+//! read the absolute one-way delay instead of only its variation.
+#![allow(unsafe_code)]
+
+use std::time::Instant;
+
+use crate::time::Timebase;
+
+/// A timebase that reads the host's monotonic clock in nanoseconds, or
+/// `None` where this build cannot read it (then each stream uses its own).
+pub fn host_timebase() -> Option<Timebase> {
+    let now = Instant::now();
+    host_nanos().map(|ns| Timebase::with_offset(now, ns))
+}
+
+#[cfg(target_os = "linux")]
+fn host_nanos() -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the
+    // call; CLOCK_MONOTONIC is the clock `Instant` reads on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (rc == 0).then(|| i64::from(ts.tv_sec) * 1_000_000_000 + i64::from(ts.tv_nsec))
+}
+
+#[cfg(windows)]
+fn host_nanos() -> Option<i64> {
+    use windows_sys::Win32::System::Performance::{
+        QueryPerformanceCounter, QueryPerformanceFrequency,
+    };
+    let (mut counter, mut frequency) = (0i64, 0i64);
+    // SAFETY: both pointers are to live, writable i64s for the duration of
+    // the calls; the functions only write through them.
+    let ok = unsafe {
+        QueryPerformanceFrequency(&mut frequency) != 0 && QueryPerformanceCounter(&mut counter) != 0
+    };
+    if !ok || frequency <= 0 {
+        return None;
+    }
+    let ns = i128::from(counter) * 1_000_000_000 / i128::from(frequency);
+    i64::try_from(ns).ok()
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn host_nanos() -> Option<i64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_readings_of_the_host_clock_agree() {
+        // Two timebases made at different moments read the same clock: a
+        // later instant gives the same tick count through either.
+        let Some(a) = host_timebase() else { return };
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let b = host_timebase().expect("the clock was readable a moment ago");
+        let at = Instant::now();
+        let skew = (a.ticks(at) - b.ticks(at)).abs();
+        assert!(skew < 1_000_000, "the two readings differ by {skew} ns");
+        assert!(a.ticks(at) > 0);
+    }
+}
