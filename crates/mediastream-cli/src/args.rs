@@ -81,6 +81,12 @@ pub struct ServerArgs {
     pub spin_us: u64,
     /// the I/O backend: iocp (Windows' completion ports; the default on
     /// Windows) or mio (epoll, kqueue; the default elsewhere)
+    /// spread each frame this end sends over this long, in 1 ms
+    /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
+    /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
+    /// cut to the frame interval)
+    #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
+    pub frame_spread: u32,
     #[argh(
         option,
         from_str_fn(values::backend),
@@ -179,6 +185,12 @@ pub struct ClientArgs {
     pub spin_us: u64,
     /// the I/O backend: iocp (Windows' completion ports; the default on
     /// Windows) or mio (epoll, kqueue; the default elsewhere)
+    /// spread each frame this end sends over this long, in 1 ms
+    /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
+    /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
+    /// cut to the frame interval)
+    #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
+    pub frame_spread: u32,
     #[argh(
         option,
         from_str_fn(values::backend),
@@ -232,6 +244,12 @@ pub struct LoopbackArgs {
     pub spin_us: u64,
 }
 
+    /// spread each frame this end sends over this long, in 1 ms
+    /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
+    /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
+    /// cut to the frame interval)
+    #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
+    pub frame_spread: u32,
 /// Forward UDP between clients and a server as a bad path would: seeded
 /// loss, duplication, reordering, delay, jitter and corruption (of data
 /// payloads only), the same both ways, with a log of what happened to

@@ -230,6 +230,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         direction,
         compat: args.compat,
         record_frames: args.jitter_file.is_some(),
+        spread: Duration::from_millis(args.frame_spread.into()),
         ..ClientConfig::new(stream, random_token())
     };
     config.plan().map_err(|e| CliError::Usage(e.to_string()))?;

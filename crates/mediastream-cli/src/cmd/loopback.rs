@@ -6,7 +6,9 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use mediastream_core::client::{ClientConfig, Direction};
-use mediastream_core::server::{ConnectionManager, Server, ServerConfig, StreamResult};
+use mediastream_core::server::{
+    ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
+};
 use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
 
 use super::{exit_for, frames_of, random_token, settings, stop_flag, CliError, Exit, StatusClock};
@@ -27,7 +29,12 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     let (tx, finished) = mpsc::channel::<StreamResult>();
-    let server = Server::with_defaults(ServerConfig::default())
+    let spread = Duration::from_millis(args.frame_spread.into());
+    let factory = PatternFactory {
+        spread,
+        ..PatternFactory::default()
+    };
+    let server = Server::with_factory(ServerConfig::default(), factory)
         .map_err(super::usage_of)?
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
@@ -63,6 +70,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         };
         let config = ClientConfig {
             direction,
+            spread,
             ..ClientConfig::new(stream, random_token())
         };
         let backend = args.backend;

@@ -4,7 +4,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mediastream_core::server::{ConnectionManager, Server, ServerConfig, StreamResult};
+use mediastream_core::server::{
+    ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
+};
 use mediastream_core::sys::{start_server, ServerOptions};
 
 use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
@@ -94,7 +96,11 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         ..ServerConfig::default()
     };
     let (tx, finished) = mpsc::channel::<StreamResult>();
-    let server = Server::with_defaults(config)
+    let factory = PatternFactory {
+        spread: Duration::from_millis(args.frame_spread.into()),
+        ..PatternFactory::default()
+    };
+    let server = Server::with_factory(config, factory)
         .map_err(super::usage_of)?
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
