@@ -79,14 +79,19 @@ pub struct ServerArgs {
     /// up to 2000)
     #[argh(option, default = "0")]
     pub spin_us: u64,
-    /// the I/O backend: iocp (Windows' completion ports; the default on
-    /// Windows) or mio (epoll, kqueue; the default elsewhere)
     /// spread each frame this end sends over this long, in 1 ms
     /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
     /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// keep each received stream's per-frame timeline in --json (about
+    /// 100 bytes of JSON per frame; for `mediastream plot`; default off on
+    /// the server, which may hold thousands of streams)
+    #[argh(switch)]
+    pub timeline: bool,
+    /// the I/O backend: iocp (Windows' completion ports; the default on
+    /// Windows) or mio (epoll, kqueue; the default elsewhere)
     #[argh(
         option,
         from_str_fn(values::backend),
@@ -159,6 +164,11 @@ pub struct ClientArgs {
     /// receiving connection only
     #[argh(option)]
     pub jitter_file: Option<String>,
+    /// write the delay histograms of every received stream to FILE as CSV
+    /// (frame delay first/last datagram, datagram delay, IPDV; one row per
+    /// bucket: stream,remote,metric,basis,low_ms,high_ms,count)
+    #[argh(option)]
+    pub histogram_file: Option<String>,
     /// write the results as JSON to FILE at the end (- for stdout, which
     /// moves the text output to stderr)
     #[argh(option)]
@@ -183,14 +193,18 @@ pub struct ClientArgs {
     /// up to 2000)
     #[argh(option, default = "0")]
     pub spin_us: u64,
-    /// the I/O backend: iocp (Windows' completion ports; the default on
-    /// Windows) or mio (epoll, kqueue; the default elsewhere)
     /// spread each frame this end sends over this long, in 1 ms
     /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
     /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// leave the per-frame timeline out of --json (kept by default, about
+    /// 100 bytes per frame, for `mediastream plot`)
+    #[argh(switch)]
+    pub no_timeline: bool,
+    /// the I/O backend: iocp (Windows' completion ports; the default on
+    /// Windows) or mio (epoll, kqueue; the default elsewhere)
     #[argh(
         option,
         from_str_fn(values::backend),
@@ -242,14 +256,14 @@ pub struct LoopbackArgs {
     /// up to 2000)
     #[argh(option, default = "0")]
     pub spin_us: u64,
-}
-
     /// spread each frame this end sends over this long, in 1 ms
     /// sub-bursts, the way a media pacer smooths an encoder (e.g. 8ms or
     /// 0.008; default 0: each frame leaves as one burst, as in ctsTraffic;
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+}
+
 /// Forward UDP between clients and a server as a bad path would: seeded
 /// loss, duplication, reordering, delay, jitter and corruption (of data
 /// payloads only), the same both ways, with a log of what happened to

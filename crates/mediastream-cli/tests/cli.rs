@@ -132,6 +132,22 @@ fn server_and_client_both_directions_with_exact_json() {
                 assert_eq!(s["datagrams_received"], 150 * 15);
                 assert_eq!(s["bytes_received"], 3_000_000);
                 assert_eq!(s["peer"]["end"]["datagrams_sent"], 150 * 15);
+                // The metrics: nothing lost on loopback, both ends on one
+                // clock, a timeline entry per frame.
+                let m = &s["metrics"];
+                assert_eq!(m["delay_basis"], "same_host", "{m}");
+                assert_eq!(m["datagrams"]["expected"], 150 * 15);
+                assert_eq!(m["datagrams"]["received_unique"], 150 * 15);
+                assert_eq!(m["datagrams"]["lost"], 0);
+                assert_eq!(m["playout"]["freezes"], 0);
+                assert_eq!(m["frame_delay_ms"]["last"]["count"], 150);
+                let delay = m["frame_delay_ms"]["last"]["p50"].as_f64().unwrap();
+                assert!(delay > 0.0 && delay < 1000.0, "{delay}");
+                assert_eq!(m["goodput_bps"], 8_000_000.0);
+                let timeline = s["timeline"].as_array().unwrap();
+                assert_eq!(timeline.len(), 150);
+                assert!(timeline.iter().all(|f| f["outcome"] == "completed"));
+                assert_eq!(timeline[149]["due_ms"], 2980.0);
             }
             _ => {
                 assert_eq!(
@@ -141,6 +157,7 @@ fn server_and_client_both_directions_with_exact_json() {
                 assert_eq!(s["frames_sent"], 150);
                 assert_eq!(s["bytes_sent"], 3_000_000);
                 assert_eq!(s["peer"]["report"]["is_final"], true);
+                assert!(s["metrics"].is_null() && s["timeline"].is_null());
             }
         }
         assert!(s["jitter_ms"].as_f64().unwrap() >= 0.0);
@@ -155,6 +172,16 @@ fn server_and_client_both_directions_with_exact_json() {
     let doc = json(&server_json);
     assert_eq!(doc["totals"]["streams"], 2);
     assert_eq!(doc["totals"]["frames_completed"], 300);
+    // The server's receiving stream has metrics but, without --timeline,
+    // no timeline.
+    let received = doc["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["role"] == "receiver")
+        .unwrap();
+    assert_eq!(received["metrics"]["datagrams"]["lost"], 0);
+    assert!(received["timeline"].is_null());
     let roles: Vec<_> = doc["streams"]
         .as_array()
         .unwrap()
@@ -197,12 +224,15 @@ fn loopback_with_defaults_prints_the_table() {
 fn jitter_file_has_one_row_per_frame() {
     let (server, addr) = server(&["--server-exit-limit", "1"]);
     let path = temp("jitter.csv");
+    let histogram = temp("histogram.csv");
     let mut args = vec![
         "client",
         "--target",
         &addr,
         "--jitter-file",
         path.to_str().unwrap(),
+        "--histogram-file",
+        histogram.to_str().unwrap(),
     ];
     args.extend(STREAM);
     let out = run(&args, Duration::from_secs(30));
@@ -227,6 +257,29 @@ fn jitter_file_has_one_row_per_frame() {
     }
     assert!(!text.contains('\r'), "LF line ends");
     finish(server, Duration::from_secs(20));
+    // The histogram file: its buckets hold every frame, datagram and
+    // delay difference exactly once.
+    let text = std::fs::read_to_string(&histogram).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("stream,remote,metric,basis,low_ms,high_ms,count")
+    );
+    let mut counts = std::collections::BTreeMap::new();
+    for line in lines {
+        let cols: Vec<&str> = line.split(',').collect();
+        assert_eq!(cols.len(), 7, "{line}");
+        let (low, high): (f64, f64) = (cols[4].parse().unwrap(), cols[5].parse().unwrap());
+        assert!(low <= high, "{line}");
+        *counts.entry(cols[2].to_owned()).or_insert(0u64) += cols[6].parse::<u64>().unwrap();
+    }
+    let want = [
+        ("datagram_delay", 2250),
+        ("frame_delay_first", 150),
+        ("frame_delay_last", 150),
+        ("ipdv", 2249),
+    ];
+    assert_eq!(counts, want.map(|(k, v)| (k.to_owned(), v)).into());
 }
 
 /// Many hosts in small: a server on two listening addresses, one client

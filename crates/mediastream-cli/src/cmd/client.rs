@@ -231,6 +231,8 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         compat: args.compat,
         record_frames: args.jitter_file.is_some(),
         spread: Duration::from_millis(args.frame_spread.into()),
+        timebase: mediastream_core::sys::host_timebase(),
+        timeline: !args.no_timeline,
         ..ClientConfig::new(stream, random_token())
     };
     config.plan().map_err(|e| CliError::Usage(e.to_string()))?;
@@ -322,6 +324,10 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     observer.text.summary(&results);
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
+    }
+    if let Some(path) = &args.histogram_file {
+        crate::report::histogram::write(path, &results)
+            .map_err(|e| CliError::Runtime(format!("--histogram-file {path}: {e}")))?;
     }
     if let Some(e) = observer.jitter_error {
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));

@@ -32,6 +32,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let spread = Duration::from_millis(args.frame_spread.into());
     let factory = PatternFactory {
         spread,
+        timebase: mediastream_core::sys::host_timebase(),
         ..PatternFactory::default()
     };
     let server = Server::with_factory(ServerConfig::default(), factory)
@@ -71,6 +72,8 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         let config = ClientConfig {
             direction,
             spread,
+            timebase: mediastream_core::sys::host_timebase(),
+            timeline: true,
             ..ClientConfig::new(stream, random_token())
         };
         let backend = args.backend;

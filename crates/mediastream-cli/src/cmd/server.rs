@@ -98,6 +98,8 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let (tx, finished) = mpsc::channel::<StreamResult>();
     let factory = PatternFactory {
         spread: Duration::from_millis(args.frame_spread.into()),
+        timebase: mediastream_core::sys::host_timebase(),
+        timeline: args.timeline,
         ..PatternFactory::default()
     };
     let server = Server::with_factory(config, factory)

@@ -111,6 +111,8 @@ pub struct Stream {
     pub lateness_us: Option<Quantiles>,
     pub rtt_ms: Option<Rtt>,
     pub peer: Option<Peer>,
+    pub metrics: Option<super::metrics::MetricsJson>,
+    pub timeline: Option<Vec<super::metrics::TimelineJson>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -226,6 +228,8 @@ pub fn stream(r: &StreamResult) -> Stream {
         lateness_us: lateness,
         rtt_ms: rtt,
         peer,
+        metrics: super::metrics::metrics(r),
+        timeline: super::metrics::timeline(r),
     }
 }
 

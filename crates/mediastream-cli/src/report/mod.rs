@@ -2,7 +2,9 @@
 //! JSON document, the jitter file.
 
 pub mod jitter;
+pub mod histogram;
 pub mod json;
+pub mod metrics;
 pub mod text;
 
 use mediastream_core::pattern::{Role, Status, StreamError};

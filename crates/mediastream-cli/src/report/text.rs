@@ -116,6 +116,18 @@ impl Text {
         if let Some(rtt) = r.stats.rtt.mean() {
             line += &format!("  Rtt [{:.3} ms]", rtt.as_secs_f64() * 1e3);
         }
+        if let Some(m) = super::metrics::metrics(r) {
+            if let Some(d) = &m.frame_delay_ms.last {
+                line += &format!("  FrameDelayP99 [{:.3} ms {}]", d.p99, m.delay_basis);
+            }
+            line += &format!(
+                "  DatagramLoss [{:.3}%]  Late [{}]  Freezes [{}, longest {:.0} ms]",
+                m.datagrams.loss_percent,
+                m.playout.late_frames,
+                m.playout.freezes,
+                m.playout.freeze_ms_longest
+            );
+        }
         self.line(&line);
     }
 
@@ -171,7 +183,7 @@ impl Text {
     pub fn table(&mut self, rows: &[(StreamResult, Option<StreamResult>)]) {
         self.line("");
         self.line(&format!(
-            "{:<16} {:>9} {:>7} {:>9} {:>7} {:>8} {:>6} {:>7} {:>9} {:>11} {:>7} {:>9}",
+            "{:<16} {:>9} {:>7} {:>9} {:>7} {:>8} {:>6} {:>7} {:>9} {:>12} {:>11} {:>7} {:>9}",
             "direction",
             "status",
             "frames",
@@ -181,6 +193,7 @@ impl Text {
             "errors",
             "loss%",
             "jitter_ms",
+            "delay_p99_ms",
             "late_p99_ms",
             "rtt_ms",
             "Mbit/s"
@@ -206,9 +219,18 @@ impl Text {
             };
             let ms = |d: Option<std::time::Duration>| d.map_or(0.0, |d| d.as_secs_f64() * 1e3);
             let late = ms(sender.and_then(|s| s.stats.lateness.histogram.quantile(0.99)));
+            let receiver = match client.role {
+                Role::Receiver => Some(client),
+                Role::Sender => server.as_ref(),
+            };
+            // Frame delay (last datagram), absolute on one host.
+            let delay = receiver
+                .and_then(super::metrics::metrics)
+                .and_then(|m| m.frame_delay_ms.last)
+                .map_or(0.0, |d| d.p99);
             let rtt = ms(sender.and_then(|s| s.stats.rtt.mean()));
             self.line(&format!(
-                "{direction:<16} {status:>9} {expected:>7} {:>9} {:>7} {:>8} {:>6} {loss:>7.3} {:>9.3} {late:>11.3} {rtt:>7.3} {:>9.1}",
+                "{direction:<16} {status:>9} {expected:>7} {:>9} {:>7} {:>8} {:>6} {loss:>7.3} {:>9.3} {delay:>12.3} {late:>11.3} {rtt:>7.3} {:>9.1}",
                 f.completed,
                 f.dropped,
                 f.repeated,

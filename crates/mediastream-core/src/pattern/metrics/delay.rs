@@ -127,6 +127,58 @@ impl DelayHistogram {
     }
 }
 
+/// One bucket of a [`DelayHistogram`]: values from `low` to `high`
+/// (inclusive, ns) were seen `count` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    /// Smallest value the bucket holds.
+    pub low: i64,
+    /// Largest value the bucket holds.
+    pub high: i64,
+    /// Values counted in it.
+    pub count: u64,
+}
+
+impl DelayHistogram {
+    /// The non-empty buckets, smallest values first.
+    pub fn buckets(&self) -> Vec<Bucket> {
+        let Some(reference) = self.reference else {
+            return Vec::new();
+        };
+        let at = |distance: u64, sign: i128| {
+            let v = i128::from(reference) + sign * i128::from(distance);
+            i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+        };
+        let mut out = Vec::new();
+        if let Some(below) = &self.below {
+            let mut side: Vec<Bucket> = below
+                .iter_recorded()
+                .map(|v| {
+                    let d = v.value_iterated_to();
+                    Bucket {
+                        low: at(below.highest_equivalent(d), -1),
+                        high: at(below.lowest_equivalent(d), -1),
+                        count: v.count_at_value().into(),
+                    }
+                })
+                .collect();
+            side.reverse();
+            out.extend(side);
+        }
+        if let Some(above) = &self.above {
+            out.extend(above.iter_recorded().map(|v| {
+                let d = v.value_iterated_to();
+                Bucket {
+                    low: at(above.lowest_equivalent(d), 1),
+                    high: at(above.highest_equivalent(d), 1),
+                    count: v.count_at_value().into(),
+                }
+            }));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +232,12 @@ mod tests {
         assert!(near(h.quantile(5.0 / 6.0).unwrap(), 2000));
         assert_eq!(h.quantile(1.0), Some(5000));
         assert_eq!(DelayHistogram::default().quantile(0.5), None);
+        // Buckets: in order, each holding its values, counts add up.
+        let b = h.buckets();
+        assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 6);
+        assert!(b.windows(2).all(|w| w[0].high < w[1].low), "{b:?}");
+        for v in [-3000, -1000, 0, 1000, 2000, 5000] {
+            assert!(b.iter().any(|b| (b.low..=b.high).contains(&v)), "{v} in {b:?}");
+        }
     }
 }

@@ -7,7 +7,7 @@ mod delay;
 mod loss_runs;
 mod playout;
 
-pub use delay::DelayHistogram;
+pub use delay::{Bucket, DelayHistogram};
 pub use loss_runs::{LossRuns, GMIN};
 pub use playout::Playout;
 
