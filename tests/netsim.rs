@@ -8,9 +8,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use mediastream::pattern::{
-    FrameReceiver, FrameRecord, FrameSender, IoPattern, ReceiverConfig, Status, StreamError,
+    FrameReceiver, FrameRecord, FrameSender, IoPattern, ReceiverConfig, SenderConfig, Status,
+    StreamError,
 };
 use mediastream::settings::{StreamPlan, StreamSettings};
+use mediastream::time::Timebase;
 use support::link::{Impairments, Link, CLEAN};
 use support::model;
 
@@ -42,9 +44,16 @@ fn run(plan: StreamPlan, seed: u64, imp: Impairments) -> Run {
 /// to back (the catch-up rule).
 fn run_with_stall(plan: StreamPlan, seed: u64, imp: Impairments, stall: Duration) -> Run {
     let t0 = Instant::now() + stall;
-    let mut tx = FrameSender::new(plan, Default::default(), t0 - stall);
+    // One clock at both ends: the receiver's delays are the link's.
+    let clock = Timebase::new(t0 - stall);
+    let tx_config = SenderConfig {
+        timebase: Some(clock),
+        ..Default::default()
+    };
+    let mut tx = FrameSender::new(plan, tx_config, t0 - stall);
     let config = ReceiverConfig {
         record_frames: true,
+        timebase: Some(clock),
         ..Default::default()
     };
     let mut rx = FrameReceiver::new(plan, config, t0);
@@ -111,6 +120,7 @@ fn check_with_stall(
             s.datagrams_received, want.datagrams,
             "{name} seed {seed}: datagrams"
         );
+        check_metrics(name, seed, &plan, &rx, &want);
         let outcomes: Vec<_> = records.iter().map(|r| r.outcome).collect();
         assert_eq!(
             outcomes, want.outcomes,
@@ -137,6 +147,66 @@ fn check_with_stall(
         total.corrupt += want.corrupt;
     }
     total
+}
+
+/// The receive metrics against the model: datagram loss, duplicates,
+/// reordering and late copies, late frames, freezes, and the delays'
+/// exact extremes.
+fn check_metrics(
+    name: &str,
+    seed: u64,
+    plan: &StreamPlan,
+    rx: &FrameReceiver,
+    want: &model::Expected,
+) {
+    let m = rx.stats().metrics.as_ref().expect("a receiver has metrics");
+    let d = m.datagrams;
+    let expected = plan.stream_frames() * plan.split().datagram_count();
+    assert_eq!(
+        (
+            d.expected,
+            d.received_unique,
+            d.lost(),
+            d.duplicates,
+            d.reordered,
+            d.late
+        ),
+        (
+            expected,
+            want.received_unique,
+            expected - want.received_unique,
+            want.duplicates,
+            want.reordered,
+            want.late
+        ),
+        "{name} seed {seed}: expected/unique/lost/duplicates/reordered/late datagrams"
+    );
+    let p = m.playout;
+    assert_eq!(
+        (
+            p.late_frames,
+            (p.freezes, p.frozen_frames, p.longest_freeze_frames)
+        ),
+        (want.late_frames, want.freezes),
+        "{name} seed {seed}: late frames, freezes"
+    );
+    let h = &m.datagram_delay;
+    assert_eq!(
+        (
+            h.count(),
+            h.min().unwrap_or(i64::MAX),
+            h.max().unwrap_or(i64::MIN)
+        ),
+        want.delays,
+        "{name} seed {seed}: delays"
+    );
+    // The loss pattern accounts every datagram once.
+    assert_eq!(m.loss_runs.datagrams, expected, "{name} seed {seed}");
+    assert_eq!(
+        m.loss_runs.burst_losses + m.loss_runs.gap_losses,
+        d.lost(),
+        "{name} seed {seed}: loss runs"
+    );
 }
 
 fn ms(n: u64) -> Duration {

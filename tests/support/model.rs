@@ -17,6 +17,21 @@ pub struct Expected {
     pub errors: u64,
     pub corrupt: u64,
     pub datagrams: u64,
+    /// Datagram level (the receive metrics): distinct datagrams received
+    /// (in time or late), duplicates beyond a frame's count, copies that
+    /// came after a copy of a later frame, copies after their frame's tick.
+    pub received_unique: u64,
+    pub duplicates: u64,
+    pub reordered: u64,
+    pub late: u64,
+    /// Frames short at their tick that later reached exactly the frame
+    /// size (once each, even if a duplicate pushes them past it).
+    pub late_frames: u64,
+    /// Runs of frames not complete at their tick: (count, frames, longest).
+    pub freezes: (u64, u64, u64),
+    /// One-way delay (arrival - sent, ns) of every counted intact copy:
+    /// (count, min, max).
+    pub delays: (u64, i64, i64),
 }
 
 /// Applies the receiver rules to every copy the link delivered.
@@ -30,13 +45,13 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
     let frames = plan.stream_frames();
     let buffered = plan.buffered_frames();
     let ring = plan.ring_slots();
-    let mut copies: Vec<(Instant, u64, i64, usize, bool)> = log
+    let mut copies: Vec<(Instant, u64, i64, usize, bool, Instant)> = log
         .iter()
         .filter_map(|e| e.sequence.map(|s| (e, s)))
         .flat_map(|(e, s)| {
             e.copies
                 .iter()
-                .map(move |c| (c.arrival, c.order, s, e.len, c.corrupted))
+                .map(move |c| (c.arrival, c.order, s, e.len, c.corrupted, e.sent))
         })
         .collect();
     copies.sort_by_key(|c| (c.0, c.1));
@@ -49,8 +64,14 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
     let render = |n: u64| anchor + plan.frame_offset(buffered + n);
     let end = render(frames);
     let mut bytes = vec![0u64; frames as usize + 1];
+    // Copies per frame (in time or late) and bytes that came late.
+    let mut count = vec![0u64; frames as usize + 1];
+    let mut late_bytes = vec![0u64; frames as usize + 1];
+    let mut became_complete = vec![false; frames as usize + 1];
+    let mut highest = 0i64;
     let mut out = Expected::default();
-    for &(arrival, _, seq, len, corrupted) in &copies {
+    out.delays = (0, i64::MAX, i64::MIN);
+    for &(arrival, _, seq, len, corrupted, sent) in &copies {
         assert_ne!(
             arrival, end,
             "a copy arrived exactly at the end: pick another seed"
@@ -65,12 +86,48 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
         }
         // Frames rendered by `arrival`: n with render(n) <= arrival.
         let head = 1 + (1..=frames).take_while(|&n| render(n) <= arrival).count() as u64;
+        if in_stream(seq) {
+            if seq < highest {
+                out.reordered += 1;
+            }
+            highest = highest.max(seq);
+            let delay = i64::try_from((arrival - sent).as_nanos()).unwrap();
+            out.delays.0 += 1;
+            out.delays.1 = out.delays.1.min(delay);
+            out.delays.2 = out.delays.2.max(delay);
+            // Late copies still count within a ring's worth of frames.
+            let s = seq as u64;
+            if s < head && s + ring >= head {
+                out.late += 1;
+                count[s as usize] += 1;
+                // Short at its tick (its in-time bytes are final by now),
+                // exactly complete with this copy: a late frame, once.
+                let (on_time, late) = (bytes[s as usize], &mut late_bytes[s as usize]);
+                let was = on_time + *late;
+                *late += len as u64;
+                if on_time < plan.frame_size()
+                    && was != plan.frame_size()
+                    && on_time + *late == plan.frame_size()
+                    && !became_complete[s as usize]
+                {
+                    became_complete[s as usize] = true;
+                    out.late_frames += 1;
+                }
+            }
+        }
         if !in_stream(seq) || (seq as u64) < head || (seq as u64) >= head + ring {
             out.errors += 1;
         } else {
             bytes[seq as usize] += len as u64;
+            count[seq as usize] += 1;
         }
     }
+    let per_frame = plan.split().datagram_count();
+    for &c in &count[1..] {
+        out.received_unique += c.min(per_frame);
+        out.duplicates += c.saturating_sub(per_frame);
+    }
+    let mut run = 0u64;
     for &b in &bytes[1..] {
         let outcome = match b.cmp(&plan.frame_size()) {
             std::cmp::Ordering::Equal => FrameOutcome::Completed,
@@ -83,6 +140,18 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
             FrameOutcome::Repeated => out.repeated += 1,
         }
         out.outcomes.push(outcome);
+    }
+    for (n, outcome) in out.outcomes.iter().enumerate() {
+        let dropped = *outcome == FrameOutcome::Dropped;
+        if dropped {
+            run += 1;
+        }
+        if run > 0 && (!dropped || n + 1 == out.outcomes.len()) {
+            out.freezes.0 += 1;
+            out.freezes.1 += run;
+            out.freezes.2 = out.freezes.2.max(run);
+            run = 0;
+        }
     }
     out
 }
