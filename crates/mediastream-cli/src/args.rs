@@ -32,6 +32,8 @@ pub enum Command {
     Relay(RelayArgs),
     /// Merge --json result documents into one.
     Merge(MergeArgs),
+    /// Draw one stream of a --json document as an SVG or HTML report.
+    Plot(PlotArgs),
 }
 
 /// Serve streams: plain ctsTraffic START gets the stream given here; v1
@@ -326,4 +328,27 @@ pub struct MergeArgs {
     /// of the inputs
     #[argh(option, short = 'o')]
     pub output: String,
+}
+
+/// Draw one stream of a --json document as a report: per-frame delay over
+/// time, dropped and late frames and freezes, the delay histogram with
+/// p50 and p99, and the key numbers. Only receiving ends have the
+/// per-frame timeline this needs.
+#[derive(FromArgs, Debug)]
+#[argh(subcommand, name = "plot")]
+pub struct PlotArgs {
+    /// the document written by --json (- for stdin)
+    #[argh(positional)]
+    pub input: String,
+    /// where to write the report: FILE.svg (the picture) or FILE.html (a
+    /// self-contained page: the picture and a table of the key numbers)
+    #[argh(option, short = 'o')]
+    pub output: String,
+    /// which stream of the document, counting from 0 (default: the first
+    /// stream with a per-frame timeline, i.e. a receiving one)
+    #[argh(option)]
+    pub stream: Option<usize>,
+    /// the report's title (default: the file name, stream and role)
+    #[argh(option)]
+    pub title: Option<String>,
 }

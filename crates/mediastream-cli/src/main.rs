@@ -7,6 +7,7 @@
 
 mod args;
 mod cmd;
+mod plot;
 mod report;
 mod values;
 
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Some(Command::Loopback(a)) => cmd::loopback::run(a),
         Some(Command::Relay(a)) => cmd::relay::run(a),
         Some(Command::Merge(a)) => cmd::merge::run(a),
+        Some(Command::Plot(a)) => cmd::plot::run(a),
         None => Err(CliError::Usage(
             "no subcommand: use server, client, loopback, relay or merge".into(),
         )),

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod loopback;
 pub mod merge;
+pub mod plot;
 pub mod relay;
 pub mod server;
 
