@@ -1,8 +1,8 @@
 //! What the CLI prints and writes: text lines in ctsTraffic's style, the
 //! JSON document, the jitter file.
 
-pub mod jitter;
 pub mod histogram;
+pub mod jitter;
 pub mod json;
 pub mod metrics;
 pub mod text;
