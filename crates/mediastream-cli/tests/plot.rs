@@ -86,7 +86,7 @@ fn svg_report_is_well_formed_with_title_and_one_marker_per_dropped_frame() {
     // The headline numbers and the labels drawn where things are.
     let has = |needle: &str| texts.iter().any(|t| t.contains(needle));
     assert!(
-        has("completed 290 \u{b7} dropped 8 \u{b7} loss 1.82 %"),
+        has("completed 290 \u{b7} dropped 9 (1 late) \u{b7} loss 1.82 %"),
         "{texts:?}"
     );
     assert!(has("p99 frame delay 3.00 ms") && has("freezes 5 (150 ms)"));
@@ -128,6 +128,9 @@ fn html_report_holds_the_svg_and_the_key_numbers() {
     let svg = roxmltree::Document::parse(&html[start..end]).expect("inline SVG is XML");
     assert!(texts(&svg).iter().any(|t| t == "Lab <run> & \"co\""));
     assert!(html.contains("<table>"));
+    assert!(html.contains(
+        "<th scope=\"row\">frames completed / dropped / repeated</th><td>290 / 9 / 1</td>"
+    ));
     assert!(html.contains("<th scope=\"row\">datagrams lost</th><td>71 of 3900 (1.82 %)</td>"));
     assert!(html
         .contains("<th scope=\"row\">freezes / total / longest</th><td>5 / 150 ms / 83.3 ms</td>"));

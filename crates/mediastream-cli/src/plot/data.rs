@@ -424,9 +424,11 @@ impl PlotData {
             .unwrap_or(self.count_of(Outcome::Completed) as u64)
     }
 
+    /// Dropped at their tick, late frames included (as the document
+    /// counts them).
     fn dropped(&self) -> u64 {
         self.frames_dropped
-            .unwrap_or(self.count_of(Outcome::Dropped) as u64)
+            .unwrap_or((self.count_of(Outcome::Dropped) + self.late()) as u64)
     }
 
     fn loss_percent(&self) -> Option<f64> {
@@ -472,10 +474,13 @@ impl PlotData {
 
     /// The headline numbers in one line.
     pub fn headline(&self) -> String {
-        let mut parts = vec![
-            format!("completed {}", self.completed()),
-            format!("dropped {}", self.dropped()),
-        ];
+        let late = self.late();
+        let dropped = if late > 0 {
+            format!("dropped {} ({late} late)", self.dropped())
+        } else {
+            format!("dropped {}", self.dropped())
+        };
+        let mut parts = vec![format!("completed {}", self.completed()), dropped];
         if let Some(l) = self.loss_percent() {
             parts.push(format!("loss {l:.2} %"));
         }

@@ -180,10 +180,7 @@ fn draw_delay(area: &Area, data: &PlotData, s: &Scale) -> Fallible {
     if late > 0 {
         parts.push((format!("\u{25cf} late ({late})"), LATE));
     }
-    parts.push((
-        format!("\u{25bc} dropped ({dropped}, no delay)"),
-        DROPPED_MARKER,
-    ));
+    parts.push((format!("\u{25bc} dropped ({dropped})"), DROPPED_MARKER));
     let heading = if data.delay_is_relative() {
         "Frame delay (relative to the smallest)"
     } else {

@@ -2,7 +2,8 @@
 """Writes plot-fixture.json beside this script: a `--json` document (see
 docs/json.md) of a loopback run whose receiving stream has 300 frames at
 60 frames/s with 8 dropped frames (three alone, five in a row: one freeze
-of 5 frames), one late frame and one repeated frame; delays 0.2-3 ms.
+of 5 frames), one late frame (also counted in frames_dropped, 9) and one
+repeated frame; delays 0.2-3 ms.
 Deterministic: rerunning writes the same file."""
 import json, math, os, random
 
@@ -48,7 +49,8 @@ settings = {"bits_per_second": 8000000, "frame_rate": RATE, "stream_length_secs"
 common = {"connection_id": "0b6a4c1e-2f57-4a8e-9a55-6c1d2e3f4a5b", "v1": True, "status": "completed",
           "error": None, "error_kind": None, "settings": settings, "duration_secs": 5.21,
           "frames_error": 0, "datagrams_corrupt": 0, "datagrams_malformed": 0}
-completed, dropped, repeated = count("completed"), count("dropped"), count("repeated")
+# A late frame was short at its tick: counted dropped there, as ctsTraffic does.
+completed, dropped, repeated = count("completed"), count("dropped") + count("late"), count("repeated")
 received = expected - lost + 1
 sender = dict(common, role="sender", local="127.0.0.1:4444", remote="127.0.0.1:50123", view="peer",
               frames_completed=completed, frames_dropped=dropped, frames_repeated=repeated,
