@@ -56,7 +56,7 @@ fn main() -> ExitCode {
         Some(Command::Merge(a)) => cmd::merge::run(a),
         Some(Command::Plot(a)) => cmd::plot::run(a),
         None => Err(CliError::Usage(
-            "no subcommand: use server, client, loopback, relay or merge".into(),
+            "no subcommand: use server, client, loopback, relay, merge or plot".into(),
         )),
     };
     match outcome {

@@ -218,7 +218,11 @@ fn bad_usage_exits_2() {
     let fx = fx.to_str().unwrap();
     let o = plot(&[fx, "-o", temp("report.png").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains(".svg or .html"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--output") && stderr(&o).contains("FILE.svg or FILE.html"),
+        "{}",
+        stderr(&o)
+    );
     let o = plot(&[fx]);
     assert_eq!(o.status.code(), Some(2), "-o is required");
     let o = plot(&[fx, "-o", temp("x.svg").to_str().unwrap(), "--stream", "one"]);

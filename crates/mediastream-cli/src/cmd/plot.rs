@@ -19,7 +19,7 @@ fn format_of(path: &str) -> Result<Format, CliError> {
         Ok(Format::Html)
     } else {
         Err(CliError::Usage(format!(
-            "-o {path}: the report is written as .svg or .html; name the file so"
+            "-o/--output {path}: the report is written as FILE.svg or FILE.html; name the file so"
         )))
     }
 }
