@@ -460,8 +460,9 @@ impl PlotData {
         if let Some(b) = s.buffer_depth_ms {
             parts.push(format!("buffer {b} ms"));
         }
+        // Indexed from 0, as --stream is: "streams[1] of 2", not "1 of 2".
         parts.push(format!(
-            "stream {} of {} in {}",
+            "streams[{}] of {} in {}",
             self.index,
             self.count,
             file_name(&self.file)

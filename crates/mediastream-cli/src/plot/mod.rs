@@ -74,7 +74,7 @@ td {{ text-align: right; font-variant-numeric: tabular-nums; font-weight: bold; 
 <h2>Key numbers</h2>
 <table>
 {rows}</table>
-<p class=\"sub\">From {file}, stream {index} of {count}.</p>
+<p class=\"sub\">From {file}: streams[{index}] of {count} (--stream {index}).</p>
 </body>
 </html>
 ",
