@@ -399,8 +399,19 @@ fn two_targets_two_listen_addresses_and_merge() {
         .map(|s| s["source"].as_str().unwrap())
         .collect();
     assert_eq!(sources, [a_s, a_s, b_s]);
-    for (key, value) in doc_b["streams"][0].as_object().unwrap() {
-        assert_eq!(&streams[2][key], value, "{key} kept");
+    let inputs = doc_a["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(doc_b["streams"].as_array().unwrap());
+    for (merged_stream, input) in streams.iter().zip(inputs) {
+        let mut expected = input.clone();
+        let source = merged_stream["source"].clone();
+        expected
+            .as_object_mut()
+            .unwrap()
+            .insert("source".into(), source);
+        assert_eq!(merged_stream, &expected, "every key and value kept");
     }
     for (key, value) in merged["totals"].as_object().unwrap() {
         if let Some(n) = value.as_u64() {

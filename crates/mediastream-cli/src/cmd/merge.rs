@@ -241,6 +241,17 @@ mod tests {
             assert_eq!(&out[key], value, "{key}");
         }
         assert_eq!(out["source"], "x.json");
+        // Key order kept, `source` last; floats exactly as written.
+        let keys: Vec<&String> = out.as_object().unwrap().keys().collect();
+        let mut expected: Vec<&String> = s.as_object().unwrap().keys().collect();
+        let source = "source".to_owned();
+        expected.push(&source);
+        assert_eq!(keys, expected);
+        let exact = r#"{"schema": 1, "interrupted": false, "streams": [{"error_kind": null, "view": "own", "frames_completed": 1, "frames_dropped": 0, "frames_repeated": 0, "frames_error": 0, "bytes_received": 1, "datagrams_received": 1, "jitter_ms": 0.0009502700634824739, "bytes_sent": 0, "datagrams_sent": 0, "duration_secs": 3.9807039939999997}]}"#;
+        let merged_exact = merge(&[("e.json".into(), exact.into())]).unwrap();
+        let text = serde_json::to_string(&merged_exact).unwrap();
+        assert!(text.contains("3.9807039939999997"), "{text}");
+        assert!(text.contains("0.0009502700634824739"), "{text}");
         // Merging a merged document keeps the first source.
         let again = serde_json::to_string(&merged).unwrap();
         let twice = merge(&[("all.json".into(), again)]).unwrap();
