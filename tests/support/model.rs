@@ -69,8 +69,10 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
     let mut late_bytes = vec![0u64; frames as usize + 1];
     let mut became_complete = vec![false; frames as usize + 1];
     let mut highest = 0i64;
-    let mut out = Expected::default();
-    out.delays = (0, i64::MAX, i64::MIN);
+    let mut out = Expected {
+        delays: (0, i64::MAX, i64::MIN),
+        ..Expected::default()
+    };
     for &(arrival, _, seq, len, corrupted, sent) in &copies {
         assert_ne!(
             arrival, end,
@@ -91,7 +93,8 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
                 out.reordered += 1;
             }
             highest = highest.max(seq);
-            let delay = i64::try_from((arrival - sent).as_nanos()).unwrap();
+            let delay =
+                i64::try_from((arrival - sent).as_nanos()).expect("a delay of under 292 years");
             out.delays.0 += 1;
             out.delays.1 = out.delays.1.min(delay);
             out.delays.2 = out.delays.2.max(delay);

@@ -18,6 +18,8 @@ pub fn host_timebase() -> Option<Timebase> {
 }
 
 #[cfg(target_os = "linux")]
+// time_t and c_long are 32 bits on some Linux targets.
+#[allow(clippy::useless_conversion)]
 fn host_nanos() -> Option<i64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
