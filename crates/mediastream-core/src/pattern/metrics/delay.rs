@@ -237,7 +237,10 @@ mod tests {
         assert_eq!(b.iter().map(|b| b.count).sum::<u64>(), 6);
         assert!(b.windows(2).all(|w| w[0].high < w[1].low), "{b:?}");
         for v in [-3000, -1000, 0, 1000, 2000, 5000] {
-            assert!(b.iter().any(|b| (b.low..=b.high).contains(&v)), "{v} in {b:?}");
+            assert!(
+                b.iter().any(|b| (b.low..=b.high).contains(&v)),
+                "{v} in {b:?}"
+            );
         }
     }
 }
