@@ -228,3 +228,43 @@ fn bad_usage_exits_2() {
     let o = plot(&[fx, "-o", temp("x.svg").to_str().unwrap(), "--stream", "one"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The report in the README, from a real run (docs/report-example.json:
+/// a client through `mediastream relay` with 1% loss): rendering it again
+/// gives one marker per dropped frame of the run and the run's numbers.
+#[test]
+fn the_recorded_run_in_docs_renders_with_its_own_numbers() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-example.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    let stream = &doc["streams"][0];
+    let dropped = stream["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "dropped")
+        .count();
+    assert!(dropped > 0, "the recorded run lost frames");
+    let out = temp("recorded.svg");
+    let o = plot(&[input.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let svg = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let markers = svg
+        .descendants()
+        .filter(|n| n.has_tag_name("polygon") && n.attribute("fill") == Some(DROPPED_MARKER))
+        .count();
+    assert_eq!(markers, dropped);
+    let headline = format!(
+        "completed {} \u{b7} dropped {}",
+        stream["frames_completed"], stream["frames_dropped"]
+    );
+    let texts = texts(&svg);
+    assert!(
+        texts.iter().any(|t| t.contains(&headline)),
+        "{headline}: {texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t == "one-way delay, ms"),
+        "same-host basis labelled"
+    );
+}

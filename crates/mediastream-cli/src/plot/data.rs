@@ -412,6 +412,14 @@ impl PlotData {
         )
     }
 
+    /// Both ends on one host's clock: delays are absolute one-way delays.
+    pub fn delay_is_one_way(&self) -> bool {
+        self.metrics
+            .as_ref()
+            .and_then(|m| m.delay_basis.as_deref())
+            .is_some_and(|b| b == "same_host")
+    }
+
     pub fn delay_is_relative(&self) -> bool {
         self.metrics
             .as_ref()

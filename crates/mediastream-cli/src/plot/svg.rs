@@ -206,6 +206,8 @@ fn draw_delay(area: &Area, data: &PlotData, s: &Scale) -> Fallible {
         .map_err(err)?;
     let y_desc = if data.delay_is_relative() {
         "delay - smallest, ms"
+    } else if data.delay_is_one_way() {
+        "one-way delay, ms"
     } else {
         "delay, ms"
     };
@@ -568,6 +570,8 @@ fn draw_histogram(area: &Area, data: &PlotData, s: &Scale) -> Fallible {
         .map_err(err)?;
     let x_desc = if data.delay_is_relative() {
         "frame delay - smallest, ms"
+    } else if data.delay_is_one_way() {
+        "frame one-way delay, ms"
     } else {
         "frame delay, ms"
     };
