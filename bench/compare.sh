@@ -2,7 +2,7 @@
 # bench/compare.sh: mediastream against iperf3 and iperf2 on loopback, back to back.
 #
 #   bash bench/compare.sh                   # full run (about 4-6 minutes), writes docs/performance.md
-#   QUICK=1 bash bench/compare.sh           # smoke run (under a minute), prints only
+#   QUICK=1 bash bench/compare.sh           # smoke run (about a minute), prints only
 #
 # What it measures, all on 127.0.0.1 with 1400-byte UDP payloads and 4 MiB
 # socket buffers asked for on every socket (the kernel doubles and caps them):
@@ -11,9 +11,11 @@
 #      iperf3 and iperf2 count lost datagrams;
 #   2. CPU seconds (user+system) per million datagrams at 1 Gbit/s, for the
 #      sending and the receiving process of each tool;
-#   3. pacing at 60 frames/s, 100 Mbit/s: our frame send lateness and
-#      iperf2's isochronous frame latency, plus a common measure both allow:
-#      when each frame was complete at the receiver relative to a 60 Hz grid.
+#   3. pacing at 60 frames/s, 100 Mbit/s: our frame send lateness (with the
+#      default timer, and again with the sender given --spin-us SPIN_US), the
+#      sender's CPU in each case, iperf2's isochronous frame latency, plus a
+#      common measure both allow: when each frame was complete at the
+#      receiver relative to a 60 Hz grid.
 #
 # Environment overrides (defaults in brackets; QUICK=1 changes the defaults):
 #   SECS [3; quick 2]        seconds per rate step
@@ -25,13 +27,20 @@
 #   LOSS_MAX [0.1]           loss limit, percent
 #   SOCKBUF [4194304]        socket buffer to ask for, bytes
 #   PORT_BASE [47000]        first port tried (127.0.0.1 only)
-#   TOOLS [ours ours_hifps iperf3 iperf2; quick ours iperf3 iperf2]
+#   TOOLS [ours ours_spread ours_hifps iperf3 iperf2; quick ours ours_spread iperf3 iperf2]
+#                            ours_spread: our max-rate steps again, 60 frames/s, with the
+#                            server given --frame-spread SPREAD (each frame's datagrams
+#                            leave in 1 ms sub-bursts over SPREAD instead of one burst);
 #                            ours_hifps: our max-rate steps again at HIFPS frames/s
-#                            (smaller bursts), for contrast; not in the CPU and pacing runs
+#                            (smaller bursts), for contrast; neither is in the CPU and pacing runs
+#   SPREAD [15ms]            --frame-spread of ours_spread
 #   HIFPS [1000]
+#   SPIN_US [500]            --spin-us of the second pacing run of ours (0: no such run)
 #   NO_BUILD [0]             1: skip cargo build, use the existing target/release/mediastream
 #   CARGO_JOBS []            passed to cargo build as -j
-#   WRITE_DOC [1; quick 0]   write DOC [docs/performance.md]
+#   WRITE_DOC [1; quick 0]   write DOC [docs/performance.md]; hand-written sections in it
+#                            (from its first "## " heading other than "## Results" to
+#                            the end) are kept, after the generated part
 #   KEEP [0]                 1: keep the scratch directory with every raw output
 #   QUIET_BUSY [15] QUIET_WAIT [180; quick 0]: before each phase, wait up to
 #                            QUIET_WAIT s for the machine to be at most QUIET_BUSY% busy
@@ -41,7 +50,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 ORIG_ENV=()
-for v in QUICK SECS CPU_SECS PACE_SECS RATES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS HIFPS NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
+for v in QUICK SECS CPU_SECS PACE_SECS RATES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS SPREAD HIFPS SPIN_US NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
     if [[ -n "${!v+x}" ]]; then ORIG_ENV+=("$v=$(printf '%q' "${!v}")"); fi
 done
 CMDLINE="${ORIG_ENV[*]+${ORIG_ENV[*]} }bash bench/compare.sh${*:+ $*}"
@@ -59,8 +68,10 @@ fi
 LOSS_MAX=${LOSS_MAX:-0.1}
 SOCKBUF=${SOCKBUF:-4194304}
 PORT_BASE=${PORT_BASE:-47000}
-if [[ "$QUICK" == 1 ]]; then TOOLS=${TOOLS:-"ours iperf3 iperf2"}; else TOOLS=${TOOLS:-"ours ours_hifps iperf3 iperf2"}; fi
+if [[ "$QUICK" == 1 ]]; then TOOLS=${TOOLS:-"ours ours_spread iperf3 iperf2"}; else TOOLS=${TOOLS:-"ours ours_spread ours_hifps iperf3 iperf2"}; fi
+SPREAD=${SPREAD:-15ms}
 HIFPS=${HIFPS:-1000}
+SPIN_US=${SPIN_US:-500}
 NO_BUILD=${NO_BUILD:-0}
 CARGO_JOBS=${CARGO_JOBS:-}
 DOC=${DOC:-docs/performance.md}
@@ -70,6 +81,7 @@ if [[ "$QUICK" == 1 ]]; then QUIET_WAIT=${QUIET_WAIT:-0}; else QUIET_WAIT=${QUIE
 DGRAM=1400            # UDP payload bytes, every tool
 FPS=60                # frame rate of our streams and of iperf2's isochronous mode
 OURS_FPS=$FPS         # what ours_run uses
+OURS_SRV_ARGS=()      # extra server options of ours_run (--frame-spread, --spin-us)
 CPU_RATE=1000000000   # bit/s of the CPU runs
 PACE_RATE=100000000   # bit/s of the pacing runs
 HOST=127.0.0.1        # loopback only, never anything else
@@ -291,7 +303,13 @@ def pct(sorted_vals, p):
     k = max(0, min(len(sorted_vals) - 1, math.ceil(p / 100.0 * len(sorted_vals)) - 1))
     return sorted_vals[k]
 
-def pace_ours(sjson, cjson, jitter_csv, fps):
+def pace_ours(sjson, cjson, jitter_csv, fps, prefix="ours"):
+    out = {}
+    for k, v in pace_ours_keys(sjson, cjson, jitter_csv, fps).items():
+        out[prefix + k[len("ours"):]] = v
+    return out
+
+def pace_ours_keys(sjson, cjson, jitter_csv, fps):
     s, c = load(sjson), load(cjson)
     out = {}
     try:
@@ -455,6 +473,9 @@ def report(kvpath, stepspath, limit):
     table.append(("max loss-free rate, Gbit/s", gb(bo), gb(b3), gb(b2), ratio(gb(bo), gb(b3)), ratio(gb(bo), gb(b2))))
     table.append(("  (requested rate of that step)", rq(bo), rq(b3), rq(b2), "", ""))
     table.append(("  ours, by datagram loss", gb(bod), "", "", ratio(gb(bod), gb(b3)), ratio(gb(bod), gb(b2))))
+    if any(r["tool"] == "ours_spread" for r in rows):
+        bs = best(rows, "ours_spread", "loss", limit)
+        table.append(("  ours, --frame-spread %s (frame loss)" % os.environ.get("SPREAD", "?"), gb(bs), "", "", ratio(gb(bs), gb(b3)), ratio(gb(bs), gb(b2))))
     if any(r["tool"] == "ours_hifps" for r in rows):
         bh = best(rows, "ours_hifps", "loss", limit)
         table.append(("  ours at %s frames/s (frame loss)" % os.environ.get("HIFPS", "?"), gb(bh), "", "", ratio(gb(bh), gb(b3)), ratio(gb(bh), gb(b2))))
@@ -471,11 +492,21 @@ def report(kvpath, stepspath, limit):
                         ("ends+ksoftirqd", "  both ends + ksoftirqd")):
         o, i3, i2 = cpu_row("ours", side), cpu_row("iperf3", side), cpu_row("iperf2", side)
         table.append((label, o, i3, i2, ratio(o, i3), ratio(o, i2)))
-    trip = lambda a, b, c: "/".join(fmt(x) for x in (a, b, c)) if not all(math.isnan(num(x)) for x in (a, b, c)) else "-"
+    trip = lambda a, b, c, nd=2: "/".join(fmt(x, nd) for x in (a, b, c)) if not all(math.isnan(num(x)) for x in (a, b, c)) else "-"
     table.append(("pacing, 60 frames/s at 100 Mbit/s:", "", "", "", "", ""))
-    table.append(("  send lateness p50/p99/max ms",
-                  trip(g("ours.late.p50_ms"), g("ours.late.p99_ms"), g("ours.late.max_ms")), "-", "-", "", ""))
-    table.append(("  send lateness max incl. first second, ms", g("ours.late.allmax_ms"), "-", "-", "", ""))
+    spin = os.environ.get("SPIN_US", "0")
+    pcpu = lambda t: 100.0 * g(t + ".pace.cpu_secs") / g(t + ".pace.secs") if g(t + ".pace.secs") > 0 else float("nan")
+    table.append(("  send lateness p50/p99/max ms, default (no spin)",
+                  trip(g("ours.late.p50_ms"), g("ours.late.p99_ms"), g("ours.late.max_ms"), 3), "-", "-", "", ""))
+    if spin not in ("", "0"):
+        table.append(("  send lateness p50/p99/max ms, --spin-us %s" % spin,
+                      trip(g("ours_spin.late.p50_ms"), g("ours_spin.late.p99_ms"), g("ours_spin.late.max_ms"), 3), "-", "-", "", ""))
+    table.append(("  send lateness max incl. first second, ms" + (" (default/spin)" if spin not in ("", "0") else ""),
+                  "/".join(fmt(g(t + ".late.allmax_ms"), 3) for t in ("ours", "ours_spin"))
+                  if spin not in ("", "0") else fmt(g("ours.late.allmax_ms"), 3), "-", "-", "", ""))
+    table.append(("  sender CPU, % of one core" + (" (default/spin)" if spin not in ("", "0") else ""),
+                  "/".join(fmt(pcpu(t), 1) for t in ("ours", "ours_spin")) if spin not in ("", "0") else fmt(pcpu("ours"), 1),
+                  "-", "-", "", ""))
     table.append(("  iperf2 frame latency p50/p99/max ms", "-", "-",
                   trip(g("iperf2.flat.p50_ms"), g("iperf2.flat.p99_ms"), g("iperf2.flat.max_ms")), "", ""))
     iso = "-"
@@ -533,7 +564,7 @@ def main():
     elif cmd == "step-iperf2":
         print(" ".join(str(x) for x in step_iperf2(args[0], int(args[1]))))
     elif cmd == "pace-ours":
-        for k, v in pace_ours(args[0], args[1], args[2], int(args[3])).items():
+        for k, v in pace_ours(args[0], args[1], args[2], int(args[3]), *args[4:5]).items():
             print("%s=%s" % (k, v))
     elif cmd == "pace-iperf2":
         for k, v in pace_iperf2(*args).items():
@@ -553,7 +584,7 @@ def main():
 
 main()
 PYEOF
-py() { HIFPS=$HIFPS timeout 120 python3 "$PY" "$@"; }
+py() { HIFPS=$HIFPS SPREAD=$SPREAD SPIN_US=$SPIN_US timeout 120 python3 "$PY" "$@"; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 
 KV="$WORK/kv.txt"; : >"$KV"
@@ -566,14 +597,15 @@ has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
 
 N=0   # run counter, for file names
 
-# ours_run RATE SECS [extra client args...]: server sends, client receives.
-# Leaves $WORK/ours$N.{srv,cli}.{json,out,time}.
+# ours_run RATE SECS [extra client args...]: server sends, client receives;
+# the server also gets OURS_SRV_ARGS. Leaves $WORK/ours$N.{srv,cli}.{json,out,time}.
 ours_run() {
     local r=$1 secs=$2; shift 2
     N=$((N + 1)); next_port
     local s="ours$N.srv" c="ours$N.cli"
     start_bg "$s" $((secs + 30)) "$BIN" server --listen "$HOST:$PORT" --status-interval 0 \
-        --server-exit-limit 1 --socket-buffer "$SOCKBUF" --json "$WORK/$s.json"
+        --server-exit-limit 1 --socket-buffer "$SOCKBUF" --json "$WORK/$s.json" \
+        ${OURS_SRV_ARGS[@]+"${OURS_SRV_ARGS[@]}"}
     local spid=$BG
     wait_listen "$PORT" udp
     run_fg "$c" $((secs + 20)) "$BIN" client --target "$HOST:$PORT" --bits-per-second "$r" \
@@ -623,11 +655,12 @@ measure() {
     local tool=$1 bps=$2 ach loss dloss recv secs sent verdict e0 e1
     e0=$(rcvbuf_errors)
     case $tool in
-        ours|ours_hifps)
-            OURS_FPS=$FPS
+        ours|ours_hifps|ours_spread)
+            OURS_FPS=$FPS; OURS_SRV_ARGS=()
             [[ "$tool" == ours_hifps ]] && OURS_FPS=$HIFPS
+            [[ "$tool" == ours_spread ]] && OURS_SRV_ARGS=(--frame-spread "$SPREAD")
             ours_run "$bps" "$SECS"
-            OURS_FPS=$FPS
+            OURS_FPS=$FPS; OURS_SRV_ARGS=()
             read -r ach loss dloss recv secs < <(py step-ours "$WORK/ours$N.cli.json" "$WORK/ours$N.srv.json")
             ;;
         iperf3)
@@ -744,6 +777,17 @@ log "pacing at $FPS frames/s, 100 Mbit/s (${PACE_SECS}s each)"
 if has_tool ours; then
     ours_run "$PACE_RATE" "$PACE_SECS" --jitter-file "$WORK/ours_pace_jitter.csv"
     py pace-ours "$WORK/ours$N.srv.json" "$WORK/ours$N.cli.json" "$WORK/ours_pace_jitter.csv" "$FPS" >>"$KV"
+    kv ours.pace.cpu_secs "$(py cpu "$WORK/ours$N.srv.time")"
+    kv ours.pace.secs "$PACE_SECS"
+    if [[ "$SPIN_US" != 0 ]]; then
+        # the same run with the sender (our server) spinning up to SPIN_US before each frame
+        OURS_SRV_ARGS=(--spin-us "$SPIN_US")
+        ours_run "$PACE_RATE" "$PACE_SECS" --jitter-file "$WORK/ours_spin_jitter.csv"
+        OURS_SRV_ARGS=()
+        py pace-ours "$WORK/ours$N.srv.json" "$WORK/ours$N.cli.json" "$WORK/ours_spin_jitter.csv" "$FPS" ours_spin >>"$KV"
+        kv ours_spin.pace.cpu_secs "$(py cpu "$WORK/ours$N.srv.time")"
+        kv ours_spin.pace.secs "$PACE_SECS"
+    fi
 fi
 if has_tool iperf2; then
     # the server gets -e and --histograms (frame latency percentiles); --trip-times
@@ -768,6 +812,11 @@ LEGEND=$(cat <<EOF
   (frames_dropped / all frames, $FPS frames/s, so with ${SECS} s = $((SECS * FPS)) frames a single
   dropped frame fails the step); iperf3 and iperf2 count lost datagrams. The
   row "ours, by datagram loss" applies the datagram criterion to the same steps;
+  "ours, --frame-spread $SPREAD" repeats our steps at $FPS frames/s with the
+  server given \`--frame-spread $SPREAD\` (opt-in): each frame's datagrams
+  leave in 1 ms sub-bursts spread over $SPREAD of the
+  $(awk -v f="$FPS" 'BEGIN { printf "%.1f", 1000 / f }') ms frame interval instead of as one burst, the way a
+  media pacer smooths an encoder (same frame-loss criterion);
   "ours at $HIFPS frames/s" repeats our steps with $HIFPS frames/s: the same
   rate in bursts $(awk -v h="$HIFPS" -v f="$FPS" 'BEGIN { printf "%.0f", h / f }') times smaller (iperf3 and iperf2 spread
   their datagrams over time: iperf3 in 1 ms slices, iperf2 one by one).
@@ -785,7 +834,14 @@ LEGEND=$(cat <<EOF
   after its due time each frame's first datagram was handed to the socket;
   p50/p99 are histogram upper bounds (at most 12.5% high), capped at the max;
   p50/p99/max cover the steady state (frames due from 1 s after the start
-  on, as the tool reports them), the next row every frame.
+  on, as the tool reports them), the "incl. first second" row every frame.
+  "default (no spin)" is the default timer (timerfd, the thread sleeps until
+  the frame is due), so lateness includes the kernel's timer wake-up
+  latency; "--spin-us $SPIN_US" is the same run with the sender (our server)
+  given the opt-in \`--spin-us $SPIN_US\`: it wakes up to $SPIN_US us early and
+  spins until the frame is due, which costs CPU while it spins.
+- sender CPU, % of one core: the mediastream server's user+system seconds
+  (/usr/bin/time) over the ${PACE_SECS} s pacing run, for each of the two runs.
 - iperf2 frame latency (iperf -s -e --histograms, client --isochronous
   --trip-times): from the frame's scheduled start to the arrival of its last
   datagram, so it includes send lateness, the burst's own length and transit;
@@ -799,10 +855,13 @@ LEGEND=$(cat <<EOF
   histogram). 0 means "as early as the best frame"; it shows the spread.
 - RFC 3550 jitter: each receiver's interarrival jitter at 100 Mbit/s (iperf3:
   plain -b 100M, no frames).
-- At $FPS frames/s mediastream hands each frame to the kernel as one burst (at
-  2 Gbit/s that is 4.2 MB every 16.7 ms), which the receiver's socket buffer
-  must absorb; iperf3 and iperf2 spread their datagrams over time. The steps'
-  "kernel rcvbuf drops" column shows where a receive buffer overflowed.
+- By default, at $FPS frames/s mediastream hands each frame to the kernel as
+  one burst, as ctsTraffic's MediaStream sender does (at 2 Gbit/s that is
+  4.2 MB every 16.7 ms), which the receiver's socket buffer must absorb;
+  iperf3 and iperf2 spread their datagrams over time, and so does
+  mediastream with \`--frame-spread\` (server, client and loopback accept it).
+  The steps' "kernel rcvbuf drops" column shows where a receive buffer
+  overflowed.
 EOF
 )
 
@@ -820,6 +879,8 @@ if [[ "$WRITE_DOC" == 1 ]]; then
     GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     GIT_DIRTY=$(git status --porcelain --untracked-files=no -- crates src 2>/dev/null | wc -l)
     CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    DOC_TAIL=""
+    if [[ -f "$DOC" ]]; then DOC_TAIL=$(awk '/^## / && $0 != "## Results" { f = 1 } f' "$DOC"); fi
     {
         cat <<EOF
 # Performance: mediastream, iperf3 and iperf2 on loopback
@@ -832,13 +893,14 @@ buffers asked for on every socket, and compares:
    short bisection);
 2. CPU seconds per million datagrams at 1 Gbit/s, for the sending and the
    receiving process of each tool;
-3. pacing at 60 frames/s and 100 Mbit/s: our frame send lateness, iperf2's
+3. pacing at 60 frames/s and 100 Mbit/s: our frame send lateness (default
+   timer, and with the opt-in \`--spin-us\`) and the sender's CPU, iperf2's
    isochronous frame latency, and when frames were complete at the receiver
    against a 60 Hz grid (the one measure both produce).
 
 Reproduce with \`bash bench/compare.sh\` (installs iperf3 and iperf with
 apt-get when missing, builds \`mediastream-cli\` in release mode, takes about
-${ELAPSED} s here). \`QUICK=1 bash bench/compare.sh\` is a smoke run of under a
+${ELAPSED} s here). \`QUICK=1 bash bench/compare.sh\` is a smoke run of about a
 minute that prints the table without writing this file; \`KEEP=1\` keeps every
 raw output. The script's header lists the other settings.
 
@@ -854,7 +916,7 @@ machine's cores, so the numbers depend on the host and on what else runs.
 - CPU runs, seconds the table counts: $(py cpu-notes "$KV")
 - mediastream: $(timeout 10 "$BIN" --version 2>/dev/null || echo "?") at commit $GIT_REV (${GIT_DIRTY} locally modified tracked files under crates/ and src/)
 - $(timeout 10 iperf3 --version 2>/dev/null | head -1); $(timeout 10 iperf -v 2>&1 | head -1)
-- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF
+- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF TOOLS="$TOOLS" SPREAD=$SPREAD HIFPS=$HIFPS SPIN_US=$SPIN_US
 - net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max) net.core.wmem_max=$(cat /proc/sys/net/core/wmem_max)
 
 \`\`\`
@@ -880,7 +942,7 @@ EOF
 ### Commands
 
 \`\`\`
-mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --json FILE
+mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --json FILE [--frame-spread $SPREAD | --spin-us $SPIN_US]
 mediastream client --target 127.0.0.1:PORT --bits-per-second RATE --frame-rate $FPS --stream-length SECS --datagram-size $DGRAM --buffer-depth 1 --socket-buffer $SOCKBUF --status-interval 0 --json FILE [--jitter-file FILE]
 iperf3 -s -1 -B 127.0.0.1 -p PORT
 iperf3 -c 127.0.0.1 -p PORT -u -l $DGRAM -b RATE -w $SOCKBUF -t SECS --json
@@ -891,6 +953,8 @@ iperf -c 127.0.0.1 -p PORT -u -l $DGRAM -w $SOCKBUF -t SECS -e --isochronous=$FP
 
 Each process runs under \`timeout\` and \`/usr/bin/time -f "%U %S"\`.
 EOF
-    } >"$DOC"
+        if [[ -n "$DOC_TAIL" ]]; then printf '\n%s\n' "$DOC_TAIL"; fi
+    } >"$DOC.tmp"
+    mv "$DOC.tmp" "$DOC"
     log "wrote $DOC"
 fi

@@ -2,22 +2,49 @@
 # bench/scale.sh: many streams against one server, on loopback.
 #  1. 2000 concurrent streams at 1 Mbit/s, 30 frames/s: frames completed
 #     and the server's resident memory per stream (VmHWM - idle VmRSS).
-#  2. Shard scaling: the same many-stream load against a server with 1
-#     shard and with 2 shards; datagrams the clients received per second.
+#  2. Shard scaling: a server with 1 shard and with 2 shards SENDS
+#     SHARD_STREAMS plain ctsTraffic streams (START) at SHARD_RATE each, far
+#     more than one shard can send, to a python3 "sink" that costs (almost)
+#     no CPU: SHARD_STREAMS UDP sockets with a 4 KiB receive buffer that
+#     never read, so the kernel drops what does not fit. With SO_REUSEPORT
+#     the kernel spreads the streams' source ports over the shards, and each
+#     shard runs flat out (the frames go out late, but all of them go out).
+#     Measured: datagrams the server sent per second (the server JSON's
+#     streams[].datagrams_sent over the time from the first START to the
+#     server's exit, which --server-exit-limit makes follow the last stream's
+#     end), the same from the kernel's drop counters of the sink's sockets
+#     while every stream still runs ("steady"), the server's CPU seconds
+#     (/usr/bin/time), ksoftirqd's, and each server thread's CPU
+#     (/proc/PID/task/*/stat) while every stream runs. The clients of the
+#     old method ate the second core of a 2-core machine; the sink does not.
 # Every process runs under `timeout`; only 127.0.0.1 is used.
-# Env: STREAMS (2000), SECS (10), QUICK=1 (200 streams, 3 s: a smoke run).
+# Env: STREAMS (2000), SECS (10): part 1;
+#      SHARD_STREAMS (200), SHARD_RATE (400M), SHARD_SECS (10): part 2;
+#      SHARD_COUNTS ("1 2"): the shard counts part 2 runs;
+#      PIN (0): 1 pins shard thread i to core i (taskset -pc) in part 2;
+#      NO_BUILD (0): 1 skips cargo build;
+#      QUICK=1: a smoke run (part 1: 200 streams, 3 s; part 2: 200 streams
+#      at 400M for 1 s, about 10 s); figures are printed, never judged.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 STREAMS=${STREAMS:-2000}
 SECS=${SECS:-10}
-if [ "${QUICK:-0}" = 1 ]; then STREAMS=200; SECS=3; fi
+SHARD_STREAMS=${SHARD_STREAMS:-200}
+SHARD_RATE=${SHARD_RATE:-400M}
+SHARD_SECS=${SHARD_SECS:-10}
+SHARD_COUNTS=${SHARD_COUNTS:-1 2}
+PIN=${PIN:-0}
+if [ "${QUICK:-0}" = 1 ]; then
+    STREAMS=200; SECS=3
+    SHARD_RATE=${QUICK_SHARD_RATE:-400M}; SHARD_SECS=${QUICK_SHARD_SECS:-1}
+fi
 BIN=target/release/mediastream
-cargo build --release -q -p mediastream-cli
+if [ "${NO_BUILD:-0}" != 1 ]; then cargo build --release -q -p mediastream-cli; fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 TMP=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
+cleanup() { for p in "${PIDS[@]:-}"; do if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
@@ -45,7 +72,7 @@ clients() {
 
 wait_for() {
     local deadline=$((SECONDS + SECS * 3 + 90))
-    while [ "$(ls "$TMP"/"$1"-*.json 2>/dev/null | wc -l)" -lt "$2" ] && [ $SECONDS -lt $deadline ]; do
+    while [ "$(find "$TMP" -maxdepth 1 -name "$1-*.json" | wc -l)" -lt "$2" ] && [ $SECONDS -lt $deadline ]; do
         sleep 0.5
     done
 }
@@ -72,14 +99,298 @@ per_stream=$(( (peak - idle) * 1024 / STREAMS ))
 echo "frames completed: $completed of $expected ($(python3 -c "print(f'{100*$completed/$expected:.3f}')")%), dropped $dropped"
 echo "server RSS: idle ${idle} KiB, peak ${peak} KiB: $per_stream bytes per stream"
 
-echo "== 2. shard scaling: 2 client processes x 100 streams at ${RATE:=100M}, 60 frames/s"
-declare -A rate_of
-for shards in 1 2; do
-    serve $((4810 + shards)) "$shards"
-    clients $((4810 + shards)) "shards$shards" 2 100 "$RATE" 60
-    kill "$SERVER" 2>/dev/null || true
-    got=$(total "shards$shards" datagrams_received)
-    rate_of[$shards]=$((got / SECS))
-    echo "$shards shard(s): $got datagrams received, ${rate_of[$shards]} /s, frames completed $(total "shards$shards" frames_completed), dropped $(total "shards$shards" frames_dropped)"
+# ---------------------------------------------------------------- 2. shard scaling
+
+# The sink: N sockets that ask for streams and never read. It also samples
+# the server's threads, the kernel's drop counters of its sockets and the
+# machine's busy time while every stream still runs (no stream can end
+# before SECS), and waits for the server to exit (at most LIFETIME s).
+cat > "$TMP/sink.py" <<'PY'
+# sink.py PORT N SECS LIFETIME SERVER_PID OUT
+import fcntl, glob, json, os, socket, struct, sys, termios, time
+port, n, secs, lifetime, pid = (int(x) for x in sys.argv[1:6])
+out = sys.argv[6]
+clk = os.sysconf("SC_CLK_TCK")
+socks = []
+for _ in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+mine = {"%04X" % s.getsockname()[1] for s in socks}
+
+def alive():
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+def threads():
+    r = {}
+    for p in glob.glob("/proc/%d/task/*/stat" % pid):
+        try:
+            with open(p) as f:
+                t = f.read()
+        except OSError:
+            continue
+        f = t.rsplit(")", 1)[1].split()
+        r[int(p.split("/")[4])] = (t[t.index("(") + 1:t.rindex(")")], int(f[11]) + int(f[12]))
+    return r
+
+def busy():
+    with open("/proc/stat") as f:
+        c = [int(x) for x in f.readline().split()[1:]]
+    return c[0] + c[1] + c[2] + c[5] + c[6] + c[7]
+
+def kernel():
+    """drops summed over our sockets (one per datagram that did not fit,
+    so nearly every datagram sent), and how many sockets hold data"""
+    d = q = 0
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            x = line.split()
+            if x[1].startswith("0100007F:") and x[1][-4:] in mine:
+                d += int(x[-1])
+                q += int(x[4].split(":")[1], 16) > 0
+    return d, q
+
+t0 = time.monotonic()
+for s in socks:
+    s.sendto(b"START", ("127.0.0.1", port))
+t_sent = time.monotonic()
+ta, tb = t0 + min(0.5, secs / 4), t0 + max(secs - 0.3, secs * 3 / 4)
+a = b = None
+last = {}   # every thread's CPU ticks when last seen (shard threads end before the process)
+deadline = t0 + lifetime
+while time.monotonic() < deadline and alive():
+    now = time.monotonic()
+    last.update(threads())
+    if a is None and now >= ta:
+        a = (now, threads(), kernel()[0], busy())
+    elif a is not None and b is None and now >= tb:
+        b = (now, threads(), kernel()[0], busy())
+    time.sleep(0.02)
+t_exit = time.monotonic()
+exited = not alive()
+d, queued = kernel()
+res = {"start_spread_s": t_sent - t0, "exit_s": t_exit - t0, "server_exited": exited,
+       "kernel_drops": d, "sockets_with_data": queued, "threads": [],
+       "thread_cpu_s": [{"tid": tid, "comm": c, "cpu_s": t / clk} for tid, (c, t) in sorted(last.items())]}
+if a and b and b[0] > a[0]:
+    dt = b[0] - a[0]
+    for tid, (comm, t1) in sorted(b[1].items()):
+        res["threads"].append({"tid": tid, "comm": comm,
+                               "cpu_pct": 100.0 * (t1 - a[1].get(tid, (comm, t1))[1]) / clk / dt})
+    res.update(sampled_s=dt, sampled_from_s=a[0] - t0, sampled_dgrams=b[2] - a[2],
+               machine_busy_pct=100.0 * (b[3] - a[3]) / clk / dt / os.cpu_count())
+u = os.times()
+res["sink_cpu_s"] = u.user + u.system
+with open(out, "w") as f:
+    json.dump(res, f)
+for s in socks:
+    s.close()
+PY
+
+# One row of part 2 from the server JSON, its /usr/bin/time file, the
+# sink's JSON and ksoftirqd's CPU seconds; prints "key=value" lines.
+cat > "$TMP/row.py" <<'PY'
+import json, sys
+srv, timef, sinkf, ksoft, n = sys.argv[1:6]
+n = int(n)
+def load(p):
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+s, k = load(srv), load(sinkf)
+streams = s.get("streams", [])
+sent = sum(x.get("datagrams_sent", 0) for x in streams)
+try:
+    with open(timef) as f:
+        u, sy = [l.split() for l in f if l.strip()][-1][:2]
+    cpu = float(u) + float(sy)
+except (OSError, ValueError, IndexError):
+    cpu = float("nan")
+window = k.get("exit_s", float("nan"))
+th = [t for t in k.get("threads", []) if t["comm"].startswith("mediastream-sh")]
+tc = [t["cpu_s"] for t in k.get("thread_cpu_s", []) if t["comm"].startswith("mediastream-sh")]
+out = {
+    "streams": len(streams),
+    "sending": sum(1 for x in streams if x.get("frames_sent", 0) > 0),
+    "completed": sum(1 for x in streams if x.get("status") == "completed"),
+    "interrupted": s.get("interrupted", True),
+    "dgrams": sent,
+    "window": window,
+    "rate": sent / window if window == window and window > 0 else float("nan"),
+    "steady": k["sampled_dgrams"] / k["sampled_s"] if k.get("sampled_s") else float("nan"),
+    "cpu": cpu,
+    "ksoft": float(ksoft),
+    "longest": max((x.get("duration_secs", 0) for x in streams), default=float("nan")),
+    "shortest": min((x.get("duration_secs", 0) for x in streams), default=float("nan")),
+    "threads": "/".join("%.0f" % t["cpu_pct"] for t in th) or "-",
+    "threads_min": min((t["cpu_pct"] for t in th), default=float("nan")),
+    "thread_secs": "/".join("%.1f" % t for t in tc) or "-",
+    "thread_balance": min(tc) / max(tc) if tc and max(tc) > 0 else float("nan"),
+    "busy": k.get("machine_busy_pct", float("nan")),
+    "sink_cpu": k.get("sink_cpu_s", float("nan")),
+    "sink_data": k.get("sockets_with_data", 0),
+    "kernel_drops": k.get("kernel_drops", 0),
+    "exited": k.get("server_exited", False),
+}
+for key, v in out.items():
+    print("%s=%s" % (key, v))
+PY
+
+KSOFT_PIDS=$(grep -l '^ksoftirqd/' /proc/[0-9]*/comm 2>/dev/null | cut -d/ -f3 | tr '\n' ' ' || true)
+ksoft_ticks() {
+    local p t=0 v
+    for p in $KSOFT_PIDS; do
+        v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)
+        t=$((t + v))
+    done
+    echo "$t"
+}
+udp_bound() { # PORT: how many sockets are bound to 127.0.0.1:PORT
+    awk -v h="$(printf '0100007F:%04X' "$1")" '$2 == h { n++ } END { print n + 0 }' /proc/net/udp
+}
+free_port() { # first port from $1 on with nothing bound to it (at most 200 tried)
+    local p=$1
+    while [ "$p" -lt $(( $1 + 200 )) ]; do
+        if ! awk -v h="$(printf ':%04X' "$p")" 'FNR > 1 && substr($2, length($2) - 4) == h { f = 1 } END { exit !f }' \
+            /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+            echo "$p"; return
+        fi
+        p=$((p + 1))
+    done
+    echo "$1"
+}
+
+LIFETIME=$((SHARD_SECS * 12 + 20))   # the sink's limit; a flat-out server sends late, not forever
+CLK_TCK=$(getconf CLK_TCK)
+echo "== 2. shard scaling: the server sends $SHARD_STREAMS plain streams at $SHARD_RATE, 60 frames/s, $SHARD_SECS s, to a sink that never reads"
+if command -v taskset >/dev/null 2>&1; then
+    echo "pinning: taskset is at $(command -v taskset); PIN=1 pins shard thread i to core i (now PIN=$PIN)"
+else
+    echo "pinning: taskset not installed (util-linux); shard threads run where the scheduler puts them"
+fi
+: > "$TMP/rows.txt"
+port=4820
+for shards in $SHARD_COUNTS; do
+    port=$(free_port $((port + 1)))
+    k0=$(ksoft_ticks)
+    timeout -k 3 $((LIFETIME + 30)) /usr/bin/time -o "$TMP/shard$shards.time" -f '%U %S %e' \
+        "$BIN" server --listen "127.0.0.1:$port" --shards "$shards" --bits-per-second "$SHARD_RATE" \
+        --frame-rate 60 --stream-length "$SHARD_SECS" --max-streams 10000 --status-interval 0 \
+        --server-exit-limit "$SHARD_STREAMS" --json "$TMP/shard$shards.json" \
+        > "$TMP/shard$shards.log" 2>&1 &
+    tpid=$!
+    PIDS+=("$tpid")
+    for ((i = 0; i < 50; i++)); do [ "$(udp_bound "$port")" -ge "$shards" ] && break; sleep 0.1; done
+    srv=""   # timeout -> time -> mediastream
+    for ((i = 0; i < 20; i++)); do
+        tp=$(pgrep -P "$tpid" | head -1 || true)
+        [ -n "$tp" ] && srv=$(pgrep -P "$tp" | head -1 || true)
+        [ -n "$srv" ] && break
+        sleep 0.1
+    done
+    if [ -z "$srv" ]; then
+        echo "$shards shard(s): the server did not start (log: $(head -c 300 "$TMP/shard$shards.log"))"
+        kill "$tpid" 2>/dev/null || true
+        continue
+    fi
+    if [ "$PIN" = 1 ] && command -v taskset >/dev/null 2>&1; then
+        core=0
+        while read -r t; do
+            taskset -pc $((core % $(nproc))) "$t" > /dev/null 2>&1 || echo "  (taskset -pc $core $t failed)"
+            core=$((core + 1))
+        done < <(grep -l '^mediastream-sh' /proc/"$srv"/task/*/comm 2>/dev/null | cut -d/ -f5 | sort -n)
+    fi
+    timeout $((LIFETIME + 10)) python3 "$TMP/sink.py" "$port" "$SHARD_STREAMS" "$SHARD_SECS" "$LIFETIME" "$srv" \
+        "$TMP/sink$shards.json" || echo "  (sink exited with status $?)"
+    if kill -0 "$srv" 2>/dev/null; then
+        echo "  (the server still runs after ${LIFETIME}s: interrupting it; its JSON has what was sent)"
+        kill -INT "$srv" 2>/dev/null || true
+    fi
+    wait "$tpid" 2>/dev/null || true
+    ksoft=$(awk -v a="$k0" -v b="$(ksoft_ticks)" -v t="$CLK_TCK" 'BEGIN { print (b - a) / t }')
+    python3 "$TMP/row.py" "$TMP/shard$shards.json" "$TMP/shard$shards.time" "$TMP/sink$shards.json" \
+        "$ksoft" "$SHARD_STREAMS" | sed "s/^/$shards./" >> "$TMP/rows.txt"
 done
-python3 -c "print(f'2 shards / 1 shard: {${rate_of[2]}/max(1,${rate_of[1]}):.2f}x')"
+
+python3 - "$TMP/rows.txt" "$SHARD_STREAMS" "${QUICK:-0}" "$SHARD_COUNTS" "$SHARD_SECS" "$(nproc)" <<'PY'
+import sys
+rows_file, n, quick, counts, secs, ncpu = sys.argv[1:7]
+n, quick, counts, secs = int(n), quick == "1", counts.split(), float(secs)
+R = dict(line.rstrip("\n").split("=", 1) for line in open(rows_file) if "=" in line)
+def g(s, k, d=float("nan")):
+    v = R.get("%s.%s" % (s, k))
+    if v is None:
+        return d
+    try:
+        return float(v)
+    except ValueError:
+        return v
+def f(v, nd=2):
+    if isinstance(v, str):
+        return v
+    if v != v:
+        return "-"
+    return "{:,.0f}".format(v) if abs(v) >= 1e4 else "{:.{}f}".format(v, nd)
+head = ("shards", "sending", "datagrams sent", "first START to exit, s", "datagrams/s",
+        "steady datagrams/s", "server CPU s", "CPU % of a core", "ksoftirqd s", "shard threads % of a core",
+        "shard threads CPU s")
+rows = [head]
+for s in counts:
+    if g(s, "streams") != g(s, "streams"):
+        rows.append((s, "no result") + ("-",) * (len(head) - 2))
+        continue
+    w = g(s, "window")
+    rows.append((s, "%d/%d" % (g(s, "sending"), n), f(g(s, "dgrams")), f(w), f(g(s, "rate")), f(g(s, "steady")),
+                 f(g(s, "cpu")), f(100 * g(s, "cpu") / w if w == w and w > 0 else float("nan"), 0),
+                 f(g(s, "ksoft")), str(g(s, "threads")), str(g(s, "thread_secs"))))
+wd = [max(len(r[i]) for r in rows) for i in range(len(head))]
+for i, r in enumerate(rows):
+    print("  ".join(c.rjust(wd[j]) for j, c in enumerate(r)))
+    if i == 0:
+        print("  ".join("-" * x for x in wd))
+for s in counts:
+    if g(s, "streams") != g(s, "streams"):
+        continue
+    notes = []
+    if g(s, "sending") < n or g(s, "streams") < n:
+        notes.append("only %d of %d streams sent (server JSON has %d streams)" % (g(s, "sending"), n, g(s, "streams")))
+    if g(s, "sink_data") < n:
+        notes.append("only %d of %d sink sockets got data" % (g(s, "sink_data"), n))
+    if g(s, "completed") < g(s, "streams"):
+        notes.append("%d streams not completed" % (g(s, "streams") - g(s, "completed")))
+    if g(s, "exited") != "True":
+        notes.append("the server did not exit by itself")
+    print("  %s shard(s): %d streams, %d sending, %d completed; durations in the server JSON %s-%s s (asked %s s); "
+          "sink sockets with data %d/%d, kernel drops there %s (= datagrams that arrived); sink CPU %s s; "
+          "machine %s%% busy (all cores) while every stream ran%s"
+          % (s, g(s, "streams"), g(s, "sending"), g(s, "completed"), f(g(s, "shortest"), 1), f(g(s, "longest"), 1),
+             f(secs, 0), g(s, "sink_data"), n, f(g(s, "kernel_drops")), f(g(s, "sink_cpu")), f(g(s, "busy"), 0),
+             ("; " + "; ".join(notes)) if notes else ""))
+if "1" in counts and "2" in counts:
+    r = g("2", "rate") / g("1", "rate") if g("1", "rate") > 0 else float("nan")
+    st = g("2", "steady") / g("1", "steady") if g("1", "steady") > 0 else float("nan")
+    print("2 shards / 1 shard: %sx datagrams/s over the run, %sx steady (goal: at least 1.6x)%s"
+          % (f(r), f(st), " [smoke run: not judged]" if quick else ""))
+    bal = g("2", "thread_balance")
+    if bal == bal and bal < 0.8:
+        print("note: the 2 shards did unequal work (CPU s %s over the run): the kernel's SO_REUSEPORT hash gave "
+              "them unequal shares of the streams, so one shard sent alone at the end; \"steady\" is the rate "
+              "while every stream ran" % g("2", "thread_secs"))
+    busy = g("2", "threads_min")
+    if busy == busy and busy < 80:
+        print("note: the 2 shards were not both busy: shard threads at %s%% of a core while every stream ran "
+              "(the machine was %s%% busy over its %s cores: other work shares them)"
+              % (g("2", "threads"), f(g("2", "busy"), 0), ncpu))
+for s in counts:
+    if g(s, "window") == g(s, "window") and g(s, "window") < secs * 1.1:
+        print("note: %s shard(s) kept up with the offered load (done on time), so did not run flat out: "
+              "raise SHARD_STREAMS or SHARD_RATE" % s)
+PY
