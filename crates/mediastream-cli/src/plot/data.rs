@@ -65,57 +65,10 @@ impl Freeze {
     }
 }
 
-/// A percentile summary (`PCT` in the document).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Pct {
-    pub count: u64,
-    pub min: f64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct FrameDelay {
-    pub first: Option<Pct>,
-    pub last: Option<Pct>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Datagrams {
-    pub expected: u64,
-    pub received_unique: u64,
-    pub lost: u64,
-    pub duplicates: u64,
-    pub reordered: u64,
-    pub loss_percent: f64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct LossRuns {
-    pub bursts: u64,
-    pub burst_density: f64,
-    pub gap_density: f64,
-    pub burst_ms_mean: f64,
-    pub gap_ms_mean: f64,
-    pub longest_loss_run: u64,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
-#[serde(default)]
-pub struct Playout {
-    pub late_frames: u64,
-    pub freezes: u64,
-    pub freeze_ms_total: f64,
-    pub freeze_ms_longest: f64,
-}
+// The `metrics` leaf objects, as `--json` writes them.
+pub use crate::report::metrics::{
+    Datagrams, FrameDelay, LossRunsJson as LossRuns, Pct, PlayoutJson as Playout,
+};
 
 /// The stream's `metrics` object.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -4,14 +4,16 @@
 
 use std::net::SocketAddr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use mediastream_core::pattern::metrics::{DelayHistogram, TimelineOutcome, GMIN};
 use mediastream_core::pattern::ReceiveMetrics;
 use mediastream_core::server::StreamResult;
 
-/// Percentiles of a delay, milliseconds.
-#[derive(Debug, Serialize)]
+/// Percentiles of a delay, milliseconds. The leaf objects of `metrics`
+/// are read back by `plot` with the same structs; absent keys read as 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Pct {
     pub count: u64,
     pub min: f64,
@@ -23,13 +25,15 @@ pub struct Pct {
     pub max: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FrameDelay {
     pub first: Option<Pct>,
     pub last: Option<Pct>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Datagrams {
     pub expected: u64,
     pub received_unique: u64,
@@ -40,7 +44,8 @@ pub struct Datagrams {
     pub loss_percent: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LossRunsJson {
     pub gmin: u64,
     pub bursts: u64,
@@ -51,7 +56,8 @@ pub struct LossRunsJson {
     pub longest_loss_run: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PlayoutJson {
     pub late_frames: u64,
     pub freezes: u64,
