@@ -205,9 +205,12 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
     }
 
     fn run_due(&mut self) {
-        let now = Instant::now();
-        while let Some(key) = self.schedule.pop_due(now) {
-            self.drive(key, now);
+        // What is due as of this pass (so that a pass ends), each driven
+        // at its own time: under load a pass can take long, and a stale
+        // clock would understate lateness and misdate the stream's end.
+        let pass = Instant::now();
+        while let Some(key) = self.schedule.pop_due(pass) {
+            self.drive(key, Instant::now());
         }
     }
 

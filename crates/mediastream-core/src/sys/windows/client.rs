@@ -123,8 +123,9 @@ impl Sink for ClientSink {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .pop_due(now);
+            // Due as of `now`, driven at its own time (see the mio shard).
             match due {
-                Some(i) => self.drive(shared, i, now),
+                Some(i) => self.drive(shared, i, Instant::now()),
                 None => break,
             }
         }

@@ -128,8 +128,9 @@ where
                 .unwrap_or_else(|p| p.into_inner())
                 .0
                 .pop_due(now);
+            // Due as of `now`, driven at its own time (see the mio shard).
             match due {
-                Some(key) => self.drive(shared, key, now),
+                Some(key) => self.drive(shared, key, Instant::now()),
                 None => break,
             }
         }
