@@ -11,6 +11,7 @@ use std::mem::{size_of, zeroed};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use socket2::{SockAddr, SockAddrStorage};
 
@@ -234,16 +235,63 @@ pub(crate) fn enable_gro(fd: RawFd) -> bool {
     rc == 0
 }
 
-/// One `recvmsg`: the bytes, the size of each datagram in them (GRO may
-/// have coalesced several; equal to the length when it did not), and the
-/// sender.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, usize, Option<SocketAddr>)> {
+/// Turns on SO_TIMESTAMPNS: the kernel stamps each datagram when it
+/// arrives, so a busy receiver still measures arrival, not its own read.
+/// False when the kernel refuses.
+pub(crate) fn enable_timestamps(fd: RawFd) -> bool {
+    let on: libc::c_int = 1;
+    // SAFETY: the option value is a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    rc == 0
+}
+
+/// What one `recvmsg` returned.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// Bytes received.
+    pub(crate) len: usize,
+    /// The size of each datagram in them (GRO may have coalesced several;
+    /// equal to the length when it did not).
+    pub(crate) segment: usize,
+    /// The sender.
+    pub(crate) from: Option<SocketAddr>,
+    /// When the kernel received it (SO_TIMESTAMPNS), on `Instant`'s clock.
+    pub(crate) arrival: Option<Instant>,
+}
+
+/// The kernel's receive time (CLOCK_REALTIME) on `Instant`'s clock: now
+/// minus how long ago it was. `None` when the wall clock stepped (the
+/// stamp is in the future or over a second old).
+fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
+    let now = Instant::now();
+    let wall = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let kernel = Duration::new(
+        u64::try_from(stamp.tv_sec).ok()?,
+        u32::try_from(stamp.tv_nsec).ok()?,
+    );
+    let age = wall.checked_sub(kernel)?;
+    if age > Duration::from_secs(1) {
+        return None;
+    }
+    now.checked_sub(age)
+}
+
+/// One `recvmsg`, with GRO's segment size and the kernel's timestamp.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
     let mut storage = SockAddrStorage::zeroed();
-    let mut control = Cmsg([0; 64]);
+    let mut control = RecvCmsg([0; 128]);
     // SAFETY: an all-zero msghdr is a valid empty message.
     let mut msg: libc::msghdr = unsafe { zeroed() };
     msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
@@ -256,6 +304,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, usize, Optio
     // `buf`, each with the length given.
     let len = cvt(unsafe { libc::recvmsg(fd, &mut msg, 0) })?;
     let mut segment = len;
+    let mut arrival = None;
     // SAFETY: the kernel filled msg_controllen bytes of `control`; the
     // CMSG_* macros walk only within them.
     unsafe {
@@ -267,6 +316,12 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, usize, Optio
                     segment = size as usize;
                 }
             }
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
+            {
+                let stamp =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
+                arrival = arrival_of(&stamp);
+            }
             cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
         }
     }
@@ -275,8 +330,18 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, usize, Optio
     // into `storage` (or nothing, for a connected socket: then the length
     // is 0 and as_socket() says None).
     let from = unsafe { SockAddr::new(storage, namelen) }.as_socket();
-    Ok((len, segment.max(1), from))
+    Ok(Received {
+        len,
+        segment: segment.max(1),
+        from,
+        arrival,
+    })
 }
+
+/// Control-message space for a receive: UDP_GRO's int and
+/// SCM_TIMESTAMPNS's timespec, with room to spare, 8-byte aligned.
+#[repr(C, align(8))]
+struct RecvCmsg([u8; 128]);
 
 #[cfg(test)]
 mod tests {
@@ -287,8 +352,7 @@ mod tests {
     #[test]
     fn a_run_leaves_as_separate_datagrams_whatever_the_path() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
-        rx.set_read_timeout(Some(std::time::Duration::from_secs(2)))
-            .unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let to = SockAddr::from(rx.local_addr().unwrap());
         // 3 x 100 + 40: four datagrams in one call.
@@ -313,15 +377,43 @@ mod tests {
         let mut buf = vec![0u8; 65_536];
         let mut total = 0;
         let mut datagrams = 0;
-        rx.set_read_timeout(Some(std::time::Duration::from_secs(2)))
-            .unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         while datagrams < 10 {
-            let (len, segment, from) = recv(rx.as_raw_fd(), &mut buf).unwrap();
-            assert_eq!(from, Some(tx.local_addr().unwrap()));
-            assert_eq!(segment, 1400.min(len), "gro enabled: {gro}");
-            total += len;
-            datagrams += len.div_ceil(segment);
+            let r = recv(rx.as_raw_fd(), &mut buf).unwrap();
+            assert_eq!(r.from, Some(tx.local_addr().unwrap()));
+            assert_eq!(r.segment, 1400.min(r.len), "gro enabled: {gro}");
+            total += r.len;
+            datagrams += r.len.div_ceil(r.segment);
         }
         assert_eq!((total, datagrams), (14_000, 10));
+    }
+
+    #[test]
+    fn kernel_timestamps_say_when_a_datagram_arrived_not_when_it_was_read() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(enable_timestamps(rx.as_raw_fd()));
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let before = Instant::now();
+        tx.send_to(b"stamp me", rx.local_addr().unwrap()).unwrap();
+        let sent = Instant::now();
+        // Read it 50 ms later: the stamp still says when it came in.
+        std::thread::sleep(Duration::from_millis(50));
+        rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [0u8; 64];
+        let r = recv(rx.as_raw_fd(), &mut buf).unwrap();
+        assert_eq!(&buf[..r.len], b"stamp me");
+        let arrival = r.arrival.expect("loopback stamps every datagram");
+        // Wall and monotonic clocks are read a moment apart: allow 5 ms.
+        let slack = Duration::from_millis(5);
+        assert!(
+            arrival + slack >= before,
+            "{:?} before the send",
+            before - arrival
+        );
+        assert!(
+            arrival <= sent + slack,
+            "{:?} after the send",
+            arrival - sent
+        );
     }
 }

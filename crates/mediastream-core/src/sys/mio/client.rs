@@ -151,10 +151,9 @@ pub fn run_client(
 fn receive(c: &mut Connection, buf: &mut [u8]) {
     loop {
         match c.udp.recv_run(buf) {
-            Ok((len, segment, _)) => {
-                let now = Instant::now();
+            Ok((len, segment, _, arrival)) => {
                 for d in datagrams(&buf[..len], segment) {
-                    c.session.handle_datagram(now, d);
+                    c.session.handle_datagram(arrival, d);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

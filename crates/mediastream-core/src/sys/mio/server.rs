@@ -218,8 +218,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         for _ in 0..RECV_BUDGET {
             let listener = &self.listeners[index];
             match listener.udp.recv_run(&mut self.rx_buf) {
-                Ok((len, segment, Some(remote))) => {
-                    let now = Instant::now();
+                Ok((len, segment, Some(remote), arrival)) => {
+                    // Patterns see when it arrived; sending uses the clock.
+                    let now = arrival;
                     let (id, local) = (listener.id, listener.local);
                     // GRO may have coalesced several datagrams of one peer.
                     let run = std::mem::take(&mut self.rx_buf);
@@ -233,11 +234,11 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                             now,
                         };
                         let handled = self.server.on_datagram(received);
-                        self.act(handled, now);
+                        self.act(handled, Instant::now());
                     }
                     self.rx_buf = run;
                 }
-                Ok((_, _, None)) => {}
+                Ok((_, _, None, _)) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted || is_peer_error(&e) => {}
                 Err(e) => {

@@ -1,9 +1,11 @@
 //! A mio UDP socket with the best send and receive paths the platform
-//! offers: on Linux UDP GSO / sendmmsg / sendto and UDP GRO (see
-//! `sys::offload`); elsewhere one datagram per call.
+//! offers: on Linux UDP GSO / sendmmsg / sendto, UDP GRO and kernel
+//! receive timestamps (see `sys::offload`); elsewhere one datagram per
+//! call, stamped when read.
 
 use std::io;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use mio::net::UdpSocket;
 
@@ -25,6 +27,9 @@ impl Udp {
             use std::os::fd::AsRawFd;
             if !crate::sys::offload::enable_gro(socket.as_raw_fd()) {
                 log::debug!("UDP_GRO not available: one datagram per receive");
+            }
+            if !crate::sys::offload::enable_timestamps(socket.as_raw_fd()) {
+                log::debug!("SO_TIMESTAMPNS not available: arrival is when a datagram is read");
             }
             Self {
                 socket,
@@ -88,20 +93,27 @@ impl Udp {
         }
     }
 
-    /// One receive: bytes, datagram size within them, sender.
+    /// One receive: bytes, datagram size within them, sender, and when it
+    /// arrived (the kernel's timestamp where there is one, else now).
     pub(super) fn recv_run(
         &self,
         buf: &mut [u8],
-    ) -> io::Result<(usize, usize, Option<SocketAddr>)> {
+    ) -> io::Result<(usize, usize, Option<SocketAddr>, Instant)> {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            crate::sys::offload::recv(self.socket.as_raw_fd(), buf)
+            let r = crate::sys::offload::recv(self.socket.as_raw_fd(), buf)?;
+            Ok((
+                r.len,
+                r.segment,
+                r.from,
+                r.arrival.unwrap_or_else(Instant::now),
+            ))
         }
         #[cfg(not(target_os = "linux"))]
         {
             let (len, from) = self.socket.recv_from(buf)?;
-            Ok((len, len.max(1), Some(from)))
+            Ok((len, len.max(1), Some(from), Instant::now()))
         }
     }
 }
