@@ -287,8 +287,12 @@ fn consent_stops_a_stream_whose_client_vanished(backend: Backend) {
         .recv_timeout(Duration::from_secs(10))
         .expect("consent ended the stream");
     let elapsed = started.elapsed();
-    match server_side.status {
-        Status::Failed(StreamError::ConsentExpired { silent_ms }) => assert!(silent_ms >= 3000),
+    match &server_side.status {
+        Status::Failed(StreamError::ConsentExpired { silent_ms }) => assert!(*silent_ms >= 3000),
+        // Linux: the closed port answers with ICMP port unreachable, which
+        // the server reads (IP_RECVERR) and acts on before consent would.
+        Status::Failed(StreamError::Aborted { reason })
+            if cfg!(target_os = "linux") && reason.contains("unreachable") => {}
         other => panic!("expected consent to expire, got {other:?}"),
     }
     assert!(

@@ -162,3 +162,63 @@ fn a_path_slower_than_the_buffer_fails_clearly() {
     relay.stop().unwrap();
     h.stop().unwrap();
 }
+
+/// A plain ctsTraffic client that goes away mid-stream: its port closes,
+/// the kernel answers the next datagrams with ICMP port unreachable, and
+/// the server (Linux: IP_RECVERR) ends that stream at once instead of
+/// sending the rest of it. A v1 stream would end by consent after 3 s;
+/// a plain one has nothing else to stop it.
+#[test]
+#[cfg(target_os = "linux")]
+fn a_plain_client_that_goes_away_ends_its_stream_at_once() {
+    let (tx, results) = std::sync::mpsc::channel::<StreamResult>();
+    let config = ServerConfig {
+        // 20 s: far longer than the test waits.
+        compat_settings: Some(StreamSettings::new(2_000_000, 50, 20)),
+        ..ServerConfig::default()
+    };
+    let server = Server::with_defaults(config)
+        .unwrap()
+        .on_finished(move |r| {
+            let _ = tx.send(r.clone());
+        });
+    let options = ServerOptions {
+        listen: vec![free_port()],
+        shards: 1,
+        ..Default::default()
+    };
+    let handle = start_server(Backend::Mio, Arc::new(server), &options).unwrap();
+    let target = handle.local_addrs()[0];
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    client.send_to(b"START", target).unwrap();
+    let mut buf = [0u8; 2048];
+    // The connection id, then data: the stream runs.
+    for _ in 0..5 {
+        client.recv_from(&mut buf).unwrap();
+    }
+    let left = client.local_addr().unwrap();
+    drop(client);
+    let gone = Instant::now();
+    let r = results.recv_timeout(Duration::from_secs(10)).unwrap();
+    let took = gone.elapsed();
+    handle.stop().unwrap();
+    assert_eq!(r.remote, left);
+    match &r.status {
+        Status::Failed(StreamError::Aborted { reason }) => {
+            assert!(reason.contains("unreachable"), "{reason}")
+        }
+        other => panic!("expected an abort, got {other:?}"),
+    }
+    assert!(
+        took < Duration::from_secs(2),
+        "ended {took:?} after the client left"
+    );
+    assert!(
+        r.stats.frames_sent < 100,
+        "sent {} of 1000 frames",
+        r.stats.frames_sent
+    );
+}

@@ -1,6 +1,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -498,6 +499,20 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         if let Some(observer) = &self.observer {
             observer(result);
         }
+    }
+
+    /// The network says nothing listens at `remote` any more (an ICMP
+    /// port unreachable that a backend read off its socket): aborts that
+    /// peer's streams, in both roles, with `reason`. Returns their keys;
+    /// driving them ends and reports them.
+    pub fn on_unreachable(&self, remote: SocketAddr, reason: &str) -> Vec<StreamKey> {
+        [StreamKey::sender(remote), StreamKey::receiver(remote)]
+            .into_iter()
+            .filter(|&key| {
+                self.manager
+                    .with_stream(key, &mut |s| s.pattern.abort(reason))
+            })
+            .collect()
     }
 
     /// Aborts every stream (shutdown) and returns their results.

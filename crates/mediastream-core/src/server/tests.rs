@@ -447,6 +447,42 @@ fn failed_streams_are_removed_and_send_errors_end_only_that_stream() {
 }
 
 #[test]
+fn an_unreachable_peer_loses_its_streams_in_both_roles_and_no_other() {
+    let factory = FakeFactory::default();
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let sink = results.clone();
+    let server = Server::new(config(4), FakeManager::default(), &factory)
+        .unwrap()
+        .on_finished(move |r| sink.lock().unwrap().push((r.remote, r.status.clone())));
+    let now = Instant::now();
+    // Peer 1 receives (plain START) and sends (JOIN); peer 2 receives.
+    server.on_datagram(received(1, b"START", now));
+    server.on_datagram(received(1, &request_bytes(true, 9), now));
+    server.on_datagram(received(2, b"START", now));
+    assert_eq!(server.manager().len(), 3);
+    let mut keys = server.on_unreachable(addr(1), "gone");
+    keys.sort_by_key(|k| k.role == Role::Receiver);
+    assert_eq!(
+        keys,
+        [StreamKey::sender(addr(1)), StreamKey::receiver(addr(1))]
+    );
+    assert!(server.on_unreachable(addr(3), "never here").is_empty());
+    let mut buf = [0u8; 2048];
+    let mut ok = |_: &StreamRequest, _: &[u8], _: usize| Ok(());
+    for key in keys {
+        assert!(matches!(
+            server.drive(key, now, &mut buf, Batching::NONE, &mut ok),
+            Drive::Finished { .. }
+        ));
+    }
+    let ended = results.lock().unwrap().clone();
+    assert_eq!(ended.len(), 2);
+    assert!(ended.iter().all(|(remote, status)| *remote == addr(1)
+        && matches!(status, Status::Failed(StreamError::Aborted { reason }) if reason == "gone")));
+    assert_eq!(server.manager().len(), 1, "peer 2's stream runs on");
+}
+
+#[test]
 fn exit_limit_and_factory_failures() {
     let factory = FakeFactory::default();
     let cfg = ServerConfig {

@@ -78,7 +78,15 @@ fn unsupported(e: &io::Error) -> bool {
 }
 
 /// Retries a send while the socket buffer is full, for a bounded time.
+///
+/// With IP_RECVERR on, an ICMP error caused by an earlier send to any
+/// peer sets the socket's pending error, and the next call on the socket,
+/// whichever peer it is for, fails with it once (and clears it). That
+/// error belongs to the error queue (`recv_icmp_error`), not to this
+/// send: try again, a few times, so that a send that really cannot go
+/// (no route) still fails.
 fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut pending = 0;
     for _ in 0..10_000 {
         match op() {
             Err(e)
@@ -87,10 +95,20 @@ fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
             {
                 std::thread::yield_now()
             }
+            Err(e) if pending < 3 && super::socket::is_peer_error(&e) => pending += 1,
             other => return other,
         }
     }
     Err(io::Error::from(io::ErrorKind::WouldBlock))
+}
+
+/// ENOBUFS: a queue on the way out (a qdisc, the device) dropped what
+/// this call handed over. The kernel says so only with IP_RECVERR on
+/// (otherwise it counts the drop and reports success); either way the
+/// datagrams left our hands, so this is a loss on the path, not a failed
+/// send, and nothing is sent again.
+fn dropped_locally(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOBUFS)
 }
 
 fn cvt(rc: isize) -> io::Result<usize> {
@@ -111,11 +129,15 @@ pub(crate) fn send(
     path: &SendPath,
 ) -> io::Result<()> {
     if data.len() <= segment {
-        return retry(|| sendto(fd, to, data)).map(drop);
+        return match retry(|| sendto(fd, to, data)) {
+            Err(e) if !dropped_locally(&e) => Err(e),
+            _ => Ok(()),
+        };
     }
     if path.0.load(Ordering::Relaxed) == GSO {
         match retry(|| sendmsg_gso(fd, to, data, segment)) {
             Ok(_) => return Ok(()),
+            Err(e) if dropped_locally(&e) => return Ok(()),
             Err(e) if unsupported(&e) => path.downgrade(GSO, &e),
             Err(e) => return Err(e),
         }
@@ -128,7 +150,10 @@ pub(crate) fn send(
         }
     }
     for chunk in data.chunks(segment) {
-        retry(|| sendto(fd, to, chunk))?;
+        match retry(|| sendto(fd, to, chunk)) {
+            Err(e) if !dropped_locally(&e) => return Err(e),
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -208,9 +233,14 @@ fn sendmmsg_all(fd: RawFd, to: &SockAddr, data: &[u8], segment: usize) -> io::Re
         let rest = &mut msgs[done..];
         // SAFETY: `rest` is a live array of initialised mmsghdr whose
         // pointers refer to `iovs`, `data` and `to`, all alive here.
-        let sent = retry(|| {
+        let sent = match retry(|| {
             cvt(unsafe { libc::sendmmsg(fd, rest.as_mut_ptr(), rest.len() as u32, 0) } as isize)
-        })?;
+        }) {
+            Ok(sent) => sent,
+            // The first message was dropped on the way out: go on after it.
+            Err(e) if dropped_locally(&e) => 1,
+            Err(e) => return Err(e),
+        };
         if sent == 0 {
             return Err(io::Error::from(io::ErrorKind::WriteZero));
         }
@@ -251,6 +281,112 @@ pub(crate) fn enable_timestamps(fd: RawFd) -> bool {
         )
     };
     rc == 0
+}
+
+/// Turns on IP_RECVERR (IPV6_RECVERR on an IPv6 socket): ICMP errors our
+/// sends cause are queued on the socket with the destination they were
+/// for, where an unconnected socket would otherwise never hear of them.
+/// False when the kernel refuses.
+pub(crate) fn enable_recverr(fd: RawFd, ipv6: bool) -> bool {
+    let on: libc::c_int = 1;
+    let (level, name) = if ipv6 {
+        (libc::SOL_IPV6, libc::IPV6_RECVERR)
+    } else {
+        (libc::SOL_IP, libc::IP_RECVERR)
+    };
+    // SAFETY: the option value is a live c_int of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    rc == 0
+}
+
+/// An ICMP error the kernel queued for one of our sends.
+#[derive(Debug)]
+pub(crate) struct IcmpError {
+    /// Where the datagram that drew it was going.
+    pub(crate) remote: SocketAddr,
+    /// What the ICMP message says (ECONNREFUSED: port unreachable).
+    pub(crate) error: io::Error,
+}
+
+/// One entry of a socket's error queue.
+#[derive(Debug)]
+pub(crate) enum Queued {
+    /// The queue is empty.
+    Empty,
+    /// An ICMP error for one of our sends.
+    Icmp(IcmpError),
+    /// Something else (a local error): taken off, nothing to act on.
+    Other,
+}
+
+/// Takes one entry off the socket's error queue (see [`enable_recverr`]).
+pub(crate) fn recv_icmp_error(fd: RawFd) -> io::Result<Queued> {
+    // The queued datagram itself is not needed: a small buffer truncates it.
+    let mut data = [0u8; 64];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut storage = SockAddrStorage::zeroed();
+    let mut control = RecvCmsg([0; 128]);
+    // SAFETY: an all-zero msghdr is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
+    msg.msg_namelen = storage.size_of();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: every pointer in `msg` refers to live, writable locals with
+    // the lengths given; MSG_ERRQUEUE never blocks.
+    match cvt(unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) }) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Queued::Empty),
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let mut errno = None;
+    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
+    // CMSG_* macros walk only within them, and an IP(V6)_RECVERR message
+    // carries a sock_extended_err.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let level = (*cmsg).cmsg_level;
+            let kind = (*cmsg).cmsg_type;
+            if (level == libc::SOL_IP && kind == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR)
+            {
+                let ee = std::ptr::read_unaligned(
+                    libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>(),
+                );
+                if ee.ee_origin == libc::SO_EE_ORIGIN_ICMP
+                    || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6
+                {
+                    errno = i32::try_from(ee.ee_errno).ok();
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let namelen = msg.msg_namelen;
+    // SAFETY: the kernel wrote the original destination, `namelen` bytes
+    // of its family, into `storage`.
+    let remote = unsafe { SockAddr::new(storage, namelen) }.as_socket();
+    Ok(match (remote, errno) {
+        (Some(remote), Some(errno)) => Queued::Icmp(IcmpError {
+            remote,
+            error: io::Error::from_raw_os_error(errno),
+        }),
+        _ => Queued::Other,
+    })
 }
 
 /// What one `recvmsg` returned.
@@ -386,6 +522,43 @@ mod tests {
             datagrams += r.len.div_ceil(r.segment);
         }
         assert_eq!((total, datagrams), (14_000, 10));
+    }
+
+    #[test]
+    fn port_unreachable_is_queued_with_the_destination_and_sends_go_on() {
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(enable_recverr(tx.as_raw_fd(), false));
+        // A port nobody listens on: bind one, learn it, close it.
+        let gone = UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let alive = UdpSocket::bind("127.0.0.1:0").unwrap();
+        alive
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let path = SendPath::default();
+        send(tx.as_raw_fd(), &SockAddr::from(gone), b"anyone?", 64, &path).unwrap();
+        // The ICMP error is now pending on the socket: a send to another
+        // peer still goes (the pending error is not its failure).
+        std::thread::sleep(Duration::from_millis(20));
+        let to = SockAddr::from(alive.local_addr().unwrap());
+        send(tx.as_raw_fd(), &to, b"still here", 64, &path).unwrap();
+        let mut buf = [0u8; 64];
+        let (n, _) = alive.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"still here");
+        // The queue names the destination that drew it.
+        match recv_icmp_error(tx.as_raw_fd()).unwrap() {
+            Queued::Icmp(e) => {
+                assert_eq!(e.remote, gone);
+                assert_eq!(e.error.kind(), io::ErrorKind::ConnectionRefused);
+            }
+            other => panic!("expected port unreachable, got {other:?}"),
+        }
+        assert!(matches!(
+            recv_icmp_error(tx.as_raw_fd()).unwrap(),
+            Queued::Empty
+        ));
     }
 
     #[test]

@@ -63,10 +63,12 @@ where
                     buffers = granted;
                 }
             }
+            let udp = Udp::new(mio::net::UdpSocket::from_std(std_socket));
+            udp.report_unreachable();
             listeners.push(Listener {
                 id: ListenerId(i as u32),
                 local: local[i],
-                udp: Udp::new(mio::net::UdpSocket::from_std(std_socket)),
+                udp,
             });
         }
         per_shard.push(listeners);
@@ -118,6 +120,7 @@ where
             stop: stop.clone(),
             send_drops: send_drops.clone(),
             readable: Vec::new(),
+            errored: Vec::new(),
         };
         let thread = std::thread::Builder::new()
             .name(format!("mediastream-shard-{index}"))
@@ -154,6 +157,8 @@ struct Shard<M, F> {
     send_drops: Arc<AtomicU64>,
     /// Sockets whose receive budget ran out: read them again before waiting.
     readable: Vec<usize>,
+    /// Sockets with ICMP errors queued (see `Udp::report_unreachable`).
+    errored: Vec<usize>,
 }
 
 impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
@@ -180,9 +185,18 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 match event.token() {
                     TIMER => self.timer.clear(),
                     WAKE => {}
-                    Token(i) if !self.readable.contains(&i) => self.readable.push(i),
-                    Token(_) => {}
+                    Token(i) => {
+                        if event.is_error() && !self.errored.contains(&i) {
+                            self.errored.push(i);
+                        }
+                        if !self.readable.contains(&i) {
+                            self.readable.push(i);
+                        }
+                    }
                 }
+            }
+            for i in std::mem::take(&mut self.errored) {
+                self.end_unreachable(i);
             }
             // Frames due first: a receive burst must not make them late.
             spin_until(self.schedule.next(), self.spin);
@@ -240,7 +254,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 }
                 Ok((_, _, None, _)) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted || is_peer_error(&e) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A peer's ICMP error, reported once on the shared socket.
+                Err(e) if is_peer_error(&e) => self.end_unreachable(index),
                 Err(e) => {
                     log::warn!("receiving on {}: {e}", listener.local);
                     return;
@@ -251,12 +267,30 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         self.readable.push(index);
     }
 
+    /// Ends the streams of every peer whose port an ICMP error on socket
+    /// `index` says has closed (a plain client that went away would
+    /// otherwise be sent its whole stream).
+    fn end_unreachable(&mut self, index: usize) {
+        for remote in self.listeners[index].udp.unreachable_peers(256) {
+            let reason = format!("{remote} is unreachable (ICMP port unreachable)");
+            for key in self.server.on_unreachable(remote, &reason) {
+                self.drive(key, Instant::now());
+            }
+        }
+    }
+
     fn act(&mut self, handled: Handled, now: Instant) {
         match handled {
             Handled::Delivered(key) | Handled::Started(key) => self.drive(key, now),
             Handled::Reply(reply) => {
                 let udp = &self.listeners[reply.listener.0 as usize].udp;
-                if let Err(e) = udp.socket.send_to(reply.bytes(), reply.remote) {
+                let mut sent = udp.socket.send_to(reply.bytes(), reply.remote);
+                if sent.as_ref().is_err_and(is_peer_error) {
+                    // Another peer's ICMP error, pending on the shared
+                    // socket, was reported here; it is cleared now.
+                    sent = udp.socket.send_to(reply.bytes(), reply.remote);
+                }
+                if let Err(e) = sent {
                     log::debug!("reply to {} failed: {e}", reply.remote);
                 }
             }

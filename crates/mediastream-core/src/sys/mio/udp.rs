@@ -118,6 +118,52 @@ impl Udp {
     }
 }
 
+impl Udp {
+    /// Linux: queue ICMP errors our sends draw, with their destination
+    /// (IP_RECVERR), so that a server hears when a peer's port closed.
+    /// Elsewhere a no-op. Only for a server's listeners: a client's own
+    /// errors already arrive as receive errors on its connected socket.
+    pub(super) fn report_unreachable(&self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let ipv6 = self.socket.local_addr().is_ok_and(|a| a.is_ipv6());
+            if !crate::sys::offload::enable_recverr(self.socket.as_raw_fd(), ipv6) {
+                log::debug!("IP_RECVERR not available: a vanished plain client is not noticed");
+            }
+        }
+    }
+
+    /// The peers an ICMP port unreachable says are gone, taken off the
+    /// error queue (at most `max`); other ICMP errors are logged and
+    /// dropped (an unreachable host or net may be a passing outage, which
+    /// is what a stream is there to measure).
+    pub(super) fn unreachable_peers(&self, max: usize) -> Vec<SocketAddr> {
+        #[cfg(target_os = "linux")]
+        {
+            use crate::sys::offload::{recv_icmp_error, Queued};
+            use std::os::fd::AsRawFd;
+            let mut gone = Vec::new();
+            for _ in 0..max {
+                match recv_icmp_error(self.socket.as_raw_fd()) {
+                    Ok(Queued::Icmp(e)) if e.error.kind() == io::ErrorKind::ConnectionRefused => {
+                        gone.push(e.remote);
+                    }
+                    Ok(Queued::Icmp(e)) => log::debug!("ICMP for {}: {}", e.remote, e.error),
+                    Ok(Queued::Other) => {}
+                    Ok(Queued::Empty) | Err(_) => break,
+                }
+            }
+            gone
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = max;
+            Vec::new()
+        }
+    }
+}
+
 /// Splits a received run into its datagrams.
 pub(super) fn datagrams(buf: &[u8], segment: usize) -> impl Iterator<Item = &[u8]> {
     buf.chunks(segment.max(1))
