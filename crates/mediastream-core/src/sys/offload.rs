@@ -565,6 +565,11 @@ mod tests {
     fn kernel_timestamps_say_when_a_datagram_arrived_not_when_it_was_read() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         assert!(enable_timestamps(rx.as_raw_fd()));
+        // The first socket to ask makes the kernel start stamping on
+        // receive from a deferred work item; until it has run, a datagram
+        // is stamped when read. Give it time (a server's sockets live far
+        // longer than this).
+        std::thread::sleep(Duration::from_millis(200));
         let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
         let before = Instant::now();
         tx.send_to(b"stamp me", rx.local_addr().unwrap()).unwrap();
