@@ -713,6 +713,8 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (client(&["--socket-buffer", "big"]), "--socket-buffer"),
         (client(&["--backend", "epoll"]), "--backend"),
         (client(&["--spin-us", "5000"]), "--spin-us"),
+        (client(&["--frame-spread", "5x"]), "--frame-spread"),
+        (client(&["--frame-spread", "-1"]), "--frame-spread"),
         (
             client(&["--jitter-file", "j.csv", "--connections", "2"]),
             "--jitter-file",
@@ -750,6 +752,7 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (server(&["--source-streams", "0"]), "--source-streams"),
         (server(&["--backend", "x"]), "--backend"),
         (server(&["--spin-us", "99999"]), "--spin-us"),
+        (server(&["--frame-spread", "soon"]), "--frame-spread"),
         (server(&["--json"]), "--json"),
         (relay(&["--listen", "x"]), "--listen"),
         (
@@ -777,6 +780,7 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (loopback(&["--datagram-size", "70000"]), "--datagram-size"),
         (loopback(&["--buffer-depth", "x"]), "--buffer-depth"),
         (loopback(&["--spin-us", "5000"]), "--spin-us"),
+        (loopback(&["--frame-spread", "1e400"]), "--frame-spread"),
     ];
     for (args, option) in &cases {
         let out = run(args, Duration::from_secs(10));
