@@ -249,51 +249,9 @@ fn sendmmsg_all(fd: RawFd, to: &SockAddr, data: &[u8], segment: usize) -> io::Re
     Ok(())
 }
 
-/// Turns UDP_GRO on; false when the kernel does not have it.
-pub(crate) fn enable_gro(fd: RawFd) -> bool {
+/// Sets an int socket option to 1; false when the kernel refuses.
+fn switch_on(fd: RawFd, level: libc::c_int, name: libc::c_int) -> bool {
     let on: libc::c_int = 1;
-    // SAFETY: the option value is a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_UDP,
-            libc::UDP_GRO,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as u32,
-        )
-    };
-    rc == 0
-}
-
-/// Turns on SO_TIMESTAMPNS: the kernel stamps each datagram when it
-/// arrives, so a busy receiver still measures arrival, not its own read.
-/// False when the kernel refuses.
-pub(crate) fn enable_timestamps(fd: RawFd) -> bool {
-    let on: libc::c_int = 1;
-    // SAFETY: the option value is a live c_int of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&on as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as u32,
-        )
-    };
-    rc == 0
-}
-
-/// Turns on IP_RECVERR (IPV6_RECVERR on an IPv6 socket): ICMP errors our
-/// sends cause are queued on the socket with the destination they were
-/// for, where an unconnected socket would otherwise never hear of them.
-/// False when the kernel refuses.
-pub(crate) fn enable_recverr(fd: RawFd, ipv6: bool) -> bool {
-    let on: libc::c_int = 1;
-    let (level, name) = if ipv6 {
-        (libc::SOL_IPV6, libc::IPV6_RECVERR)
-    } else {
-        (libc::SOL_IP, libc::IP_RECVERR)
-    };
     // SAFETY: the option value is a live c_int of the size given.
     let rc = unsafe {
         libc::setsockopt(
@@ -305,6 +263,92 @@ pub(crate) fn enable_recverr(fd: RawFd, ipv6: bool) -> bool {
         )
     };
     rc == 0
+}
+
+/// Turns UDP_GRO on; false when the kernel does not have it.
+pub(crate) fn enable_gro(fd: RawFd) -> bool {
+    switch_on(fd, libc::SOL_UDP, libc::UDP_GRO)
+}
+
+/// Turns on SO_TIMESTAMPNS: the kernel stamps each datagram when it
+/// arrives, so a busy receiver still measures arrival, not its own read.
+/// False when the kernel refuses.
+pub(crate) fn enable_timestamps(fd: RawFd) -> bool {
+    switch_on(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)
+}
+
+/// Turns on IP_RECVERR (IPV6_RECVERR on an IPv6 socket): ICMP errors our
+/// sends cause are queued on the socket with the destination they were
+/// for, where an unconnected socket would otherwise never hear of them.
+/// False when the kernel refuses.
+pub(crate) fn enable_recverr(fd: RawFd, ipv6: bool) -> bool {
+    if ipv6 {
+        switch_on(fd, libc::SOL_IPV6, libc::IPV6_RECVERR)
+    } else {
+        switch_on(fd, libc::SOL_IP, libc::IP_RECVERR)
+    }
+}
+
+/// Control-message space for a receive: UDP_GRO's int, SCM_TIMESTAMPNS's
+/// timespec or IP_RECVERR's extended error and address, with room to
+/// spare, 8-byte aligned.
+#[repr(C, align(8))]
+struct RecvCmsg([u8; 256]);
+
+/// Reads a `T` from a control message's data, if it is long enough.
+fn cmsg_value<T: Copy>(data: &[u8]) -> Option<T> {
+    // SAFETY: `data` holds at least size_of::<T>() initialised bytes, and
+    // the read is unaligned; callers only use plain-old-data kernel
+    // structs, for which any bytes are a valid value.
+    (data.len() >= size_of::<T>())
+        .then(|| unsafe { std::ptr::read_unaligned(data.as_ptr().cast()) })
+}
+
+/// One `recvmsg(fd, flags)` into `buf`: the length and the message's
+/// address (the sender; for the error queue, the original destination).
+/// `on_cmsg` sees each control message's level, type and data.
+fn recvmsg_with(
+    fd: RawFd,
+    buf: &mut [u8],
+    flags: libc::c_int,
+    mut on_cmsg: impl FnMut(libc::c_int, libc::c_int, &[u8]),
+) -> io::Result<(usize, Option<SocketAddr>)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut storage = SockAddrStorage::zeroed();
+    let mut control = RecvCmsg([0; 256]);
+    // SAFETY: an all-zero msghdr is a valid empty message.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
+    msg.msg_namelen = storage.size_of();
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len() as _;
+    // SAFETY: every pointer in `msg` refers to live, writable locals or to
+    // `buf`, each with the length given.
+    let len = cvt(unsafe { libc::recvmsg(fd, &mut msg, flags) })?;
+    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
+    // CMSG_* macros walk only within them, and each message's data runs
+    // from CMSG_DATA to the end of its cmsg_len.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let header = libc::CMSG_LEN(0) as usize;
+            let data_len = ((*cmsg).cmsg_len as usize).saturating_sub(header);
+            let data = std::slice::from_raw_parts(libc::CMSG_DATA(cmsg), data_len);
+            on_cmsg((*cmsg).cmsg_level, (*cmsg).cmsg_type, data);
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let namelen = msg.msg_namelen;
+    // SAFETY: the kernel wrote an address of `namelen` bytes of its family
+    // into `storage` (or nothing: then the length is 0 and as_socket()
+    // says None).
+    let from = unsafe { SockAddr::new(storage, namelen) }.as_socket();
+    Ok((len, from))
 }
 
 /// An ICMP error the kernel queued for one of our sends.
@@ -331,55 +375,27 @@ pub(crate) enum Queued {
 pub(crate) fn recv_icmp_error(fd: RawFd) -> io::Result<Queued> {
     // The queued datagram itself is not needed: a small buffer truncates it.
     let mut data = [0u8; 64];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut storage = SockAddrStorage::zeroed();
-    let mut control = RecvCmsg([0; 128]);
-    // SAFETY: an all-zero msghdr is a valid empty message.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
-    msg.msg_namelen = storage.size_of();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr().cast();
-    msg.msg_controllen = control.0.len() as _;
-    // SAFETY: every pointer in `msg` refers to live, writable locals with
-    // the lengths given; MSG_ERRQUEUE never blocks.
-    match cvt(unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) }) {
-        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Queued::Empty),
-        Err(e) => return Err(e),
-        Ok(_) => {}
-    }
     let mut errno = None;
-    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
-    // CMSG_* macros walk only within them, and an IP(V6)_RECVERR message
-    // carries a sock_extended_err.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            let level = (*cmsg).cmsg_level;
-            let kind = (*cmsg).cmsg_type;
-            if (level == libc::SOL_IP && kind == libc::IP_RECVERR)
-                || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR)
-            {
-                let ee = std::ptr::read_unaligned(
-                    libc::CMSG_DATA(cmsg).cast::<libc::sock_extended_err>(),
-                );
+    let read = recvmsg_with(
+        fd,
+        &mut data,
+        libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT,
+        |level, kind, value| {
+            let extended = (level == libc::SOL_IP && kind == libc::IP_RECVERR)
+                || (level == libc::SOL_IPV6 && kind == libc::IPV6_RECVERR);
+            if let Some(ee) = cmsg_value::<libc::sock_extended_err>(value).filter(|_| extended) {
                 if ee.ee_origin == libc::SO_EE_ORIGIN_ICMP
                     || ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6
                 {
                     errno = i32::try_from(ee.ee_errno).ok();
                 }
             }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    let namelen = msg.msg_namelen;
-    // SAFETY: the kernel wrote the original destination, `namelen` bytes
-    // of its family, into `storage`.
-    let remote = unsafe { SockAddr::new(storage, namelen) }.as_socket();
+        },
+    );
+    let (_, remote) = match read {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Queued::Empty),
+        other => other?,
+    };
     Ok(match (remote, errno) {
         (Some(remote), Some(errno)) => Queued::Icmp(IcmpError {
             remote,
@@ -422,62 +438,24 @@ fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
 
 /// One `recvmsg`, with GRO's segment size and the kernel's timestamp.
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    let mut storage = SockAddrStorage::zeroed();
-    let mut control = RecvCmsg([0; 128]);
-    // SAFETY: an all-zero msghdr is a valid empty message.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut storage as *mut SockAddrStorage).cast();
-    msg.msg_namelen = storage.size_of();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr().cast();
-    msg.msg_controllen = control.0.len() as _;
-    // SAFETY: every pointer in `msg` refers to live, writable locals or to
-    // `buf`, each with the length given.
-    let len = cvt(unsafe { libc::recvmsg(fd, &mut msg, 0) })?;
-    let mut segment = len;
+    let mut segment = None;
     let mut arrival = None;
-    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
-    // CMSG_* macros walk only within them.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_UDP && (*cmsg).cmsg_type == libc::UDP_GRO {
-                let size = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::c_int>());
-                if size > 0 {
-                    segment = size as usize;
-                }
-            }
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_TIMESTAMPNS
-            {
-                let stamp =
-                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<libc::timespec>());
-                arrival = arrival_of(&stamp);
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+    let (len, from) = recvmsg_with(fd, buf, 0, |level, kind, value| {
+        if level == libc::SOL_UDP && kind == libc::UDP_GRO {
+            segment = cmsg_value::<libc::c_int>(value)
+                .and_then(|size| usize::try_from(size).ok())
+                .filter(|&size| size > 0);
+        } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+            arrival = cmsg_value::<libc::timespec>(value).and_then(|t| arrival_of(&t));
         }
-    }
-    let namelen = msg.msg_namelen;
-    // SAFETY: the kernel wrote an address of `namelen` bytes of its family
-    // into `storage` (or nothing, for a connected socket: then the length
-    // is 0 and as_socket() says None).
-    let from = unsafe { SockAddr::new(storage, namelen) }.as_socket();
+    })?;
     Ok(Received {
         len,
-        segment: segment.max(1),
+        segment: segment.unwrap_or(len).max(1),
         from,
         arrival,
     })
 }
-
-/// Control-message space for a receive: UDP_GRO's int and
-/// SCM_TIMESTAMPNS's timespec, with room to spare, 8-byte aligned.
-#[repr(C, align(8))]
-struct RecvCmsg([u8; 128]);
 
 #[cfg(test)]
 mod tests {
