@@ -7,19 +7,22 @@
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod support;
+
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use mediastream::client::{ClientConfig, Direction};
 use mediastream::impair::Impairments;
-use mediastream::pattern::{FrameOutcome, FrameRecord, Status, StreamError};
+use mediastream::pattern::{FrameRecord, Status, StreamError};
 use mediastream::server::{Server, ServerConfig, StreamResult};
 use mediastream::settings::{StreamPlan, StreamSettings};
 use mediastream::sys::relay::{start_relay, RelayOptions, RelayRecord, Way};
 use mediastream::sys::{
     run_client, start_server, Backend, ClientObserver, ClientOptions, ServerOptions,
 };
+use support::model::{self, Expected};
 
 /// 2 Mbit/s, 50 frames/s, 1 s: 50 frames of 5000 bytes (3 x 1400 + 800).
 fn settings() -> StreamSettings {
@@ -36,15 +39,6 @@ fn impairments() -> Impairments {
         jitter: Duration::from_millis(5),
         corrupt: 0.02,
     }
-}
-
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Expected {
-    outcomes: Vec<FrameOutcome>,
-    completed: u64,
-    dropped: u64,
-    repeated: u64,
-    corrupt: u64,
 }
 
 /// What the receiver must count, from the relay's records of one way.
@@ -64,19 +58,7 @@ fn expected(plan: &StreamPlan, log: &[RelayRecord], way: Way) -> Expected {
             }
         }
     }
-    for &b in &bytes[1..] {
-        let outcome = match b.cmp(&plan.frame_size()) {
-            std::cmp::Ordering::Equal => FrameOutcome::Completed,
-            std::cmp::Ordering::Less => FrameOutcome::Dropped,
-            std::cmp::Ordering::Greater => FrameOutcome::Repeated,
-        };
-        match outcome {
-            FrameOutcome::Completed => out.completed += 1,
-            FrameOutcome::Dropped => out.dropped += 1,
-            FrameOutcome::Repeated => out.repeated += 1,
-        }
-        out.outcomes.push(outcome);
-    }
+    model::render_frames(plan, &bytes, &mut out);
     out
 }
 

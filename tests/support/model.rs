@@ -131,19 +131,7 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
         out.duplicates += c.saturating_sub(per_frame);
     }
     let mut run = 0u64;
-    for &b in &bytes[1..] {
-        let outcome = match b.cmp(&plan.frame_size()) {
-            std::cmp::Ordering::Equal => FrameOutcome::Completed,
-            std::cmp::Ordering::Less => FrameOutcome::Dropped,
-            std::cmp::Ordering::Greater => FrameOutcome::Repeated,
-        };
-        match outcome {
-            FrameOutcome::Completed => out.completed += 1,
-            FrameOutcome::Dropped => out.dropped += 1,
-            FrameOutcome::Repeated => out.repeated += 1,
-        }
-        out.outcomes.push(outcome);
-    }
+    render_frames(plan, &bytes, &mut out);
     for (n, outcome) in out.outcomes.iter().enumerate() {
         let dropped = *outcome == FrameOutcome::Dropped;
         if dropped {
@@ -157,4 +145,22 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
         }
     }
     out
+}
+
+/// The render rule on the bytes each frame got in time (`bytes[n]` for
+/// frame n; index 0 unused): its outcome, in order, and the counts.
+pub fn render_frames(plan: &StreamPlan, bytes: &[u64], out: &mut Expected) {
+    for &b in &bytes[1..] {
+        let outcome = match b.cmp(&plan.frame_size()) {
+            std::cmp::Ordering::Equal => FrameOutcome::Completed,
+            std::cmp::Ordering::Less => FrameOutcome::Dropped,
+            std::cmp::Ordering::Greater => FrameOutcome::Repeated,
+        };
+        match outcome {
+            FrameOutcome::Completed => out.completed += 1,
+            FrameOutcome::Dropped => out.dropped += 1,
+            FrameOutcome::Repeated => out.repeated += 1,
+        }
+        out.outcomes.push(outcome);
+    }
 }
