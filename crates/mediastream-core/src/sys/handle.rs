@@ -42,6 +42,17 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
+    /// Refuses options with no address to listen on (every backend).
+    pub(crate) fn check_listen(&self) -> io::Result<()> {
+        if self.listen.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no address to listen on",
+            ));
+        }
+        Ok(())
+    }
+
     /// The worker count `shards` asks for.
     pub(crate) fn workers(&self) -> usize {
         match self.shards {

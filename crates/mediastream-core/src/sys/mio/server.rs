@@ -39,12 +39,7 @@ where
     M: ConnectionManager + 'static,
     F: ConnectedSocketFactory + 'static,
 {
-    if options.listen.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "no address to listen on",
-        ));
-    }
+    options.check_listen()?;
     // Without SO_REUSEPORT the shards could not share the port.
     let shards = if cfg!(unix) { options.workers() } else { 1 };
     let reuse = shards > 1;

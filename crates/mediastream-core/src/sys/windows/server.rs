@@ -163,12 +163,7 @@ where
     M: ConnectionManager + 'static,
     F: ConnectedSocketFactory + 'static,
 {
-    if options.listen.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "no address to listen on",
-        ));
-    }
+    options.check_listen()?;
     let mut sockets = Vec::new();
     let mut buffers = SocketBuffers::default();
     for (i, addr) in options.listen.iter().enumerate() {
