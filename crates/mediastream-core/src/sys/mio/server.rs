@@ -278,15 +278,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         match handled {
             Handled::Delivered(key) | Handled::Started(key) => self.drive(key, now),
             Handled::Reply(reply) => {
+                // The stream's send path: it retries past another peer's
+                // pending ICMP error and a full buffer.
                 let udp = &self.listeners[reply.listener.0 as usize].udp;
-                let mut sent = udp.socket.send_to(reply.bytes(), reply.remote);
-                if sent.as_ref().is_err_and(is_peer_error) {
-                    // Another peer's ICMP error, pending on the shared
-                    // socket, was reported here; it is cleared now.
-                    sent = udp.socket.send_to(reply.bytes(), reply.remote);
-                }
-                if let Err(e) = sent {
-                    log::debug!("reply to {} failed: {e}", reply.remote);
+                let bytes = reply.bytes();
+                match udp.send_run(reply.remote, bytes, bytes.len()) {
+                    Ok(true) => {}
+                    Ok(false) => log::debug!("reply to {}: send buffer full", reply.remote),
+                    Err(e) => log::debug!("reply to {} failed: {e}", reply.remote),
                 }
             }
             Handled::Queued | Handled::Ignored(_) => {}
