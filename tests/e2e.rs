@@ -210,8 +210,14 @@ fn one_server_listens_on_several_addresses(backend: Backend) {
 fn two_hundred_concurrent_streams_complete(backend: Backend) {
     let (handle, addr, _done) = default_server(backend, "127.0.0.1");
     // 200 kbit/s, 10 frames/s, 2 s: 20 frames of 2500 bytes per stream.
+    // Under Wine the jitter buffer is 1.5 s, not 0.5 s: with both cores
+    // busy elsewhere, Wine alone (not the backend) stalls delivery past
+    // half a second now and then. Measured with two busy loops beside
+    // the test: the first datagram of each of the 200 streams came within
+    // p99 19 ms natively and 115-460 ms under Wine (either backend), and
+    // mid-stream datagrams arrived over 0.5 s late only under Wine.
     let low = StreamSettings {
-        buffer_depth_ms: 500,
+        buffer_depth_ms: if cfg!(windows) { 1500 } else { 500 },
         ..StreamSettings::new(200_000, 10, 2)
     };
     let results = client(backend, addr, ClientConfig::new(low, token()), 200);

@@ -146,7 +146,9 @@ pub struct ClientSession {
 }
 
 impl ClientSession {
-    /// Starts a session at `now`; its first request is due at once.
+    /// Starts a session at `now`; its first request is due at once. A
+    /// receiving stream's buffer depth (the time it waits for its first
+    /// datagram) counts from when that request is sent, not from `now`.
     pub fn new(config: ClientConfig, now: Instant) -> Result<Self, ClientError> {
         let plan = config.plan()?;
         let stage = match config.direction {
@@ -287,6 +289,14 @@ impl IoPattern for ClientSession {
                 } else {
                     now + retry
                 });
+                if self.requests_sent == 0 {
+
+                    // The buffer depth counts from the first request, not
+                    // from when this session was built.
+                    if let Stage::Receiving(rx) = &mut self.stage {
+                        rx.restart_clock(now);
+                    }
+                }
                 self.requests_sent += 1;
                 return self.emit_request(buf);
             }
@@ -348,11 +358,18 @@ impl IoPattern for ClientSession {
         if self.failure.is_some() {
             return None;
         }
+        if self.requests_sent == 0 {
+            // Nothing has left yet: the receiver's clock has not started.
+            return self.next_request;
+        }
         let inner = self.inner().and_then(|p| p.poll_timeout());
         [self.next_request, inner].into_iter().flatten().min()
     }
 
     fn handle_timeout(&mut self, now: Instant) {
+        if self.requests_sent == 0 {
+            return;
+        }
         if let Some(inner) = self.inner_mut() {
             inner.handle_timeout(now);
         }

@@ -283,3 +283,40 @@ fn compat_cannot_send() {
     };
     assert_eq!(config.plan().unwrap_err(), ClientError::CompatCannotSend);
 }
+
+#[test]
+fn buffer_depth_counts_from_the_first_request_not_from_creation() {
+    // A client of many streams builds every session before the first
+    // request leaves (opening hundreds of sockets can take a second under
+    // Wine); the wait for data starts with the request.
+    let mut p = Pair::new(ClientConfig::new(settings(), 5), Some(server_config()));
+    p.now += Duration::from_secs(2); // 10x the 200 ms buffer depth
+    let p = p.run();
+    assert_eq!(p.client.status(), Status::Completed);
+    assert_eq!(p.client.stats().frames_completed, 150);
+}
+
+#[test]
+fn no_data_fails_one_buffer_depth_after_the_first_request() {
+    let built = Instant::now();
+    let mut client = ClientSession::new(ClientConfig::new(settings(), 6), built).unwrap();
+    // Not driven yet: the only thing due is the request.
+    assert_eq!(client.poll_timeout(), Some(built));
+    let sent = built + Duration::from_secs(2);
+    client.handle_timeout(sent);
+    assert_eq!(client.status(), Status::Running);
+    let mut buf = [0u8; 2048];
+    assert!(client.poll_transmit(sent, &mut buf).is_some(), "the request");
+    // 200 ms at 50 frames/s: 10 buffered frames; with nothing received it
+    // fails at the first render tick, 10 frame intervals after the request.
+    let deadline = sent + Duration::from_millis(200);
+    let almost = deadline - Duration::from_millis(1);
+    client.handle_timeout(almost);
+    assert_eq!(client.status(), Status::Running);
+    client.handle_timeout(deadline);
+    assert!(
+        matches!(client.status(), Status::Failed(StreamError::NoAnswer { attempts: 1 })),
+        "{:?}",
+        client.status()
+    );
+}

@@ -96,7 +96,8 @@ struct Reference {
 /// anchors at its first START instead, so START retries and the path's
 /// delay eat into its buffer; anchoring at the data gives every frame the
 /// whole buffer depth. If nothing arrives within the buffer depth of
-/// [`FrameReceiver::new`], the stream fails with every frame dropped.
+/// [`FrameReceiver::new`] (or of [`FrameReceiver::restart_clock`]), the
+/// stream fails with every frame dropped.
 #[derive(Debug)]
 pub struct FrameReceiver {
     plan: StreamPlan,
@@ -166,6 +167,19 @@ impl FrameReceiver {
             latest: None,
             highest_sequence: 0,
         }
+    }
+
+    /// Starts the no-data clock (and the v1 report clock) again at `now`,
+    /// as long as no data has arrived. A client builds its receivers
+    /// before its first request leaves, and a client of many streams can
+    /// take a while to open all its sockets; the buffer depth counts from
+    /// the request, as ctsTraffic's does from its first START.
+    pub fn restart_clock(&mut self, now: Instant) {
+        if self.anchor.is_some() || self.status.is_finished() {
+            return;
+        }
+        self.created = now;
+        self.next_report = self.config.v1.map(|s| now + s.report_interval);
     }
 
     /// The plan this receiver follows.
