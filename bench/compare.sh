@@ -608,6 +608,7 @@ ours_run() {
     local s="ours$N.srv" c="ours$N.cli"
     start_bg "$s" $((secs + 30)) "$BIN" server --listen "$HOST:$PORT" --status-interval 0 \
         --server-exit-limit 1 --socket-buffer "$SOCKBUF" --json "$WORK/$s.json" \
+        --max-rate 100G --max-total-rate 100G \
         ${OURS_SRV_ARGS[@]+"${OURS_SRV_ARGS[@]}"}
     local spid=$BG
     wait_listen "$PORT" udp
@@ -948,7 +949,7 @@ EOF
 ### Commands
 
 \`\`\`
-mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --json FILE [--frame-spread $SPREAD | --spin-us $SPIN_US]
+mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --json FILE --max-rate 100G --max-total-rate 100G [--frame-spread $SPREAD | --spin-us $SPIN_US]
 mediastream client --target 127.0.0.1:PORT --bits-per-second RATE --frame-rate $FPS --stream-length SECS --datagram-size $DGRAM --buffer-depth 1 --socket-buffer $SOCKBUF --status-interval 0 --json FILE [--jitter-file FILE]
 iperf3 -s -1 -B 127.0.0.1 -p PORT
 iperf3 -c 127.0.0.1 -p PORT -u -l $DGRAM -b RATE -w $SOCKBUF -t SECS --json

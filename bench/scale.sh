@@ -53,7 +53,7 @@ kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 # Starts a server on $1 with $2 shards; sets SERVER (its pid, not timeout's).
 serve() {
     timeout 600 "$BIN" server --listen "127.0.0.1:$1" --shards "$2" --max-streams 10000 \
-        --status-interval 0 > "$TMP/server-$1.log" 2>&1 &
+        --source-streams 10000 --max-total-rate 1000G --status-interval 0 > "$TMP/server-$1.log" 2>&1 &
     PIDS+=($!)
     sleep 0.5
     SERVER=$(pgrep -P "$!" | head -1)

@@ -119,9 +119,46 @@ pub struct ServerArgs {
     /// a burst of ten times that is allowed)
     #[argh(option, default = "200")]
     pub source_rate: u32,
-    /// streams one source address may hold at once (default 4096)
-    #[argh(option, default = "4096")]
+    /// streams one source address may hold at once (default 64; raise it
+    /// for one client host running many --connections)
+    #[argh(option, default = "64")]
     pub source_streams: usize,
+    /// most bits per second one stream may ask for, with k, M, G suffixes
+    /// (default 1G); over it a request is refused naming this limit
+    #[argh(option, from_str_fn(values::rate), default = "1_000_000_000")]
+    pub max_rate: u64,
+    /// most bits per second all streams together may take (default 4G);
+    /// past it new requests are refused as busy
+    #[argh(option, from_str_fn(values::rate), default = "4_000_000_000")]
+    pub max_total_rate: u64,
+    /// longest stream a client may ask for, seconds (default 3600)
+    #[argh(option, from_str_fn(values::seconds), default = "3600")]
+    pub max_length: u32,
+    /// deepest jitter buffer a client may ask for, e.g. 10s (default 10 s)
+    #[argh(option, from_str_fn(values::seconds_as_millis), default = "10_000")]
+    pub max_buffer_depth: u32,
+    /// most frames a receiving stream's jitter buffer may hold (default
+    /// 8192)
+    #[argh(option, default = "8192")]
+    pub max_buffered_frames: u64,
+    /// largest jitter buffer in bytes, buffered frames x frame size
+    /// (default 67108864, 64 MiB)
+    #[argh(option, default = "64 << 20")]
+    pub max_buffer_bytes: u64,
+    /// largest datagram a client may ask for, bytes (default 9000; 27 to
+    /// 65507)
+    #[argh(option, default = "9000")]
+    pub max_datagram_size: u32,
+    /// longest consent the server grants: a stream it sends stops this
+    /// long after the client's last report, whatever the client asked
+    /// (default 5s; 0.02s to 600s)
+    #[argh(option, from_str_fn(values::seconds_as_millis), default = "5000")]
+    pub max_consent: u32,
+    /// memory all receiving streams' state may take together, bytes,
+    /// counted at each stream's bound when it starts (default 268435456,
+    /// 256 MiB)
+    #[argh(option, default = "256 << 20")]
+    pub receive_memory: u64,
 }
 
 /// Ask a server for streams and measure them.

@@ -789,3 +789,49 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         assert!(err.contains(option), "{args:?} should name {option}: {err}");
     }
 }
+
+/// Asking past a server's limit gets a REFUSE that names the limit, and
+/// the client prints it; the server's JSON counts the refusal.
+#[test]
+fn requests_over_the_servers_limits_are_refused_by_name() {
+    let server_json = temp("limits-server.json");
+    let (server, addr) = server(&[
+        "--max-buffer-bytes",
+        "100000",
+        "--max-total-rate",
+        "4M",
+        "--json",
+        server_json.to_str().unwrap(),
+    ]);
+    let cases: [(&[&str], &str); 2] = [
+        // 8 Mbit/s at 50 frames/s with a 1 s buffer: 50 frames x 20,000 B.
+        (
+            &["--direction", "send", "--buffer-depth", "1"],
+            "max-buffer-bytes 100000",
+        ),
+        (&["--direction", "recv"], "max-total-rate 4000000"),
+    ];
+    for (extra, named) in cases {
+        let mut args = vec!["client", "--target", &addr, "--status-interval", "0"];
+        args.extend(STREAM);
+        args.extend(extra);
+        let out = run(&args, Duration::from_secs(20));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(named), "expected '{named}' in:\n{text}");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = finish(server, Duration::from_secs(10));
+    assert!(out.status.code().is_some(), "exited, not killed");
+    let doc = json(&server_json);
+    assert_eq!(doc["server"]["refused_limits"], 2, "{doc}");
+    assert_eq!(doc["server"]["streams_started"], 0, "{doc}");
+}

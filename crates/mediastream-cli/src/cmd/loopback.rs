@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use mediastream_core::client::{ClientConfig, Direction};
 use mediastream_core::server::{
-    ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
+    Admission, ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
 };
 use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
 
@@ -35,11 +35,18 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         timebase: mediastream_core::sys::host_timebase(),
         ..PatternFactory::default()
     };
-    let server = Server::with_factory(ServerConfig::default(), factory)
-        .map_err(super::usage_of)?
-        .on_finished(move |r| {
-            let _ = tx.send(r.clone());
-        });
+    let server = Server::with_factory(
+        ServerConfig {
+            // Only this process talks to it.
+            admission: Admission::unlimited(),
+            ..ServerConfig::default()
+        },
+        factory,
+    )
+    .map_err(super::usage_of)?
+    .on_finished(move |r| {
+        let _ = tx.send(r.clone());
+    });
     let options = ServerOptions {
         listen: vec!["127.0.0.1:0"
             .parse()

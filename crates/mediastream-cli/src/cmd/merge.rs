@@ -75,6 +75,7 @@ pub fn merge(inputs: &[(String, String)]) -> Result<Document<'static, Value>, St
         interrupted,
         totals: json::totals_of(&counts),
         streams,
+        server: None,
     })
 }
 

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mediastream_core::server::{
-    ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
+    Admission, ConnectionManager, PatternFactory, Server, ServerConfig, ServerStats, StreamResult,
 };
+use mediastream_core::settings::Limits;
 use mediastream_core::sys::{start_server, ServerOptions};
 
 use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
@@ -40,6 +41,68 @@ fn compat_settings(
             )))
         }
     }
+}
+
+/// The per-stream limits and the admission caps from the options.
+fn admission_of(args: &ServerArgs) -> Result<(Limits, Admission), CliError> {
+    let range = |name: &str, value: u64, min: u64, max: u64, unit: &str| {
+        if (min..=max).contains(&value) {
+            Ok(())
+        } else {
+            Err(CliError::Usage(format!(
+                "--{name} {value} is out of range: accepted {min} to {max}{unit}"
+            )))
+        }
+    };
+    range(
+        "max-datagram-size",
+        args.max_datagram_size.into(),
+        27,
+        65_507,
+        " bytes",
+    )?;
+    range("max-consent", args.max_consent.into(), 20, 600_000, " ms")?;
+    range(
+        "max-buffer-depth",
+        args.max_buffer_depth.into(),
+        1,
+        600_000,
+        " ms",
+    )?;
+    range(
+        "max-buffered-frames",
+        args.max_buffered_frames,
+        1,
+        1 << 19,
+        " frames",
+    )?;
+    let limits = Limits {
+        max_bits_per_second: args.max_rate,
+        max_stream_length_secs: args.max_length,
+        max_buffer_depth_ms: args.max_buffer_depth,
+        max_buffered_frames: args.max_buffered_frames,
+        max_datagram_size: args.max_datagram_size,
+        ..Limits::default()
+    };
+    let admission = Admission {
+        max_consent_timeout: Duration::from_millis(args.max_consent.into()),
+        max_total_bits_per_second: args.max_total_rate,
+        max_buffer_bytes: args.max_buffer_bytes,
+        receive_memory: args.receive_memory,
+    };
+    Ok((limits, admission))
+}
+
+/// The server's request counters on one line, the non-zero ones, with
+/// the names the JSON's `server` object uses.
+fn requests_line(counters: &ServerStats) -> String {
+    let shown: Vec<String> = counters
+        .fields()
+        .into_iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(name, v)| format!("{name} {v}"))
+        .collect();
+    format!("server counters: {}", shown.join(", "))
 }
 
 pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
@@ -83,8 +146,11 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
             "--source-streams 0 is out of range: accepted 1 or more".into(),
         ));
     }
+    let (limits, admission) = admission_of(&args)?;
     let config = ServerConfig {
         compat_settings: compat,
+        limits,
+        admission,
         max_streams: args.max_streams,
         exit_after: args.server_exit_limit,
         sources: mediastream_core::server::SourceLimits {
@@ -140,6 +206,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     }
     let mut clock = StatusClock::new(args.status_interval, start);
     let mut results = Vec::new();
+    let mut shown = ServerStats::default();
     loop {
         match finished.recv_timeout(Duration::from_millis(50)) {
             Ok(r) => {
@@ -155,6 +222,11 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         let streams = handle.server().manager().len();
         if let Some(row) = clock.tick(Instant::now(), start, streams, bytes, frames_of(&results)) {
             text.status(&row);
+            let counters = handle.server().stats();
+            if counters != shown {
+                text.line(&requests_line(&counters));
+                shown = counters;
+            }
         }
         if stop.load(std::sync::atomic::Ordering::SeqCst) || handle.is_finished() {
             break;
@@ -162,14 +234,19 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     }
     // Streams still running are aborted and reported through the same
     // channel as every other finished stream.
+    let served = handle.server().clone();
     handle.stop()?;
     for r in finished.try_iter() {
         text.stream(&r);
         results.push(r);
     }
     text.summary(&results);
+    let counters = served.stats();
+    text.line(&requests_line(&counters));
     if let Some(target) = &args.json {
-        json::write(target, &json::document("server", &results, false))?;
+        let mut doc = json::document("server", &results, false);
+        doc.server = Some(json::ServerCounters(counters));
+        json::write(target, &doc)?;
     }
     Ok(exit_for(&results, false))
 }

@@ -25,6 +25,25 @@ pub struct Document<'a, S = Stream> {
     pub interrupted: bool,
     pub streams: Vec<S>,
     pub totals: TotalsJson,
+    /// The server's request counters (`server` command only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerCounters>,
+}
+
+/// The server's counters as one JSON object, names as in
+/// [`mediastream_core::server::ServerStats`].
+pub struct ServerCounters(pub mediastream_core::server::ServerStats);
+
+impl Serialize for ServerCounters {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.0.fields();
+        let mut map = serializer.serialize_map(Some(fields.len()))?;
+        for (name, value) in fields {
+            map.serialize_entry(name, &value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -330,6 +349,7 @@ pub fn document<'a>(command: &'a str, results: &[StreamResult], interrupted: boo
         interrupted,
         streams,
         totals: totals_of(&counts),
+        server: None,
     }
 }
 

@@ -290,7 +290,6 @@ impl IoPattern for ClientSession {
                     now + retry
                 });
                 if self.requests_sent == 0 {
-
                     // The buffer depth counts from the first request, not
                     // from when this session was built.
                     if let Stage::Receiving(rx) = &mut self.stage {

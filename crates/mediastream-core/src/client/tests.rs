@@ -306,7 +306,10 @@ fn no_data_fails_one_buffer_depth_after_the_first_request() {
     client.handle_timeout(sent);
     assert_eq!(client.status(), Status::Running);
     let mut buf = [0u8; 2048];
-    assert!(client.poll_transmit(sent, &mut buf).is_some(), "the request");
+    assert!(
+        client.poll_transmit(sent, &mut buf).is_some(),
+        "the request"
+    );
     // 200 ms at 50 frames/s: 10 buffered frames; with nothing received it
     // fails at the first render tick, 10 frame intervals after the request.
     let deadline = sent + Duration::from_millis(200);
@@ -315,7 +318,10 @@ fn no_data_fails_one_buffer_depth_after_the_first_request() {
     assert_eq!(client.status(), Status::Running);
     client.handle_timeout(deadline);
     assert!(
-        matches!(client.status(), Status::Failed(StreamError::NoAnswer { attempts: 1 })),
+        matches!(
+            client.status(),
+            Status::Failed(StreamError::NoAnswer { attempts: 1 })
+        ),
         "{:?}",
         client.status()
     );

@@ -182,6 +182,17 @@ impl FrameReceiver {
         self.next_report = self.config.v1.map(|s| now + s.report_interval);
     }
 
+    /// The most memory a receiver of `plan` holds, in bytes, without a
+    /// timeline: its ring, the rendered frames its metrics keep, and a
+    /// fixed part (the delay histograms, measured at about 39 KB per
+    /// stream in docs/metrics.md, counted at 64 KiB). A server counts this
+    /// against its receive-memory budget when it admits a stream.
+    pub fn memory_bound(plan: &StreamPlan) -> u64 {
+        const FIXED: u64 = 64 << 10;
+        let per_slot = (size_of::<Slot>() + super::metrics::RENDERED_ENTRY_BYTES) as u64;
+        FIXED.saturating_add(plan.ring_slots().saturating_mul(per_slot))
+    }
+
     /// The plan this receiver follows.
     pub fn plan(&self) -> &StreamPlan {
         &self.plan

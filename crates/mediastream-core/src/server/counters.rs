@@ -21,6 +21,15 @@ macro_rules! counters {
                 ServerStats { $($name: self.$name.load(Ordering::Relaxed),)* }
             }
         }
+
+        impl ServerStats {
+            /// Every counter as (name, value), in declaration order: for
+            /// output that should show them all (JSON, a status line)
+            /// without listing them again.
+            pub fn fields(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name),)*]
+            }
+        }
     };
 }
 
@@ -37,6 +46,9 @@ counters! {
     joins,
     /// Requests refused with a REFUSE.
     refused,
+    /// Requests refused for asking over a limit (rate, length, buffer,
+    /// datagram size, report interval).
+    refused_limits,
     /// Datagrams with a flag we do not know.
     unknown,
     /// Datagrams that could not be parsed.
@@ -47,7 +59,8 @@ counters! {
     unexpected,
     /// Requests that had to wait for a slot.
     queued,
-    /// Requests dropped because the awaiting table was full.
+    /// Requests turned away because the server was full: no free slot,
+    /// the awaiting table full, or the total rate or receive memory taken.
     busy,
     /// Waiting requests that expired.
     expired,

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use super::admission::{Admission, Admitted, Refusal, Share};
 use super::counters::{bump, Counters};
 use super::sources::Sources;
 use super::{
@@ -42,6 +43,8 @@ pub struct ServerConfig {
     pub awaiting_timeout: Duration,
     /// Per-source request rate and stream cap.
     pub sources: SourceLimits,
+    /// Caps on consent, buffers and totals, whatever a request asks.
+    pub admission: Admission,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             serve_receive: true,
             awaiting_timeout: Duration::from_secs(2),
             sources: SourceLimits::default(),
+            admission: Admission::default(),
         }
     }
 }
@@ -122,6 +126,7 @@ pub struct Server<M = ShardedConnectionManager, F = PatternFactory> {
     next_id: AtomicU64,
     observer: Option<Observer>,
     sources: Sources,
+    admitted: Admitted,
 }
 
 impl<M, F> std::fmt::Debug for Server<M, F> {
@@ -183,6 +188,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             id_seed: random_seed(),
             next_id: AtomicU64::new(0),
             observer: None,
+            admitted: Admitted::default(),
         })
     }
 
@@ -264,6 +270,21 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         self.admit(request, d.now)
     }
 
+    fn refuse_over_limit(&self, d: &Received<'_>, token: u64, reason: &str) -> Handled {
+        bump(&self.counters.refused_limits);
+        self.refuse(d, token, RefuseCode::BadParameters, reason)
+    }
+
+    fn refuse_admission(&self, d: &Received<'_>, token: u64, refusal: Refusal) -> Handled {
+        match refusal {
+            Refusal::OverLimit(reason) => self.refuse_over_limit(d, token, &reason),
+            Refusal::Full(reason) => {
+                bump(&self.counters.busy);
+                self.refuse(d, token, RefuseCode::Busy, &reason)
+            }
+        }
+    }
+
     fn refuse(&self, d: &Received<'_>, token: u64, code: RefuseCode, reason: &str) -> Handled {
         bump(&self.counters.refused);
         log::debug!("refusing {} ({code:?}): {reason}", d.remote);
@@ -302,10 +323,28 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             let why = "too many requests from this address; slow down";
             return self.refuse(d, r.token, RefuseCode::RateLimited, why);
         }
-        let (plan, session) = match validate(&r, &self.config.limits) {
+        let (plan, session) = match validate(&r, &self.config.limits, &self.config.admission) {
             Ok(ok) => ok,
-            Err(reason) => return self.refuse(d, r.token, RefuseCode::BadParameters, &reason),
+            Err(reason) => return self.refuse_over_limit(d, r.token, &reason),
         };
+        if let Err(refusal) = self.config.admission.check_request(&plan, role) {
+            return self.refuse_admission(d, r.token, refusal);
+        }
+        if self.manager.free_slots(role) == 0 {
+            // A full server says so; the client prints the reason.
+            bump(&self.counters.busy);
+            let why = format!(
+                "busy: stream limit ({} per direction); retry later",
+                self.config.max_streams
+            );
+            return self.refuse(d, r.token, RefuseCode::Busy, &why);
+        }
+        if let Err(refusal) = self
+            .admitted
+            .fits(&self.config.admission, Share::of(&plan, role))
+        {
+            return self.refuse_admission(d, r.token, refusal);
+        }
         let request = StreamRequest {
             key,
             listener: d.listener,
@@ -355,8 +394,19 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 
     fn start(&self, request: StreamRequest, slot: AcceptingSlot, now: Instant) -> Handled {
         let ip = request.key.remote.ip();
+        let share = Share::of(&request.plan, request.key.role);
+        if self
+            .admitted
+            .reserve(&self.config.admission, share)
+            .is_err()
+        {
+            bump(&self.counters.busy);
+            self.manager.add_accepting(slot);
+            return Handled::Ignored(Ignored::Busy);
+        }
         if !self.sources.add_stream(ip, now) {
             bump(&self.counters.rate_limited);
+            self.admitted.release(share);
             self.manager.add_accepting(slot);
             return Handled::Ignored(Ignored::RateLimited);
         }
@@ -368,6 +418,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                     request.key.remote
                 );
                 bump(&self.counters.factory_failed);
+                self.admitted.release(share);
                 self.sources.remove_stream(ip);
                 self.manager.add_accepting(slot);
                 return Handled::Ignored(Ignored::FactoryFailed);
@@ -379,6 +430,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             started: now,
         };
         if self.manager.insert(stream).is_err() {
+            self.admitted.release(share);
             self.sources.remove_stream(ip);
             self.manager.add_accepting(slot);
             return Handled::Ignored(Ignored::RepeatedStart);
@@ -450,7 +502,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
     /// next waiting request.
     fn finish(&self, key: StreamKey, now: Instant) -> Option<(StreamResult, Option<StreamKey>)> {
         let stream = self.manager.remove(key)?;
-        self.sources.remove_stream(key.remote.ip());
+        self.release(&stream.request);
         let result = self.result_of(stream, now);
         self.report(&result);
         let mut started = None;
@@ -466,6 +518,19 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             }
         }
         Some((result, started))
+    }
+
+    /// Gives back what a stream held: its source's count and its share of
+    /// the totals.
+    fn release(&self, request: &StreamRequest) {
+        self.sources.remove_stream(request.key.remote.ip());
+        self.admitted
+            .release(Share::of(&request.plan, request.key.role));
+    }
+
+    /// Bits per second and receive-state bytes the live streams hold.
+    pub fn admitted(&self) -> (u64, u64) {
+        self.admitted.held()
     }
 
     fn result_of(&self, stream: ConnectedStream, now: Instant) -> StreamResult {
@@ -521,7 +586,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         streams
             .into_iter()
             .map(|mut s| {
-                self.sources.remove_stream(s.request.key.remote.ip());
+                self.release(&s.request);
                 s.pattern.abort(reason);
                 let result = self.result_of(s, now);
                 self.report(&result);
@@ -565,8 +630,13 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
     }
 }
 
-/// Checks a v1 request against the limits.
-fn validate(r: &RequestRepr, limits: &Limits) -> Result<(StreamPlan, V1Session), String> {
+/// Checks a v1 request against the limits; the consent granted is the
+/// request's, cut to the server's cap.
+fn validate(
+    r: &RequestRepr,
+    limits: &Limits,
+    admission: &Admission,
+) -> Result<(StreamPlan, V1Session), String> {
     let settings = StreamSettings {
         bits_per_second: r.bits_per_second,
         frame_rate: r.frame_rate,
@@ -589,10 +659,20 @@ fn validate(r: &RequestRepr, limits: &Limits) -> Result<(StreamPlan, V1Session),
             r.consent_timeout_ms
         ));
     }
+    let report_interval = Duration::from_millis(r.report_interval_ms.into());
+    let consent_timeout = admission.consent(Duration::from_millis(r.consent_timeout_ms.into()));
+    if consent_timeout < 2 * report_interval {
+        return Err(format!(
+            "max-consent {} ms: report interval {} ms is too long; report every {} ms or less",
+            consent_timeout.as_millis(),
+            r.report_interval_ms,
+            consent_timeout.as_millis() / 2
+        ));
+    }
     let session = V1Session {
         token: r.token,
-        report_interval: Duration::from_millis(r.report_interval_ms.into()),
-        consent_timeout: Duration::from_millis(r.consent_timeout_ms.into()),
+        report_interval,
+        consent_timeout,
     };
     Ok((plan, session))
 }

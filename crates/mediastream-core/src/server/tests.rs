@@ -183,7 +183,12 @@ fn config(max_streams: usize) -> ServerConfig {
 }
 
 fn request_bytes(join: bool, token: u64) -> Vec<u8> {
-    let r = RequestRepr {
+    request_with(join, token, |_| {})
+}
+
+/// A REQUEST (or JOIN) for 1 Mbit/s, 10 frames/s, 2 s, changed by `edit`.
+fn request_with(join: bool, token: u64, edit: impl FnOnce(&mut RequestRepr)) -> Vec<u8> {
+    let mut r = RequestRepr {
         token,
         bits_per_second: 1_000_000,
         frame_rate: 10,
@@ -193,6 +198,7 @@ fn request_bytes(join: bool, token: u64) -> Vec<u8> {
         report_interval_ms: 250,
         consent_timeout_ms: 3000,
     };
+    edit(&mut r);
     let mut buf = vec![0u8; v1::REQUEST_LEN];
     r.emit(join, &mut buf).unwrap();
     buf
@@ -707,5 +713,152 @@ fn sharded_manager_loses_and_duplicates_nothing_across_threads() {
     assert_eq!(
         (m.free_slots(Role::Sender), m.free_slots(Role::Receiver)),
         (0, 0)
+    );
+}
+
+fn no_send(_: &StreamRequest, _: &[u8], _: usize) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[test]
+fn consent_is_the_servers_whatever_the_request_asks() {
+    // The longest consent the wire allows, for a minute-long stream; the
+    // peer never reports. The server stops sending at its own cap.
+    let server = Server::with_defaults(config(4)).unwrap();
+    let t0 = Instant::now();
+    let ask = request_with(false, 9, |r| {
+        r.stream_length_secs = 60;
+        r.consent_timeout_ms = MAX_CONSENT_TIMEOUT_MS;
+    });
+    let Handled::Started(key) = server.on_datagram(received(1, &ask, t0)) else {
+        panic!("not started")
+    };
+    let cap = server.config().admission.max_consent_timeout;
+    assert_eq!(cap, Duration::from_secs(5));
+    let mut buf = vec![0u8; 65_536];
+    let mut at = t0;
+    let ended = loop {
+        match server.drive(key, at, &mut buf, Batching::NONE, &mut no_send) {
+            Drive::Wake(next) => at = next.max(at + Duration::from_millis(1)),
+            Drive::Finished { result, .. } => break result,
+            Drive::Gone => panic!("gone"),
+        }
+        assert!(at < t0 + Duration::from_secs(30), "still sending at {at:?}");
+    };
+    assert!(!ended.succeeded(), "{:?}", ended.status);
+    let lasted = ended.ended - t0;
+    assert!(
+        lasted >= cap && lasted < cap + Duration::from_millis(200),
+        "stopped after {lasted:?}, cap {cap:?}"
+    );
+    // A report interval the capped consent cannot keep alive is refused.
+    let slow = request_with(false, 10, |r| {
+        r.report_interval_ms = 3_000;
+        r.consent_timeout_ms = 10_000;
+    });
+    let (code, why) = refusal(&server.on_datagram(received(2, &slow, t0)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    assert!(why.contains("max-consent"), "{why}");
+    assert_eq!(server.stats().refused_limits, 1);
+}
+
+#[test]
+fn total_rate_is_capped_and_given_back() {
+    let mut c = config(8);
+    c.admission.max_total_bits_per_second = 1_500_000;
+    let factory = FakeFactory::default();
+    let server = Server::new(c, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert!(matches!(
+        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        Handled::Started(_)
+    ));
+    assert_eq!(server.admitted().0, 1_000_000);
+    // A second 1 Mbit/s stream does not fit now: busy, naming the limit.
+    let (code, why) = refusal(&server.on_datagram(received(2, &request_bytes(true, 2), now)));
+    assert_eq!(code, RefuseCode::Busy);
+    assert!(why.contains("max-total-rate"), "{why}");
+    // One that could never fit is over a limit, not busy.
+    let big = request_with(false, 3, |r| r.bits_per_second = 2_000_000);
+    let (code, why) = refusal(&server.on_datagram(received(3, &big, now)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    assert!(why.contains("max-total-rate"), "{why}");
+    assert_eq!((server.stats().busy, server.stats().refused_limits), (1, 1));
+    // The first ends: its share comes back and the second fits.
+    let first = StreamKey::sender(addr(1));
+    factory.state(first).lock().unwrap().status = Some(Status::Completed);
+    let mut buf = [0u8; 2048];
+    assert!(matches!(
+        server.drive(first, now, &mut buf, Batching::NONE, &mut no_send),
+        Drive::Finished { .. }
+    ));
+    assert_eq!(server.admitted(), (0, 0));
+    assert!(matches!(
+        server.on_datagram(received(2, &request_bytes(true, 2), now)),
+        Handled::Started(_)
+    ));
+}
+
+#[test]
+fn receive_memory_follows_the_budget_and_buffers_their_cap() {
+    let deep = |token| {
+        request_with(true, token, |r| {
+            r.buffer_depth_ms = 2_000;
+            r.stream_length_secs = 60;
+        })
+    };
+    let plan = StreamSettings {
+        buffer_depth_ms: 2_000,
+        ..StreamSettings::new(1_000_000, 10, 60)
+    }
+    .plan()
+    .unwrap();
+    let each = crate::pattern::FrameReceiver::memory_bound(&plan);
+    let mut c = config(8);
+    c.admission.receive_memory = 2 * each + 1;
+    let factory = FakeFactory::default();
+    let server = Server::new(c, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    for port in 1..=2 {
+        assert!(matches!(
+            server.on_datagram(received(port, &deep(u64::from(port)), now)),
+            Handled::Started(_)
+        ));
+    }
+    assert_eq!(server.admitted().1, 2 * each);
+    let (code, why) = refusal(&server.on_datagram(received(3, &deep(3), now)));
+    assert_eq!(code, RefuseCode::Busy);
+    assert!(why.contains("receive-memory"), "{why}");
+    // Sending streams hold no receive state: still admitted.
+    assert!(matches!(
+        server.on_datagram(received(4, &request_bytes(false, 4), now)),
+        Handled::Started(_)
+    ));
+    // A buffer over the byte cap is refused whatever the budget.
+    let mut c = config(8);
+    c.admission.max_buffer_bytes = 100_000; // 20 frames of 12,500 B is 250,000
+    let server = Server::new(c, FakeManager::default(), &factory).unwrap();
+    let (code, why) = refusal(&server.on_datagram(received(5, &deep(5), now)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    assert!(why.contains("max-buffer-bytes"), "{why}");
+}
+
+#[test]
+fn a_full_server_refuses_v1_as_busy_instead_of_staying_silent() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(1), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    assert!(matches!(
+        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        Handled::Started(_)
+    ));
+    let (code, why) = refusal(&server.on_datagram(received(2, &request_bytes(false, 2), now)));
+    assert_eq!(code, RefuseCode::Busy);
+    assert!(why.contains("stream limit (1 per direction)"), "{why}");
+    assert_eq!(server.stats().busy, 1);
+    assert_eq!(
+        server.manager().awaiting_len(),
+        0,
+        "nothing queued silently"
     );
 }

@@ -21,6 +21,9 @@ pub struct Limits {
     /// Most frames in the receiver's jitter buffer (default 2^19; the ring
     /// holds twice as many slots).
     pub max_buffered_frames: u64,
+    /// Largest datagram in bytes, header included (default 65507, the
+    /// most UDP over IPv4 carries).
+    pub max_datagram_size: u32,
 }
 
 impl Default for Limits {
@@ -33,6 +36,7 @@ impl Default for Limits {
             max_frame_size: 64 << 20,
             max_datagrams_per_second: 10_000_000,
             max_buffered_frames: 1 << 19,
+            max_datagram_size: MAX_DATAGRAM as u32,
         }
     }
 }
@@ -74,7 +78,7 @@ impl Limits {
             Param::DatagramSize,
             s.datagram_size.into(),
             MIN_DATA_DATAGRAM as u64,
-            MAX_DATAGRAM as u64,
+            u64::from(self.max_datagram_size).min(MAX_DATAGRAM as u64),
         )?;
         in_range(
             Param::BufferDepth,

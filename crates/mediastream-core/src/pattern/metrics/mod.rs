@@ -97,6 +97,9 @@ struct Rendered {
     timeline_index: Option<usize>,
 }
 
+/// Bytes one kept rendered frame takes (for memory bounds).
+pub(crate) const RENDERED_ENTRY_BYTES: usize = size_of::<Rendered>();
+
 /// Everything a receiver measures beyond [`super::StreamStats`]' counters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiveMetrics {
