@@ -214,4 +214,15 @@ pub trait IoPattern {
     /// Ends the stream now with [`StreamError::Aborted`], keeping the
     /// counters as they are. Used on shutdown and on peer errors.
     fn abort(&mut self, reason: &str);
+
+    /// The backend could not hand the last run from
+    /// [`poll_transmit_batch`](IoPattern::poll_transmit_batch) (or the
+    /// last datagram) to the kernel: `datagrams` datagrams of `bytes`
+    /// bytes in all never left, because the send buffer stayed full. A
+    /// pattern that counts what it sends takes them back out, so that
+    /// every reported rate is of bytes that really left. The default
+    /// ignores it.
+    fn on_unsent(&mut self, datagrams: u64, bytes: u64) {
+        let _ = (datagrams, bytes);
+    }
 }

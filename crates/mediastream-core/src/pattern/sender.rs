@@ -137,6 +137,37 @@ impl FrameSender {
         due + self.config.spread / chunks * chunk
     }
 
+    /// Skips every frame that would now leave more than the buffer depth
+    /// after its time: the receiver renders a frame a buffer depth after
+    /// it was due (plus the path's delay, which its first datagram paid
+    /// too), so such a frame can only arrive late. A sender that fell that
+    /// far behind (an overloaded host, a request for more than it can
+    /// send) catches up on what still counts instead of spending its
+    /// time on frames nobody will play. The last frame is always sent, so
+    /// that the stream ends as it would have.
+    fn skip_hopeless(&mut self, now: Instant) {
+        let buffer = Duration::from_millis(self.plan.settings().buffer_depth_ms.into());
+        let last = self.plan.stream_frames();
+        let hopeless = |n: u64| self.due(n) + buffer < now;
+        if self.next_sequence >= last || !hopeless(self.next_sequence) {
+            return;
+        }
+        // Jump near the first frame still in time, then settle exactly
+        // (a sender can be millions of frames behind).
+        let behind = now.saturating_duration_since(self.start + buffer);
+        let fps = u128::from(self.plan.settings().frame_rate);
+        let estimate = u64::try_from(behind.as_nanos() * fps / 1_000_000_000).unwrap_or(u64::MAX);
+        let mut n = estimate.saturating_add(1).clamp(self.next_sequence, last);
+        while n > self.next_sequence && !hopeless(n - 1) {
+            n -= 1;
+        }
+        while n < last && hopeless(n) {
+            n += 1;
+        }
+        self.stats.frames_skipped += n - self.next_sequence;
+        self.next_sequence = n;
+    }
+
     fn all_sent(&self) -> bool {
         self.next_sequence > self.plan.stream_frames()
     }
@@ -242,6 +273,10 @@ impl IoPattern for FrameSender {
             return None;
         }
         if self.next_index == 0 {
+            self.skip_hopeless(now);
+            if self.all_sent() {
+                return None;
+            }
             let due = self.due(self.next_sequence);
             if due > now + self.config.send_ahead {
                 return None;
@@ -343,6 +378,13 @@ impl IoPattern for FrameSender {
 
     fn abort(&mut self, reason: &str) {
         self.status.abort(reason);
+    }
+
+    fn on_unsent(&mut self, datagrams: u64, bytes: u64) {
+        let datagrams = datagrams.min(self.stats.datagrams_sent);
+        self.stats.datagrams_sent -= datagrams;
+        self.stats.bytes_sent = self.stats.bytes_sent.saturating_sub(bytes);
+        self.stats.datagrams_unsent += datagrams;
     }
 }
 

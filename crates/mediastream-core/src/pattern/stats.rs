@@ -46,6 +46,13 @@ pub struct StreamStats {
     pub first_sent: Option<Instant>,
     /// When the last data datagram was sent.
     pub last_sent: Option<Instant>,
+    /// Frames the sender skipped: it was so far behind that they would
+    /// have left more than the buffer depth after their time, when the
+    /// receiver has already given up on them.
+    pub frames_skipped: u64,
+    /// Data datagrams the kernel would not take (the send buffer stayed
+    /// full); they are not in `datagrams_sent` or `bytes_sent`.
+    pub datagrams_unsent: u64,
     /// How late each frame's first datagram left, against its schedule.
     pub lateness: Lateness,
     /// v1: the receiver's latest report (the sender's view of the peer).

@@ -21,7 +21,8 @@ pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};
 pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConnectionManager};
 pub use service::{
-    Batching, Drive, SendRun, Server, ServerConfig, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
+    Batching, Drive, SendRun, Server, ServerConfig, DRIVE_BYTES, DRIVE_DATAGRAMS,
+    MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
 };
 pub use sources::SourceLimits;
 pub use types::{

@@ -90,6 +90,32 @@ impl Batching {
     }
 }
 
+/// Most one [`Server::drive`] call sends before the stream yields: a
+/// stream far behind its schedule (an overloaded host, a request for more
+/// than the host can send) must not hold a shard, its other streams, its
+/// receives or shutdown.
+pub const DRIVE_DATAGRAMS: usize = 1024;
+/// Most bytes one [`Server::drive`] call sends (see [`DRIVE_DATAGRAMS`]).
+pub const DRIVE_BYTES: usize = 4 << 20;
+/// How long a stream waits after its send buffer was full.
+const FULL_BUFFER_PAUSE: Duration = Duration::from_millis(1);
+
+/// What one drive has sent against [`DRIVE_DATAGRAMS`] and [`DRIVE_BYTES`].
+#[derive(Default)]
+struct DriveBudget {
+    datagrams: usize,
+    bytes: usize,
+}
+
+impl DriveBudget {
+    /// Counts a run sent; true once the budget is spent.
+    fn spend(&mut self, run: crate::pattern::Transmit) -> bool {
+        self.datagrams += run.segments();
+        self.bytes += run.len;
+        self.datagrams >= DRIVE_DATAGRAMS || self.bytes >= DRIVE_BYTES
+    }
+}
+
 /// What [`Server::drive`] found.
 #[derive(Debug)]
 pub enum Drive {
@@ -452,12 +478,16 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         }
     }
 
-    /// Runs a stream's due work at `now`: its timeout if due, then every
-    /// datagram it has to send, through `send` (from the request's
+    /// Runs a stream's due work at `now`: its timeout if due, then the
+    /// datagrams it has to send, through `send` (from the request's
     /// listener to its peer) in runs of equal-size datagrams as `batching`
     /// allows: `send` gets the bytes and the size of each datagram in them.
-    /// A send error ends that stream only. A finished stream is removed
-    /// and its result reported.
+    /// At most [`DRIVE_DATAGRAMS`] or [`DRIVE_BYTES`] per call: a stream
+    /// with more to send yields and is due again just after `now`. A
+    /// `send` that fails with `WouldBlock` (the send buffer stayed full)
+    /// tells the pattern what did not leave and pauses the stream for a
+    /// millisecond; any other send error ends that stream only. A finished
+    /// stream is removed and its result reported.
     pub fn drive(
         &self,
         key: StreamKey,
@@ -473,15 +503,35 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                 s.pattern.handle_timeout(now);
             }
             let segments = batching.segments_for(s.request.plan.max_datagram());
+            let mut budget = DriveBudget::default();
+            let mut pause = None;
             while let Some(t) = s.pattern.poll_transmit_batch(now, buf, segments) {
-                if let Err(e) = send(&s.request, &buf[..t.len], t.segment_size) {
-                    s.pattern
-                        .abort(&format!("sending to {} failed: {e}", s.request.key.remote));
+                match send(&s.request, &buf[..t.len], t.segment_size) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // The send buffer is full: what did not leave is
+                        // not counted, and the stream waits for it to drain.
+                        s.pattern.on_unsent(t.segments() as u64, t.len as u64);
+                        pause = Some(now + FULL_BUFFER_PAUSE);
+                        break;
+                    }
+                    Err(e) => {
+                        s.pattern
+                            .abort(&format!("sending to {} failed: {e}", s.request.key.remote));
+                        break;
+                    }
+                }
+                if budget.spend(t) {
+                    // Yield: receives, other streams and shutdown go first.
+                    pause = Some(now + Duration::from_nanos(1));
                     break;
                 }
             }
             finished = s.pattern.status().is_finished();
-            wake = s.pattern.poll_timeout();
+            wake = s
+                .pattern
+                .poll_timeout()
+                .map(|t| pause.map_or(t, |p| t.max(p)));
         });
         if !found {
             return Drive::Gone;

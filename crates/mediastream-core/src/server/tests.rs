@@ -862,3 +862,72 @@ fn a_full_server_refuses_v1_as_busy_instead_of_staying_silent() {
         "nothing queued silently"
     );
 }
+
+#[test]
+fn a_stream_far_behind_yields_and_counts_only_what_left() {
+    let mut c = config(4);
+    c.admission = Admission::unlimited();
+    let server = Server::with_defaults(c).unwrap();
+    let t0 = Instant::now();
+    // 1 Gbit/s at 50 frames/s: 2,500,000 bytes, 1786 datagrams a frame.
+    let ask = request_with(false, 1, |r| {
+        r.bits_per_second = 1_000_000_000;
+        r.frame_rate = 50;
+        r.stream_length_secs = 10;
+    });
+    let Handled::Started(key) = server.on_datagram(received(1, &ask, t0)) else {
+        panic!("not started")
+    };
+    let mut buf = vec![0u8; 65_536];
+    let (mut datagrams, mut bytes) = (0usize, 0usize);
+    let mut count = |_: &StreamRequest, b: &[u8], segment: usize| {
+        datagrams += b.len().div_ceil(segment);
+        bytes += b.len();
+        Ok(())
+    };
+    let batching = Batching {
+        max_segments: 64,
+        max_bytes: 65_000,
+    };
+    let wake = match server.drive(key, t0, &mut buf, batching, &mut count) {
+        Drive::Wake(at) => at,
+        other => panic!("{other:?}"),
+    };
+    // One frame is more than a drive may send: it yields, due right away.
+    assert!(
+        (DRIVE_DATAGRAMS..DRIVE_DATAGRAMS + 64).contains(&datagrams),
+        "{datagrams}"
+    );
+    assert!(
+        wake > t0 && wake <= t0 + Duration::from_micros(1),
+        "{wake:?}"
+    );
+    // Now the kernel takes nothing: nothing more is counted as sent.
+    let mut full = |_: &StreamRequest, _: &[u8], _: usize| -> std::io::Result<()> {
+        Err(std::io::ErrorKind::WouldBlock.into())
+    };
+    let at = t0 + Duration::from_micros(1);
+    let Drive::Wake(pause) = server.drive(key, at, &mut buf, batching, &mut full) else {
+        panic!("a full buffer does not end the stream")
+    };
+    assert_eq!(
+        pause,
+        at + Duration::from_millis(1),
+        "waits for the buffer to drain"
+    );
+    let mut seen = None;
+    server.manager().with_stream(key, &mut |s| {
+        let st = s.pattern.stats();
+        seen = Some((
+            st.datagrams_sent,
+            st.bytes_sent,
+            st.datagrams_unsent,
+            st.control_sent,
+        ));
+    });
+    let (sent, sent_bytes, unsent, control) = seen.unwrap();
+    assert_eq!(control, 1, "the ACCEPT");
+    assert_eq!(sent as usize, datagrams - 1, "only what left is sent");
+    assert_eq!(sent_bytes as usize, bytes - v1::ACCEPT_LEN);
+    assert_eq!(unsent, 46, "one run of 46 x 1400 B did not leave");
+}

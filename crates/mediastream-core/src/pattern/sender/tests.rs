@@ -204,3 +204,65 @@ fn a_spread_longer_than_the_frame_interval_is_cut_to_it() {
     assert_eq!(burst(&mut tx, t0 + ms(50)).len(), 1);
     assert_eq!(tx.poll_timeout(), Some(t0 + ms(100)));
 }
+
+#[test]
+fn frames_more_than_a_buffer_depth_late_are_skipped_and_counted() {
+    // 50 frames/s, 1 s buffer, 20 s; first driven 10 s late.
+    let plan = StreamSettings {
+        buffer_depth_ms: 1000,
+        ..StreamSettings::new(800_000, 50, 20)
+    }
+    .plan()
+    .unwrap();
+    let t0 = Instant::now();
+    let mut tx = FrameSender::new(plan, SenderConfig::default(), t0);
+    let now = t0 + ms(10_000);
+    let sent = burst(&mut tx, now);
+    // Frame n is due at (n - 1) x 20 ms. Frames due before 9 s (1..=450)
+    // could only arrive after the receiver played them: skipped. Frame
+    // 451 (due at 9 s, a buffer depth ago) still counts, as do 452..=501.
+    assert_eq!(tx.stats().frames_skipped, 450);
+    let sequences: Vec<i64> = sent.iter().map(|d| d.0).collect();
+    assert_eq!(sequences.first(), Some(&451));
+    assert_eq!(sequences.last(), Some(&501));
+    assert_eq!(tx.stats().frames_sent, 51);
+    // Whatever is skipped, the last frame still goes and the stream ends.
+    let end = t0 + ms(60_000);
+    let last = burst(&mut tx, end);
+    assert_eq!(last.last().map(|d| d.0), Some(1000));
+    assert_eq!(tx.status(), Status::Completed);
+    assert_eq!(tx.stats().frames_sent + tx.stats().frames_skipped, 1000);
+}
+
+#[test]
+fn a_sender_millions_of_frames_behind_jumps_in_one_step() {
+    let plan = StreamSettings {
+        buffer_depth_ms: 10,
+        ..StreamSettings::new(80_000_000, 10_000, 604_800)
+    }
+    .plan()
+    .unwrap();
+    let t0 = Instant::now();
+    let mut tx = FrameSender::new(plan, SenderConfig::default(), t0);
+    let mut buf = vec![0u8; 2048];
+    let now = t0 + Duration::from_secs(3600);
+    assert!(tx.poll_transmit(now, &mut buf).is_some());
+    // Due before 3599.99 s: 35,999,900 frames skipped at 10,000 frames/s.
+    assert_eq!(tx.stats().frames_skipped, 35_999_900);
+}
+
+#[test]
+fn what_the_kernel_did_not_take_is_not_counted_as_sent() {
+    let plan = StreamSettings::new(8_000_000, 50, 3).plan().unwrap();
+    let t0 = Instant::now();
+    let mut tx = FrameSender::new(plan, SenderConfig::default(), t0);
+    let first = burst(&mut tx, t0);
+    assert_eq!((first.len(), tx.stats().bytes_sent), (15, 20_000));
+    // The last run (4 datagrams, 4 x 1400 + 400 bytes) never left.
+    tx.on_unsent(4, 4600);
+    let s = tx.stats();
+    assert_eq!(
+        (s.datagrams_sent, s.bytes_sent, s.datagrams_unsent),
+        (11, 15_400, 4)
+    );
+}

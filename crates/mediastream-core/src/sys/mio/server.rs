@@ -23,6 +23,9 @@ const WAKE: Token = Token(usize::MAX - 2);
 const RECV_BUDGET: usize = 256;
 /// How often waiting requests are expired.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
+/// Longest a shard spends driving due streams before it reads its
+/// sockets and its stop flag again.
+const PASS_LIMIT: Duration = Duration::from_millis(20);
 
 struct Listener {
     id: ListenerId,
@@ -217,9 +220,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         // What is due as of this pass (so that a pass ends), each driven
         // at its own time: under load a pass can take long, and a stale
         // clock would understate lateness and misdate the stream's end.
+        // A pass ends after PASS_LIMIT even with streams still due (they
+        // stay due): receives, the stop flag and upkeep come first.
         let pass = Instant::now();
         while let Some(key) = self.schedule.pop_due(pass) {
             self.drive(key, Instant::now());
+            if pass.elapsed() >= PASS_LIMIT {
+                break;
+            }
         }
     }
 
@@ -302,10 +310,12 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                 for d in datagrams(bytes, segment) {
                     traffic.sent(d.len());
                 }
+                Ok(())
             } else {
                 drops.fetch_add(bytes.len().div_ceil(segment) as u64, Ordering::Relaxed);
+                // Server::drive takes them out of the stream's counts.
+                Err(io::ErrorKind::WouldBlock.into())
             }
-            Ok(())
         };
         let batching = listeners[0].udp.batching();
         match self

@@ -22,6 +22,9 @@ use crate::sys::Backend;
 
 /// How often waiting requests are expired.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
+/// Longest the timer thread drives due streams before it looks at the
+/// stop flag and upkeep again.
+const PASS_LIMIT: Duration = Duration::from_millis(20);
 
 thread_local! {
     /// Each thread's send buffer for [`Server::drive`].
@@ -54,9 +57,10 @@ where
                     Ok(())
                 }
                 Err(e) if e.raw_os_error() == Some(10035) => {
-                    // WSAEWOULDBLOCK: counted as a local drop, as mio does.
+                    // WSAEWOULDBLOCK: counted as a local drop, as mio does;
+                    // Server::drive takes it out of the stream's counts.
                     self.send_drops.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
+                    Err(io::ErrorKind::WouldBlock.into())
                 }
                 Err(e) => Err(e),
             }
@@ -132,6 +136,10 @@ where
             match due {
                 Some(key) => self.drive(shared, key, Instant::now()),
                 None => break,
+            }
+            // What is still due stays due: the timer comes back at once.
+            if now.elapsed() >= PASS_LIMIT {
+                break;
             }
         }
         let mut sched = self.schedule.lock().unwrap_or_else(|p| p.into_inner());
