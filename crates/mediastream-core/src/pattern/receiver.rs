@@ -105,9 +105,11 @@ pub struct FrameReceiver {
     timebase: Timebase,
     created: Instant,
     anchor: Option<Instant>,
-    ring: Vec<Slot>,
-    /// Index in `ring` of the next frame to render.
-    head: usize,
+    /// The frames from the next to render (`head_sequence`) on, as far
+    /// ahead as data has arrived, at most [`StreamPlan::ring_slots`]:
+    /// memory follows the data, so a deep buffer nobody fills costs
+    /// nothing.
+    ring: VecDeque<Slot>,
     /// Sequence number of the next frame to render (1-based).
     head_sequence: u64,
     status: Status,
@@ -130,12 +132,6 @@ impl FrameReceiver {
     /// A receiver created (listening) at `now`.
     pub fn new(plan: StreamPlan, config: ReceiverConfig, now: Instant) -> Self {
         let slots = plan.ring_slots() as usize;
-        let ring = (1..=slots as u64)
-            .map(|sequence| Slot {
-                sequence,
-                ..Slot::default()
-            })
-            .collect();
         let metrics = ReceiveMetrics::new(
             plan.frame_size(),
             plan.split().datagram_count(),
@@ -148,8 +144,7 @@ impl FrameReceiver {
             config,
             created: now,
             anchor: None,
-            ring,
-            head: 0,
+            ring: VecDeque::new(),
             head_sequence: 1,
             status: Status::Running,
             stats: StreamStats {
@@ -182,8 +177,9 @@ impl FrameReceiver {
         self.next_report = self.config.v1.map(|s| now + s.report_interval);
     }
 
-    /// The most memory a receiver of `plan` holds, in bytes, without a
-    /// timeline: its ring, the rendered frames its metrics keep, and a
+    /// The most memory a receiver of `plan` can hold, in bytes, without a
+    /// timeline: its ring (which grows only as data arrives ahead of the
+    /// render head), the rendered frames its metrics keep, and a
     /// fixed part (the delay histograms, measured at about 39 KB per
     /// stream in docs/metrics.md, counted at 64 KiB). A server counts this
     /// against its receive-memory budget when it admits a stream.
@@ -259,17 +255,8 @@ impl FrameReceiver {
             self.records.extend((1..=frames).map(FrameRecord::dropped));
         }
         if let Some(metrics) = self.stats.metrics.as_mut() {
-            for sequence in 1..=frames {
-                metrics.on_render(FrameAtTick {
-                    sequence,
-                    outcome: FrameOutcome::Dropped,
-                    bytes: 0,
-                    datagrams: 0,
-                    due: self.plan.frame_offset(sequence),
-                    first_delay_ns: None,
-                    last_delay_ns: None,
-                });
-            }
+            let plan = self.plan;
+            metrics.on_nothing_arrived(frames, |n| plan.frame_offset(n));
             metrics.finish();
         }
         self.head_sequence = frames + 1;
@@ -349,7 +336,10 @@ impl FrameReceiver {
     }
 
     fn render(&mut self) {
-        let slot = self.ring[self.head];
+        let slot = self.ring.pop_front().unwrap_or(Slot {
+            sequence: self.head_sequence,
+            ..Slot::default()
+        });
         let frame_size = self.plan.frame_size();
         let outcome = match slot.bytes {
             b if b == frame_size => FrameOutcome::Completed,
@@ -376,12 +366,6 @@ impl FrameReceiver {
                 last_delay_ns: slot.last_delay_ns,
             });
         }
-        let len = self.ring.len() as u64;
-        self.ring[self.head] = Slot {
-            sequence: slot.sequence + len,
-            ..Slot::default()
-        };
-        self.head = (self.head + 1) % self.ring.len();
         self.head_sequence += 1;
     }
 
@@ -458,11 +442,18 @@ impl FrameReceiver {
             }
         }
         let ahead = sequence.wrapping_sub(self.head_sequence);
-        if !in_stream || sequence < self.head_sequence || ahead >= self.ring.len() as u64 {
+        if !in_stream || sequence < self.head_sequence || ahead >= self.plan.ring_slots() {
             self.stats.frames_error += 1;
             return;
         }
-        let index = (self.head + ahead as usize) % self.ring.len();
+        let index = ahead as usize;
+        while self.ring.len() <= index {
+            let next = self.head_sequence + self.ring.len() as u64;
+            self.ring.push_back(Slot {
+                sequence: next,
+                ..Slot::default()
+            });
+        }
         let slot = &mut self.ring[index];
         debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;

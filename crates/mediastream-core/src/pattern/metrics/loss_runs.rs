@@ -40,25 +40,31 @@ impl LossRuns {
             self.datagrams += arrived;
             self.run = 0;
         }
-        for _ in 0..lost {
-            self.on_loss();
-        }
+        self.on_losses(lost);
     }
 
-    fn on_loss(&mut self) {
+    /// `n` losses in a row, in one step (a stream that never got data
+    /// can be billions of datagrams): each after the first is 0 datagrams
+    /// from the one before, so it joins the same cluster, exactly as `n`
+    /// single losses would.
+    fn on_losses(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
         let index = self.datagrams;
-        self.datagrams += 1;
-        self.run += 1;
+        let last_lost = index + (n - 1);
+        self.datagrams += n;
+        self.run += n;
         self.longest_loss_run = self.longest_loss_run.max(self.run);
         self.cluster = match self.cluster {
             Some((first, last, losses)) if index - last - 1 < GMIN => {
-                Some((first, index, losses + 1))
+                Some((first, last_lost, losses + n))
             }
             open => {
                 if let Some(c) = open {
                     self.close(c);
                 }
-                Some((index, index, 1))
+                Some((index, last_lost, n))
             }
         };
     }

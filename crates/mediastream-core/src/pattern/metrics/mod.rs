@@ -270,6 +270,36 @@ impl ReceiveMetrics {
         self.loss_runs.push(arrived, expected - arrived);
     }
 
+    /// Every frame of a stream of `frames` dropped with nothing received
+    /// (the stream failed for want of data), in O(1) but for the
+    /// timeline, which keeps at most its limit: the same counts as
+    /// rendering each frame dropped. `due(n)` is frame n's offset.
+    pub fn on_nothing_arrived(&mut self, frames: u64, due: impl Fn(u64) -> Duration) {
+        while !self.rendered.is_empty() {
+            self.retire_oldest();
+        }
+        self.playout.on_missing_ticks(frames);
+        if self.timeline.is_some() {
+            for sequence in 1..=frames {
+                if self.timeline_truncated {
+                    break;
+                }
+                self.push_timeline(&FrameAtTick {
+                    sequence,
+                    outcome: FrameOutcome::Dropped,
+                    bytes: 0,
+                    datagrams: 0,
+                    due: due(sequence),
+                    first_delay_ns: None,
+                    last_delay_ns: None,
+                });
+            }
+        }
+        let lost = frames.saturating_mul(self.datagrams_per_frame);
+        self.datagrams.expected += lost;
+        self.loss_runs.push(0, lost);
+    }
+
     /// Accounts every frame still held; call once when the stream ends.
     pub fn finish(&mut self) {
         while !self.rendered.is_empty() {

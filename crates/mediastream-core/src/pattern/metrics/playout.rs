@@ -27,6 +27,11 @@ impl Playout {
         }
     }
 
+    /// `n` ticks in a row with no frame ready.
+    pub fn on_missing_ticks(&mut self, n: u64) {
+        self.run += n;
+    }
+
     fn end_run(&mut self) {
         if self.run > 0 {
             self.freezes += 1;

@@ -394,3 +394,74 @@ fn metrics_of_a_known_arrival_sequence() {
     assert_eq!(timeline[3].first_delay_ns, Some(2_000_000));
     assert_eq!(timeline[7].first_delay_ns, None);
 }
+
+#[test]
+fn the_ring_grows_only_as_data_arrives() {
+    // About the deepest buffer the default limits allow (873 frames/s for
+    // 600 s): a ring of over a million slots, none held until data comes.
+    let plan = StreamSettings {
+        buffer_depth_ms: 600_000,
+        ..StreamSettings::new(873 * 100 * 8, 873, 3600)
+    }
+    .plan()
+    .unwrap();
+    assert_eq!(plan.ring_slots(), 1_047_600);
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan, ReceiverConfig::default(), t0);
+    assert_eq!(rx.ring.capacity(), 0);
+    rx.handle_datagram(t0, &datagram(1, 0, 100));
+    assert_eq!(rx.ring.len(), 1);
+    // A datagram 99 frames ahead holds 100 slots, not a million.
+    rx.handle_datagram(t0, &datagram(100, 0, 100));
+    assert_eq!(rx.ring.len(), 100);
+    assert!(rx.ring.capacity() < 1024, "{}", rx.ring.capacity());
+    // Past the ring: an error, and nothing allocated for it.
+    rx.handle_datagram(t0, &datagram(1 + 1_047_600, 0, 100));
+    assert_eq!(rx.stats().frames_error, 1);
+    assert_eq!(rx.ring.len(), 100);
+}
+
+#[test]
+fn a_stream_that_never_got_data_fails_in_one_step_whatever_its_length() {
+    // A week at 10,000 frames/s: 6 billion frames, all dropped at once,
+    // with the same metrics as rendering each (checked small below).
+    let long = StreamSettings {
+        buffer_depth_ms: 100,
+        ..StreamSettings::new(100_000_000, 10_000, 604_800)
+    }
+    .plan()
+    .unwrap();
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(long, ReceiverConfig::default(), t0);
+    rx.handle_timeout(t0 + ms(1000));
+    assert_eq!(rx.status(), Status::Failed(StreamError::NoData));
+    let frames = 6_048_000_000;
+    assert_eq!(rx.stats().frames_dropped, frames);
+    let m = rx.stats().metrics.as_ref().unwrap();
+    assert_eq!(m.playout.freezes, 1);
+    assert_eq!(m.playout.frozen_frames, frames);
+    assert_eq!(m.datagrams.expected, frames * long.split().datagram_count());
+    assert_eq!(m.loss_runs.longest_loss_run, m.datagrams.expected);
+}
+
+#[test]
+fn nothing_arrived_counts_as_rendering_every_frame_dropped() {
+    let plan = plan();
+    let mut bulk = ReceiveMetrics::new(1000, 1, 6, true);
+    bulk.on_nothing_arrived(plan.stream_frames(), |n| plan.frame_offset(n));
+    bulk.finish();
+    let mut each = ReceiveMetrics::new(1000, 1, 6, true);
+    for sequence in 1..=plan.stream_frames() {
+        each.on_render(FrameAtTick {
+            sequence,
+            outcome: FrameOutcome::Dropped,
+            bytes: 0,
+            datagrams: 0,
+            due: plan.frame_offset(sequence),
+            first_delay_ns: None,
+            last_delay_ns: None,
+        });
+    }
+    each.finish();
+    assert_eq!(format!("{bulk:?}"), format!("{each:?}"));
+}
