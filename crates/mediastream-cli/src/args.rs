@@ -115,6 +115,12 @@ pub struct ServerArgs {
     /// they can receive through reports and consent)
     #[argh(switch)]
     pub no_compat: bool,
+    /// who may use plain ctsTraffic START: an address block (10.0.0.0/8,
+    /// 2001:db8::/32) or one address; repeatable (default: loopback only,
+    /// 127.0.0.0/8 and ::1). START has no return-path check: anyone who
+    /// can spoof an address in these blocks can aim the stream at it
+    #[argh(option)]
+    pub compat_allow: Vec<String>,
     /// new requests per second one source address may make (default 200;
     /// a burst of ten times that is allowed)
     #[argh(option, default = "200")]

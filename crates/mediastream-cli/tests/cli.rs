@@ -750,6 +750,26 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (server(&["--pre-post-recvs", "100"]), "--pre-post-recvs"),
         (server(&["--source-rate", "0"]), "--source-rate"),
         (server(&["--source-streams", "0"]), "--source-streams"),
+        (
+            with_stream(&["--compat-allow", "10.0.0.0/33"]),
+            "--compat-allow",
+        ),
+        (server(&["--compat-allow", "10.0.0.0/8"]), "--compat-allow"),
+        (server(&["--max-rate", "fast"]), "--max-rate"),
+        (server(&["--max-total-rate", "x"]), "--max-total-rate"),
+        (server(&["--max-length", "x"]), "--max-length"),
+        (server(&["--max-buffer-depth", "0"]), "--max-buffer-depth"),
+        (
+            server(&["--max-buffered-frames", "0"]),
+            "--max-buffered-frames",
+        ),
+        (server(&["--max-buffer-bytes", "x"]), "--max-buffer-bytes"),
+        (
+            server(&["--max-datagram-size", "70000"]),
+            "--max-datagram-size",
+        ),
+        (server(&["--max-consent", "0"]), "--max-consent"),
+        (server(&["--receive-memory", "x"]), "--receive-memory"),
         (server(&["--backend", "x"]), "--backend"),
         (server(&["--spin-us", "99999"]), "--spin-us"),
         (server(&["--frame-spread", "soon"]), "--frame-spread"),
@@ -834,4 +854,24 @@ fn requests_over_the_servers_limits_are_refused_by_name() {
     let doc = json(&server_json);
     assert_eq!(doc["server"]["refused_limits"], 2, "{doc}");
     assert_eq!(doc["server"]["streams_started"], 0, "{doc}");
+}
+
+/// Serving plain START says, on stderr, what it risks and to whom.
+#[test]
+fn plain_start_warns_of_the_amplifier_it_is() {
+    let mut args = vec!["--compat-allow", "192.0.2.0/24", "--compat-allow", "::1"];
+    args.extend(STREAM);
+    let (server, _addr) = server(&args);
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = finish(server, Duration::from_secs(10));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no return-path check") && err.contains("192.0.2.0/24, ::1/128"),
+        "{err}"
+    );
+    assert!(err.contains("8000000 bit/s for 3 s"), "{err}");
 }

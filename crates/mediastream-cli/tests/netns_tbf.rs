@@ -178,6 +178,8 @@ fn kernel_drops_equal_our_lost_datagrams() {
         "1",
         "--status-interval",
         "0",
+        "--compat-allow",
+        "10.213.0.0/24",
     ];
     server_args.extend(stream);
     let server = spawn_in(&ns.a, &server_args);

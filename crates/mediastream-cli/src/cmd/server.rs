@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mediastream_core::server::{
-    Admission, ConnectionManager, PatternFactory, Server, ServerConfig, ServerStats, StreamResult,
+    Admission, Cidr, ConnectionManager, PatternFactory, Server, ServerConfig, ServerStats,
+    StreamResult,
 };
 use mediastream_core::settings::Limits;
 use mediastream_core::sys::{start_server, ServerOptions};
@@ -41,6 +42,25 @@ fn compat_settings(
             )))
         }
     }
+}
+
+/// Who may use plain START: --compat-allow, or loopback.
+fn compat_allow_of(args: &ServerArgs, compat: bool) -> Result<Vec<Cidr>, CliError> {
+    if args.compat_allow.is_empty() {
+        return Ok(Cidr::loopback());
+    }
+    if !compat {
+        return Err(CliError::Usage(
+            "--compat-allow says who may use plain ctsTraffic START, which is served only with --bits-per-second, --frame-rate and --stream-length: give those or drop --compat-allow".into(),
+        ));
+    }
+    args.compat_allow
+        .iter()
+        .map(|c| {
+            c.parse()
+                .map_err(|e: String| CliError::Usage(format!("--compat-allow {e}")))
+        })
+        .collect()
 }
 
 /// The per-stream limits and the admission caps from the options.
@@ -147,8 +167,10 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         ));
     }
     let (limits, admission) = admission_of(&args)?;
+    let compat_allow = compat_allow_of(&args, compat.is_some())?;
     let config = ServerConfig {
         compat_settings: compat,
+        compat_allow: compat_allow.clone(),
         limits,
         admission,
         max_streams: args.max_streams,
@@ -194,12 +216,21 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         b.send
     ));
     match compat {
-        Some(s) => text.line(&format!(
-            "plain ctsTraffic START gets {} bit/s, {} frames/s, {} s; v1 clients choose their own",
-            s.bits_per_second / 8 * 8,
-            s.frame_rate,
-            s.stream_length_secs
-        )),
+        Some(s) => {
+            text.line(&format!(
+                "plain ctsTraffic START gets {} bit/s, {} frames/s, {} s; v1 clients choose their own",
+                s.bits_per_second / 8 * 8,
+                s.frame_rate,
+                s.stream_length_secs
+            ));
+            let allowed: Vec<String> = compat_allow.iter().map(|c| c.to_string()).collect();
+            text.warn(&format!(
+                "warning: plain START has no return-path check: anyone who can spoof an address in {} can make this server send {} bit/s for {} s to it; allow only networks you trust (--compat-allow)",
+                allowed.join(", "),
+                s.bits_per_second / 8 * 8,
+                s.stream_length_secs
+            ));
+        }
         None => text.line(
             "plain ctsTraffic START is not served (give --bits-per-second, --frame-rate and --stream-length to serve it); v1 clients choose their own",
         ),

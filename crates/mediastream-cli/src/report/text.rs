@@ -48,6 +48,17 @@ impl Text {
         }
     }
 
+    /// A warning: on stderr, whatever carries the rest, so that it is
+    /// seen even when stdout goes to a file or a pipe.
+    pub fn warn(&mut self, text: &str) {
+        if self.status_pending {
+            let _ = writeln!(self.out);
+            self.status_pending = false;
+        }
+        let _ = self.out.flush();
+        let _ = writeln!(io::stderr(), "{text}");
+    }
+
     /// Writes a whole line (ending a refreshed status line first).
     pub fn line(&mut self, text: &str) {
         if self.status_pending {

@@ -64,7 +64,8 @@ counters! {
     busy,
     /// Waiting requests that expired.
     expired,
-    /// Plain START ignored because compatibility is off.
+    /// Plain START ignored: compatibility is off, or the source is not in
+    /// a `compat_allow` block.
     compat_refused,
     /// Requests refused or ignored by the per-source limits.
     rate_limited,

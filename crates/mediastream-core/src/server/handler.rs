@@ -91,7 +91,8 @@ pub enum Ignored {
     Unknown,
     /// No room: the awaiting table is full.
     Busy,
-    /// Plain START while the server refuses ctsTraffic clients.
+    /// Plain START while the server refuses ctsTraffic clients, or from a
+    /// source it does not serve them to.
     CompatDisabled,
     /// The server has started as many streams as it was told to.
     ExitLimit,

@@ -7,6 +7,7 @@
 //! backends in [`sys`](crate::sys) drive these objects.
 
 mod admission;
+mod cidr;
 mod counters;
 mod factory;
 mod handler;
@@ -16,6 +17,7 @@ mod sources;
 mod types;
 
 pub use admission::Admission;
+pub use cidr::Cidr;
 pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::admission::{Admission, Admitted, Refusal, Share};
+use super::cidr::Cidr;
 use super::counters::{bump, Counters};
 use super::sources::Sources;
 use super::{
@@ -29,6 +30,10 @@ pub const MAX_CONSENT_TIMEOUT_MS: u32 = 600_000;
 pub struct ServerConfig {
     /// The stream a plain ctsTraffic START gets; `None` ignores START.
     pub compat_settings: Option<StreamSettings>,
+    /// Who may use plain START, which has no return-path check (anyone
+    /// who can spoof an address inside these blocks can point a stream at
+    /// it): loopback only by default.
+    pub compat_allow: Vec<Cidr>,
     /// Bounds for streams v1 clients ask for.
     pub limits: Limits,
     /// Concurrent streams per direction.
@@ -51,6 +56,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             compat_settings: None,
+            compat_allow: Cidr::loopback(),
             limits: Limits::default(),
             max_streams: 1024,
             exit_after: None,
@@ -281,6 +287,15 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             bump(&self.counters.compat_refused);
             return Handled::Ignored(Ignored::CompatDisabled);
         };
+        if !self
+            .config
+            .compat_allow
+            .iter()
+            .any(|c| c.contains(d.remote.ip()))
+        {
+            bump(&self.counters.compat_refused);
+            return Handled::Ignored(Ignored::CompatDisabled);
+        }
         if !self.sources.allow_request(d.remote.ip(), d.now) {
             bump(&self.counters.rate_limited);
             return Handled::Ignored(Ignored::RateLimited);

@@ -931,3 +931,43 @@ fn a_stream_far_behind_yields_and_counts_only_what_left() {
     assert_eq!(sent_bytes as usize, bytes - v1::ACCEPT_LEN);
     assert_eq!(unsent, 46, "one run of 46 x 1400 B did not leave");
 }
+
+#[test]
+fn plain_start_is_served_only_inside_the_allowed_blocks() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    // Loopback by default.
+    assert!(matches!(
+        server.on_datagram(received(1, b"START", now)),
+        Handled::Started(_)
+    ));
+    let outside = |server: &Server<FakeManager, &FakeFactory>, ip: [u8; 4]| {
+        server.on_datagram(Received {
+            remote: SocketAddr::from((ip, 5000)),
+            ..received(1, b"START", now)
+        })
+    };
+    assert_eq!(
+        outside(&server, [192, 0, 2, 1]),
+        Handled::Ignored(Ignored::CompatDisabled)
+    );
+    assert_eq!(server.stats().compat_refused, 1);
+    let mut c = config(4);
+    c.compat_allow = vec!["192.0.2.0/24".parse().unwrap()];
+    let server = Server::new(c, FakeManager::default(), &factory).unwrap();
+    assert!(matches!(
+        outside(&server, [192, 0, 2, 1]),
+        Handled::Started(_)
+    ));
+    assert_eq!(
+        outside(&server, [192, 0, 3, 1]),
+        Handled::Ignored(Ignored::CompatDisabled)
+    );
+    // v1 is not affected: it proves its address another way.
+    let v1 = server.on_datagram(Received {
+        remote: SocketAddr::from(([198, 51, 100, 1], 5000)),
+        ..received(1, &request_bytes(false, 1), now)
+    });
+    assert!(matches!(v1, Handled::Started(_)), "{v1:?}");
+}
