@@ -875,3 +875,48 @@ fn plain_start_warns_of_the_amplifier_it_is() {
     );
     assert!(err.contains("8000000 bit/s for 3 s"), "{err}");
 }
+
+/// 50 streams toward the server, each with the deepest jitter buffer the
+/// default limits allow by frames (8190 of 8192: 819 frames/s for 10 s),
+/// held full: the server's resident memory stays far under 256 MB.
+#[cfg(target_os = "linux")]
+#[test]
+fn fifty_deepest_buffers_keep_the_server_small() {
+    let (server, addr) = server(&[]);
+    let pid = server.id();
+    let out = run(
+        &[
+            "client",
+            "--target",
+            &addr,
+            "--direction",
+            "send",
+            "--connections",
+            "50",
+            "--bits-per-second",
+            "655200",
+            "--frame-rate",
+            "819",
+            "--stream-length",
+            "11",
+            "--buffer-depth",
+            "10",
+            "--status-interval",
+            "0",
+        ],
+        Duration::from_secs(60),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = finish(server, Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(hwm_kib < 256 * 1024, "server peak RSS {hwm_kib} KiB");
+    // Not a speed goal: printed for the record (docs/SECURITY.md).
+    println!("server peak RSS with 50 deep buffers: {hwm_kib} KiB");
+}
