@@ -913,7 +913,9 @@ fn fifty_deepest_buffers_keep_the_server_small() {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM");
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let _ = finish(server, Duration::from_secs(10));
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(hwm_kib < 256 * 1024, "server peak RSS {hwm_kib} KiB");
