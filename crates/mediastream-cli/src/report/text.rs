@@ -90,7 +90,9 @@ impl Text {
             .map_or_else(|| "-".to_owned(), |c| c.to_string());
         let outcome = match &r.status {
             Status::Completed | Status::Running => "succeeded".to_owned(),
-            Status::Failed(e) => format!("failed ({e})"),
+            // The error may quote the peer (a REFUSE reason): escaped
+            // again here, whoever built the result.
+            Status::Failed(e) => format!("failed ({})", super::escape(&e.to_string())),
         };
         let (f, source) = frames(r);
         let mut line = format!(

@@ -290,7 +290,6 @@ impl IoPattern for ClientSession {
                     now + retry
                 });
                 if self.requests_sent == 0 {
-
                     // The buffer depth counts from the first request, not
                     // from when this session was built.
                     if let Stage::Receiving(rx) = &mut self.stage {
@@ -333,7 +332,9 @@ impl IoPattern for ClientSession {
             Ok(Datagram::V1(V1Message::Refuse {
                 token: t, reason, ..
             })) if t == token => {
-                let reason = String::from_utf8_lossy(reason).into_owned();
+                // The reason is the peer's text: escaped once here, so no
+                // embedder prints it raw.
+                let reason = wire::printable(reason);
                 self.fail(StreamError::Refused { reason });
                 return;
             }
