@@ -67,10 +67,10 @@ pub struct ServerArgs {
     /// exit after this many streams have finished (default: never)
     #[argh(option)]
     pub server_exit_limit: Option<u64>,
-    /// concurrent streams per direction (default 1024)
+    /// concurrent streams per direction (default 1024, 1 to 1000000)
     #[argh(option, default = "1024")]
     pub max_streams: usize,
-    /// worker shards, each a thread (default 0: one per core)
+    /// worker shards, each a thread (default 0: one per core; 0 to 256)
     #[argh(option, default = "0")]
     pub shards: usize,
     /// socket buffer size to ask for, bytes (default 4194304)
