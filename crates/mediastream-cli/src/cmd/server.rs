@@ -110,6 +110,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         },
         ..ServerConfig::default()
     };
+    if let Some(target) = &args.json {
+        json::check("--json", target)?;
+    }
     let (tx, finished) = mpsc::channel::<StreamResult>();
     let factory = PatternFactory {
         spread: Duration::from_millis(args.frame_spread.into()),

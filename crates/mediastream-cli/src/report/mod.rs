@@ -5,6 +5,7 @@ pub mod histogram;
 pub mod jitter;
 pub mod json;
 pub mod metrics;
+pub mod output;
 pub mod text;
 
 use mediastream_core::pattern::{Role, Status, StreamError};
