@@ -134,6 +134,35 @@ pub enum StreamError {
         /// Requests sent.
         attempts: u32,
     },
+    /// A client's receiving stream: the server's data stopped for longer
+    /// than the buffer depth before the stream's last frame was due (it
+    /// died, or the path failed), so every frame after `at_ms` dropped.
+    #[error(
+        "the server stopped sending at {:.1} s: nothing arrived for the last {:.1} s of the stream, longer than the buffer depth",
+        *at_ms as f64 / 1e3,
+        *silent_ms as f64 / 1e3
+    )]
+    ServerStopped {
+        /// When the last data datagram arrived, from the stream's start
+        /// (when frame 1 arrived or should have).
+        at_ms: u64,
+        /// From then to when the last frame was due.
+        silent_ms: u64,
+    },
+    /// A client's v1 receiving stream ended without the server's END:
+    /// the server's account of what it sent never came.
+    #[error("the stream ended without the server's END: the server never said it finished (it may have stopped, or the path failed)")]
+    NoEnd,
+    /// A client's v1 sending stream ended without the server's final
+    /// REPORT: the server's account of what it received never came.
+    #[error("the stream ended without the server's final report: what the server received is unknown (it may have stopped, or the path failed)")]
+    NoFinalReport,
+    /// A client's stream ended without a single completed frame.
+    #[error("no frame completed (0 of {frames}): nothing whole arrived")]
+    NoFrameCompleted {
+        /// Frames in the stream.
+        frames: u64,
+    },
     /// The embedder or the peer ended the stream early.
     #[error("stream aborted: {reason}")]
     Aborted {

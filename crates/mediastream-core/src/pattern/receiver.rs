@@ -198,6 +198,21 @@ impl FrameReceiver {
         self.anchor.is_some()
     }
 
+    /// The sender stopped for good: when the last data datagram arrived
+    /// more than the buffer depth before the last frame was due to
+    /// arrive (the schedule from the anchor), returns when it arrived,
+    /// counted from the anchor, and how long the silence to that due
+    /// time was. `None` when data kept coming to within the buffer depth
+    /// of the end, or when none came at all ([`StreamError::NoData`]).
+    pub fn sender_stopped(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        let anchor = self.anchor?;
+        let last = self.stats.last_received?;
+        let due = anchor + self.plan.frame_offset(self.plan.stream_frames());
+        let silent = due.saturating_duration_since(last);
+        let depth = self.plan.frame_offset(self.plan.buffered_frames() + 1);
+        (silent > depth).then(|| (last.saturating_duration_since(anchor), silent))
+    }
+
     /// Takes the oldest frame record not yet taken (only with
     /// [`ReceiverConfig::record_frames`]).
     pub fn poll_record(&mut self) -> Option<FrameRecord> {
