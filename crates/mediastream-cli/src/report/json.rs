@@ -105,6 +105,9 @@ pub struct Stream {
     pub bits_per_second: f64,
     pub datagrams_corrupt: u64,
     pub datagrams_malformed: u64,
+    /// Data datagrams whose sender timestamp was implausible, left out of
+    /// jitter and delays (docs/metrics.md).
+    pub timestamps_implausible: u64,
     pub frames_sent: u64,
     pub datagrams_sent: u64,
     pub bytes_sent: u64,
@@ -222,6 +225,7 @@ pub fn stream(r: &StreamResult) -> Stream {
         bits_per_second: bits_per_second(r),
         datagrams_corrupt: s.datagrams_corrupt,
         datagrams_malformed: s.datagrams_malformed,
+        timestamps_implausible: s.timestamps_implausible,
         frames_sent: s.frames_sent,
         datagrams_sent: s.datagrams_sent,
         bytes_sent: s.bytes_sent,

@@ -110,6 +110,12 @@ impl Text {
                 );
             }
         }
+        if r.stats.timestamps_implausible > 0 {
+            line += &format!(
+                "  ImplausibleTimestamps [{}]",
+                r.stats.timestamps_implausible
+            );
+        }
         if r.role == Role::Sender {
             if let Some(p99) = r.stats.lateness.histogram.quantile(0.99) {
                 line += &format!("  SendLatenessP99 [{:.3} ms]", p99.as_secs_f64() * 1e3);

@@ -45,7 +45,7 @@ pub use control::{Greeting, V1Session};
 pub use histogram::DurationHistogram;
 pub use jitter::InterarrivalJitter;
 pub use metrics::ReceiveMetrics;
-pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
+pub use receiver::{FrameReceiver, ReceiverConfig, Verify, PLAUSIBLE_DELAY_SPREAD};
 pub use record::{FrameOutcome, FrameRecord};
 pub use sender::{FrameSender, SenderConfig};
 pub use stats::{Lateness, Rtt, StreamStats};

@@ -63,6 +63,89 @@ impl Default for ReceiverConfig {
 /// Copies of the final report, back to back.
 const FINAL_REPORT_COPIES: usize = 2;
 
+/// How far a datagram's one-way delay (arrival minus its sender
+/// timestamp) may stray from the stream's reference delay, beyond the
+/// buffer depth, before the timestamp counts as implausible: it is then
+/// counted ([`StreamStats::timestamps_implausible`]) and kept out of
+/// jitter, delays and echoes, while its bytes still count for its frame.
+/// The rule is in docs/metrics.md.
+pub const PLAUSIBLE_DELAY_SPREAD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One data datagram's timing, as far as plausibility goes.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    sequence: u64,
+    delay_ns: i64,
+    timestamp: i64,
+    frequency: i64,
+    arrival_ticks: i64,
+}
+
+/// Judges sender timestamps (docs/metrics.md, "Implausible timestamps"):
+/// the first datagram's is held until a second one agrees with it (its
+/// delay within the spread), which makes it the reference; every later
+/// one must be within the spread of the reference.
+#[derive(Debug, Clone, Copy)]
+struct StampCheck {
+    spread_ns: i64,
+    reference: Option<i64>,
+    held: Option<Stamp>,
+}
+
+/// What a datagram's timestamp is good for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    /// Use it (after the released one, if any).
+    Use,
+    /// Held: the first one, not judged yet.
+    Hold,
+    /// Implausible: counted, not used.
+    Reject,
+}
+
+impl StampCheck {
+    fn new(plan: &StreamPlan) -> Self {
+        let depth = std::time::Duration::from_millis(plan.settings().buffer_depth_ms.into());
+        let spread = PLAUSIBLE_DELAY_SPREAD + depth;
+        Self {
+            spread_ns: i64::try_from(spread.as_nanos()).unwrap_or(i64::MAX),
+            reference: None,
+            held: None,
+        }
+    }
+
+    fn near(&self, a: i64, b: i64) -> bool {
+        (i128::from(a) - i128::from(b)).abs() <= i128::from(self.spread_ns)
+    }
+
+    /// Judges `stamp` (`None`: no usable timestamp at all). Returns the
+    /// verdict, the held datagram to use first (confirmed by this one),
+    /// and how many timestamps turned out implausible.
+    fn judge(&mut self, stamp: Option<Stamp>) -> (Judged, Option<Stamp>, u64) {
+        let Some(stamp) = stamp else {
+            return (Judged::Reject, None, 1);
+        };
+        if let Some(reference) = self.reference {
+            return if self.near(stamp.delay_ns, reference) {
+                (Judged::Use, None, 0)
+            } else {
+                (Judged::Reject, None, 1)
+            };
+        }
+        match self.held.replace(stamp) {
+            None => (Judged::Hold, None, 0),
+            Some(held) if self.near(stamp.delay_ns, held.delay_ns) => {
+                self.held = None;
+                self.reference = Some(held.delay_ns);
+                (Judged::Use, Some(held), 0)
+            }
+            // Two that disagree: the older one is dropped, the newer one
+            // waits for a third.
+            Some(_) => (Judged::Hold, None, 1),
+        }
+    }
+}
+
 /// Bytes and timestamps received for one sequence number.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
@@ -124,6 +207,7 @@ pub struct FrameReceiver {
     /// v1: the newest data datagram's sender timestamp and arrival.
     latest: Option<(i64, Instant)>,
     highest_sequence: i64,
+    stamps: StampCheck,
 }
 
 impl FrameReceiver {
@@ -166,6 +250,7 @@ impl FrameReceiver {
             next_report: config.v1.map(|s| now + s.report_interval),
             latest: None,
             highest_sequence: 0,
+            stamps: StampCheck::new(&plan),
         }
     }
 
@@ -395,6 +480,20 @@ impl FrameReceiver {
         if outcome == FrameOutcome::Dropped {
             return FrameRecord::dropped(slot.sequence);
         }
+        if slot.sender_frequency <= 0 {
+            // Every timestamp of the frame was implausible: no timing,
+            // and the references stay as they were.
+            return FrameRecord {
+                sequence_number: slot.sequence,
+                outcome,
+                sender_ticks: 0,
+                sender_frequency: 0,
+                receiver_ticks: 0,
+                receiver_frequency: Timebase::FREQUENCY,
+                relative_in_flight_ms: self.previous_frame.map_or(0.0, |p| p.relative_in_flight_ms),
+                jitter_ms: 0.0,
+            };
+        }
         let sent_secs = ticks_to_secs(slot.sender_ticks, slot.sender_frequency);
         let received_secs = ticks_to_secs(slot.receiver_ticks, Timebase::FREQUENCY);
         let relative_in_flight_ms = self.first_frame.map_or(0.0, |first| {
@@ -437,12 +536,30 @@ impl FrameReceiver {
             }
         }
         let arrival_ticks = self.timebase.ticks(now);
-        self.latest = Some((repr.timestamp, now));
         self.highest_sequence = self.highest_sequence.max(repr.sequence_number);
-        self.jitter
-            .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
-        self.stats.jitter_secs = self.jitter.secs();
         let sequence = u64::try_from(repr.sequence_number).unwrap_or(0);
+        let delay_ns = delay_ns(repr, arrival_ticks);
+        let stamp = delay_ns.map(|delay_ns| Stamp {
+            sequence,
+            delay_ns,
+            timestamp: repr.timestamp,
+            frequency: repr.frequency,
+            arrival_ticks,
+        });
+        let (judged, released, implausible) = self.stamps.judge(stamp);
+        self.stats.timestamps_implausible += implausible;
+        if let Some(first) = released {
+            self.use_stamp(first, true);
+            // The one it confirmed is the newest the sender's clock said.
+            self.latest = Some((first.timestamp, now));
+        }
+        let plausible = judged == Judged::Use;
+        if plausible {
+            self.latest = Some((repr.timestamp, now));
+            self.jitter
+                .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
+        }
+        self.stats.jitter_secs = self.jitter.secs();
         let in_stream = (1..=self.plan.stream_frames()).contains(&sequence);
         if self.anchor.is_none() && in_stream {
             let offset = self.plan.frame_offset(sequence);
@@ -454,7 +571,7 @@ impl FrameReceiver {
         if self.status.is_finished() {
             return;
         }
-        let delay_ns = delay_ns(repr, arrival_ticks);
+        let delay_ns = delay_ns.filter(|_| plausible);
         if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
             metrics.on_datagram(sequence, delay_ns);
             if sequence < self.head_sequence {
@@ -470,17 +587,50 @@ impl FrameReceiver {
         let slot = &mut self.ring[index];
         debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;
+        slot.datagrams += 1;
+        if !plausible {
+            return;
+        }
         slot.sender_ticks = repr.timestamp;
         slot.sender_frequency = repr.frequency;
         slot.receiver_ticks = arrival_ticks;
-        slot.datagrams += 1;
         slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
         slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
     }
 
     fn finish_metrics(&mut self) {
+        // A lone first timestamp nothing could confirm or refute is used.
+        if let Some(held) = self.stamps.held.take() {
+            self.use_stamp(held, false);
+        }
+        self.stats.jitter_secs = self.jitter.secs();
         if let Some(metrics) = self.stats.metrics.as_mut() {
             metrics.finish();
+        }
+    }
+
+    /// Takes a plausible timestamp into jitter, delays and the echo; with
+    /// `to_slot`, also into its frame's slot when that is still held
+    /// (a released first timestamp: its datagram's bytes were credited
+    /// when it arrived).
+    fn use_stamp(&mut self, s: Stamp, to_slot: bool) {
+        self.jitter
+            .on_datagram(s.timestamp, s.frequency, s.arrival_ticks);
+        let in_stream = (1..=self.plan.stream_frames()).contains(&s.sequence);
+        if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
+            metrics.on_delay(s.delay_ns);
+        }
+        let ahead = s.sequence.wrapping_sub(self.head_sequence);
+        if to_slot && ahead < self.ring.len() as u64 {
+            let index = (self.head + ahead as usize) % self.ring.len();
+            let slot = &mut self.ring[index];
+            if slot.sequence == s.sequence && slot.sender_frequency <= 0 {
+                slot.sender_ticks = s.timestamp;
+                slot.sender_frequency = s.frequency;
+                slot.receiver_ticks = s.arrival_ticks;
+                slot.first_delay_ns = slot.first_delay_ns.or(Some(s.delay_ns));
+                slot.last_delay_ns = slot.last_delay_ns.or(Some(s.delay_ns));
+            }
         }
     }
 
