@@ -108,17 +108,15 @@ fn utf8_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Vec<S
     Ok(out)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
-    #[cfg(unix)]
     fn bad(bytes: &[u8]) -> std::ffi::OsString {
         use std::os::unix::ffi::OsStringExt;
         std::ffi::OsString::from_vec(bytes.to_vec())
     }
 
-    #[cfg(unix)]
     #[test]
     fn non_utf8_arguments_name_their_option() {
         let args = |v: Vec<std::ffi::OsString>| utf8_args(v);

@@ -803,6 +803,7 @@ fn fake_server() -> (std::net::UdpSocket, String) {
 }
 
 /// Datagrams that reached `socket` so far (the sender has exited).
+#[cfg(unix)]
 fn datagrams_at(socket: &std::net::UdpSocket) -> usize {
     socket.set_nonblocking(true).unwrap();
     let mut buf = [0u8; 2048];
