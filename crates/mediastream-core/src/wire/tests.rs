@@ -342,7 +342,7 @@ mod v1_messages {
 /// length parses.
 #[test]
 fn end_is_43_bytes_as_the_protocol_document_says() {
-    use crate::wire::v1::{EndRepr, END_LEN};
+    use v1::{EndRepr, END_LEN};
     let end = EndRepr {
         token: 0x0102_0304_0506_0708,
         frames_sent: 1,
@@ -352,7 +352,7 @@ fn end_is_43_bytes_as_the_protocol_document_says() {
     let mut buf = [0xffu8; 64];
     let len = end.emit(&mut buf).unwrap();
     assert_eq!((len, END_LEN), (43, 43));
-    let mut expected = vec![0x06, 0x20, crate::wire::v1::VERSION];
+    let mut expected = vec![0x06, 0x20, v1::VERSION];
     expected.extend_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
     for v in [1u64, 2, 3] {
         expected.extend_from_slice(&v.to_le_bytes());
