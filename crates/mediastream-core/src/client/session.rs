@@ -261,7 +261,8 @@ impl ClientSession {
     }
 
     /// What a stream its pattern calls complete really was, as the
-    /// client can tell: the server stopped sending for good
+    /// client can tell: the server went silent for longer than the buffer
+    /// depth, mid-stream or until the end
     /// ([`StreamError::ServerStopped`]), a v1 stream ended without the
     /// server's account (END when receiving, the final REPORT when
     /// sending), or not one frame completed. Dropped frames alone still

@@ -34,8 +34,10 @@ struct Pair {
     now: Instant,
     /// The server process dies (everything it holds is gone) then.
     server_dies: Option<Instant>,
-    /// Datagrams to the client this returns true for are lost.
-    lose_to_client: fn(&[u8]) -> bool,
+    /// Datagrams to the client this returns true for (given how long
+    /// after the start they arrive) are lost.
+    lose_to_client: fn(&[u8], Duration) -> bool,
+    start: Instant,
 }
 
 impl Pair {
@@ -50,7 +52,8 @@ impl Pair {
             results: Vec::new(),
             now,
             server_dies: None,
-            lose_to_client: |_| false,
+            lose_to_client: |_, _| false,
+            start: now,
         }
     }
 
@@ -123,7 +126,7 @@ impl Pair {
         }
         while self.to_client.front().is_some_and(|(t, _)| *t <= now) {
             let (_, bytes) = self.to_client.pop_front().unwrap();
-            if !(self.lose_to_client)(&bytes) {
+            if !(self.lose_to_client)(&bytes, now - self.start) {
                 self.client.handle_datagram(now, &bytes);
             }
         }
@@ -365,7 +368,7 @@ fn a_server_that_dies_mid_stream_fails_the_receiving_client() {
 #[test]
 fn a_receiving_v1_stream_without_the_servers_end_fails() {
     let mut p = Pair::new(ClientConfig::new(settings(), 12), Some(server_config()));
-    p.lose_to_client = |b| crate::wire::read_flag(b) == Ok(crate::wire::v1::FLAG_END);
+    p.lose_to_client = |b, _| crate::wire::read_flag(b) == Ok(crate::wire::v1::FLAG_END);
     let p = p.run();
     assert_eq!(p.client.stats().frames_completed, 150, "every frame came");
     assert_eq!(p.client.status(), Status::Failed(StreamError::NoEnd));
@@ -378,7 +381,7 @@ fn a_sending_v1_stream_without_the_servers_final_report_fails() {
         ..ClientConfig::new(settings(), 13)
     };
     let mut p = Pair::new(config, Some(server_config()));
-    p.lose_to_client = |b| {
+    p.lose_to_client = |b, _| {
         matches!(
             crate::wire::parse(b),
             Ok(crate::wire::Datagram::V1(crate::wire::v1::V1Message::Report(r))) if r.is_final
@@ -399,8 +402,9 @@ fn a_stream_without_one_completed_frame_fails() {
     // one, which is lost every time: data and END arrive, no frame is
     // whole.
     let mut p = Pair::new(ClientConfig::new(settings(), 14), Some(server_config()));
-    p.lose_to_client =
-        |b| matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..))) && b.len() < 1400;
+    p.lose_to_client = |b, _| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..))) && b.len() < 1400
+    };
     let p = p.run();
     let s = p.client.stats();
     assert_eq!((s.frames_completed, s.frames_dropped), (0, 150));
@@ -432,4 +436,37 @@ fn a_refusal_reason_is_kept_with_its_control_characters_escaped() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_server_silent_mid_stream_for_longer_than_the_buffer_fails_the_client() {
+    // Everything from the server is lost from 1.0 s to 1.5 s of a 3 s
+    // stream with a 200 ms buffer; it then resumes, END included.
+    let mut p = Pair::new(ClientConfig::new(settings(), 16), Some(server_config()));
+    p.lose_to_client = |b, at| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..)))
+            && at >= Duration::from_millis(1000)
+            && at < Duration::from_millis(1500)
+    };
+    let p = p.run();
+    let s = p.client.stats();
+    assert!(s.peer_end.is_some(), "the stream ran to its end");
+    assert!(s.frames_completed >= 120, "{s:?}");
+    match p.client.status() {
+        Status::Failed(e @ StreamError::ServerStopped { at_ms, silent_ms }) => {
+            assert!((950..=1000).contains(&at_ms), "{e}");
+            assert!((500..=560).contains(&silent_ms), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A gap within the buffer depth is only dropped frames.
+    let mut p = Pair::new(ClientConfig::new(settings(), 17), Some(server_config()));
+    p.lose_to_client = |b, at| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..)))
+            && at >= Duration::from_millis(1000)
+            && at < Duration::from_millis(1150)
+    };
+    let p = p.run();
+    assert_eq!(p.client.status(), Status::Completed);
+    assert!(p.client.stats().frames_dropped > 0);
 }

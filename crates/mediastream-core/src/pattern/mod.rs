@@ -135,10 +135,10 @@ pub enum StreamError {
         attempts: u32,
     },
     /// A client's receiving stream: the server's data stopped for longer
-    /// than the buffer depth before the stream's last frame was due (it
-    /// died, or the path failed), so every frame after `at_ms` dropped.
+    /// than the buffer depth, mid-stream or until the stream's last frame
+    /// was due (it died or stalled, or the path failed).
     #[error(
-        "the server stopped sending at {:.1} s: nothing arrived for the last {:.1} s of the stream, longer than the buffer depth",
+        "the server stopped sending at {:.1} s: nothing arrived for {:.1} s, longer than the buffer depth",
         *at_ms as f64 / 1e3,
         *silent_ms as f64 / 1e3
     )]
@@ -146,7 +146,8 @@ pub enum StreamError {
         /// When the last data datagram arrived, from the stream's start
         /// (when frame 1 arrived or should have).
         at_ms: u64,
-        /// From then to when the last frame was due.
+        /// From then to the next data datagram, or to when the last
+        /// frame was due.
         silent_ms: u64,
     },
     /// A client's v1 receiving stream ended without the server's END:

@@ -208,6 +208,9 @@ pub struct FrameReceiver {
     latest: Option<(i64, Instant)>,
     highest_sequence: i64,
     stamps: StampCheck,
+    /// The first silence mid-stream longer than the buffer depth: when it
+    /// began (from the anchor) and how long it was.
+    silence: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl FrameReceiver {
@@ -251,6 +254,7 @@ impl FrameReceiver {
             latest: None,
             highest_sequence: 0,
             stamps: StampCheck::new(&plan),
+            silence: None,
         }
     }
 
@@ -283,19 +287,44 @@ impl FrameReceiver {
         self.anchor.is_some()
     }
 
-    /// The sender stopped for good: when the last data datagram arrived
-    /// more than the buffer depth before the last frame was due to
-    /// arrive (the schedule from the anchor), returns when it arrived,
-    /// counted from the anchor, and how long the silence to that due
-    /// time was. `None` when data kept coming to within the buffer depth
-    /// of the end, or when none came at all ([`StreamError::NoData`]).
+    /// The sender went silent for longer than the buffer depth after
+    /// data had started: the first gap between two data datagrams that
+    /// was longer than the buffer depth plus one frame interval (the
+    /// frames it missed spanned more than the buffer), or else a last
+    /// data datagram that arrived more than the buffer depth before the
+    /// last frame was due (the schedule from the anchor). Returns when the
+    /// silence began, counted from the anchor, and how long it lasted
+    /// (to the next datagram, or to when the last frame was due). `None`
+    /// when data kept coming, or when none came at all
+    /// ([`StreamError::NoData`]).
     pub fn sender_stopped(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        if self.silence.is_some() {
+            return self.silence;
+        }
         let anchor = self.anchor?;
         let last = self.stats.last_received?;
         let due = anchor + self.plan.frame_offset(self.plan.stream_frames());
         let silent = due.saturating_duration_since(last);
-        let depth = self.plan.frame_offset(self.plan.buffered_frames() + 1);
-        (silent > depth).then(|| (last.saturating_duration_since(anchor), silent))
+        (silent > self.buffer_depth()).then(|| (last.saturating_duration_since(anchor), silent))
+    }
+
+    /// The buffer depth, as frames of the plan.
+    fn buffer_depth(&self) -> std::time::Duration {
+        self.plan.frame_offset(self.plan.buffered_frames() + 1)
+    }
+
+    /// Records the first gap before a data datagram arriving at `now`
+    /// that was longer than the buffer depth and one frame interval.
+    fn note_silence(&mut self, now: Instant) {
+        let (Some(anchor), Some(last), None) =
+            (self.anchor, self.stats.last_received, self.silence)
+        else {
+            return;
+        };
+        let gap = now.saturating_duration_since(last);
+        if gap > self.buffer_depth() + self.plan.frame_interval() {
+            self.silence = Some((last.saturating_duration_since(anchor), gap));
+        }
     }
 
     /// Takes the oldest frame record not yet taken (only with
@@ -528,6 +557,7 @@ impl FrameReceiver {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += len;
         self.stats.first_received.get_or_insert(now);
+        self.note_silence(now);
         self.stats.last_received = Some(now);
         if self.config.verify != Verify::Off {
             if let Err(offset) = payload::verify(payload) {
