@@ -78,9 +78,16 @@ fn server_restarted_mid_stream_ends_both_directions_cleanly() {
         );
         match direction {
             // The receiver renders every frame on time: those sent before
-            // the restart complete, the rest drop; it then completes.
+            // the restart complete, the rest drop; then it fails, saying
+            // when the server stopped (it used to call this a success).
             Direction::Receive => {
-                assert_eq!(r.status, Status::Completed, "{r:?}");
+                match &r.status {
+                    Status::Failed(StreamError::ServerStopped { at_ms, silent_ms }) => {
+                        assert!((1_000..=1_700).contains(at_ms), "{r:?}");
+                        assert!(*silent_ms > 1_000, "{r:?}");
+                    }
+                    other => panic!("{other:?}: {r:?}"),
+                }
                 let s = &r.stats;
                 assert_eq!(s.frames_completed + s.frames_dropped, 200);
                 assert!(s.frames_completed >= 50 && s.frames_dropped >= 50, "{s:?}");

@@ -38,6 +38,8 @@ pub enum Command {
 
 /// Serve streams: plain ctsTraffic START gets the stream given here; v1
 /// clients (mediastream) choose their own, within the server's limits.
+/// A port another process holds (another server included) is an error:
+/// only this server's own shards share it.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "server")]
 pub struct ServerArgs {
@@ -67,10 +69,10 @@ pub struct ServerArgs {
     /// exit after this many streams have finished (default: never)
     #[argh(option)]
     pub server_exit_limit: Option<u64>,
-    /// concurrent streams per direction (default 1024)
+    /// concurrent streams per direction (default 1024, 1 to 1000000)
     #[argh(option, default = "1024")]
     pub max_streams: usize,
-    /// worker shards, each a thread (default 0: one per core)
+    /// worker shards, each a thread (default 0: one per core; 0 to 256)
     #[argh(option, default = "0")]
     pub shards: usize,
     /// socket buffer size to ask for, bytes (default 4194304)
@@ -167,7 +169,14 @@ pub struct ServerArgs {
     pub receive_memory: u64,
 }
 
-/// Ask a server for streams and measure them.
+/// Ask a server for streams and measure them. Exit status: 0 when every
+/// stream completed; 1 when one failed (refused, no answer, the server
+/// stopped sending for longer than the buffer depth, a v1 server's END or
+/// final report never came, no frame completed) or the run was
+/// interrupted; 2 for bad arguments, or an output file that cannot be
+/// written (every one is checked before any traffic). Text from the
+/// server (a refusal's reason) is printed with control characters
+/// escaped.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "client")]
 pub struct ClientArgs {

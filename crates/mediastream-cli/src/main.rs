@@ -21,7 +21,13 @@ use cmd::{CliError, Exit};
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let argv: Vec<String> = std::env::args().collect();
+    let argv = match utf8_args(std::env::args_os()) {
+        Ok(argv) => argv,
+        Err(message) => {
+            eprintln!("mediastream: {message}");
+            return ExitCode::from(Exit::Usage as u8);
+        }
+    };
     let name = argv
         .first()
         .map_or("mediastream", |a| a.rsplit(['/', '\\']).next().unwrap_or(a));
@@ -69,5 +75,63 @@ fn main() -> ExitCode {
             eprintln!("{name}: {message}");
             ExitCode::from(Exit::StreamsFailed as u8)
         }
+    }
+}
+
+/// The arguments as UTF-8, or an error naming the first one that is not
+/// (and the option it belongs to), instead of the panic
+/// `std::env::args` gives. argh only takes `&str`. The program name
+/// itself may be anything: it is only shown.
+fn utf8_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, arg) in args.into_iter().enumerate() {
+        match arg.into_string() {
+            Ok(arg) => out.push(arg),
+            Err(_) if i == 0 => out.push("mediastream".to_owned()),
+            Err(raw) => {
+                let shown = raw.to_string_lossy().into_owned();
+                let previous = out.last().filter(|_| i > 1).map(String::as_str);
+                let what = match (shown.starts_with("--"), previous) {
+                    (true, _) => format!("option {}", report::escape(&shown)),
+                    (false, Some(p)) if p.starts_with('-') => {
+                        format!("the value of {}", report::escape(p))
+                    }
+                    _ => "an argument".to_owned(),
+                };
+                return Err(format!(
+                    "{what} is not valid UTF-8 ({}): file names and values must be UTF-8",
+                    report::escape(&shown)
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    fn bad(bytes: &[u8]) -> std::ffi::OsString {
+        use std::os::unix::ffi::OsStringExt;
+        std::ffi::OsString::from_vec(bytes.to_vec())
+    }
+
+    #[test]
+    fn non_utf8_arguments_name_their_option() {
+        let args = |v: Vec<std::ffi::OsString>| utf8_args(v);
+        let e = args(vec![
+            "ms".into(),
+            "client".into(),
+            "--json".into(),
+            bad(b"out\xff.json"),
+        ])
+        .unwrap_err();
+        assert!(e.contains("the value of --json"), "{e}");
+        assert!(e.contains("out\u{fffd}.json"), "{e}");
+        let e = args(vec!["ms".into(), "server".into(), bad(b"--li\xffsten")]).unwrap_err();
+        assert!(e.starts_with("option --li"), "{e}");
+        let ok = args(vec![bad(b"m\xffs"), "client".into()]).unwrap();
+        assert_eq!(ok, ["mediastream", "client"]);
     }
 }

@@ -590,7 +590,8 @@ fn bad_arguments_exit_2_naming_the_option() {
 #[cfg(unix)]
 #[test]
 fn sigint_leaves_a_complete_json_file() {
-    let (server, addr) = server(&[]);
+    let server_json = temp("interrupted-server.json");
+    let (server, addr) = server(&["--json", server_json.to_str().unwrap()]);
     let path = temp("interrupted.json");
     let child = bin()
         .args([
@@ -640,6 +641,8 @@ fn sigint_leaves_a_complete_json_file() {
     assert!(status.success());
     let out = finish(server, Duration::from_secs(10));
     assert!(out.status.code().is_some(), "exited, not killed");
+    let doc = json(&server_json);
+    assert_eq!(doc["interrupted"], true, "the server's JSON says so too");
 }
 
 /// Every option of every subcommand with bad values: exit 2, the option
@@ -744,7 +747,9 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (with_stream(&["--no-compat"]), "--no-compat"),
         (server(&["--server-exit-limit", "x"]), "--server-exit-limit"),
         (server(&["--max-streams", "0"]), "--max-streams"),
+        (server(&["--max-streams", "1000001"]), "--max-streams"),
         (server(&["--shards", "x"]), "--shards"),
+        (server(&["--shards", "257"]), "--shards"),
         (server(&["--status-interval", "-5"]), "--status-interval"),
         (server(&["--pre-post-recvs", "0"]), "--pre-post-recvs"),
         (server(&["--pre-post-recvs", "100"]), "--pre-post-recvs"),
@@ -921,4 +926,277 @@ fn fifty_deepest_buffers_keep_the_server_small() {
     assert!(hwm_kib < 256 * 1024, "server peak RSS {hwm_kib} KiB");
     // Not a speed goal: printed for the record (docs/SECURITY.md).
     println!("server peak RSS with 50 deep buffers: {hwm_kib} KiB");
+}
+
+/// A UDP socket on 127.0.0.1 standing in for a server, and its address.
+fn fake_server() -> (std::net::UdpSocket, String) {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap().to_string();
+    (socket, addr)
+}
+
+/// Datagrams that reached `socket` so far (the sender has exited).
+#[cfg(unix)]
+fn datagrams_at(socket: &std::net::UdpSocket) -> usize {
+    socket.set_nonblocking(true).unwrap();
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    while n < 1000 && socket.recv(&mut buf).is_ok() {
+        n += 1;
+    }
+    n
+}
+
+#[test]
+fn the_server_killed_mid_stream_fails_the_client_with_the_reason() {
+    let (mut server, addr) = server(&[]);
+    let client = bin()
+        .args(["client", "--target", &addr, "--status-interval", "0"])
+        .args(["--bits-per-second", "1M", "--frame-rate", "50"])
+        .args(["--stream-length", "4", "--buffer-depth", "0.5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill().unwrap();
+    let _ = finish(server, Duration::from_secs(10));
+    let out = finish(client, Duration::from_secs(30));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("UDP connection failed (the server stopped sending at "),
+        "{text}"
+    );
+    assert!(!text.contains("UDP connection succeeded"), "{text}");
+}
+
+#[test]
+fn a_refusal_with_escape_sequences_is_printed_escaped() {
+    let (socket, addr) = fake_server();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let client = bin()
+        .args(["client", "--target", &addr, "--status-interval", "0"])
+        .args(STREAM)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let (len, from) = socket.recv_from(&mut buf).expect("the client's REQUEST");
+    assert_eq!(&buf[..2], &0x2001u16.to_le_bytes(), "a v1 REQUEST");
+    assert!(len >= 11);
+    // REFUSE (wire/v1.rs): flag 0x2004, the request's version and token,
+    // u8 code (2: busy), u8 length, the reason.
+    let reason = b"\x1b[2J\x1b[1;1H\rUDP connection succeeded\n\x07\x9b\xe2\x80\xae";
+    let mut refuse = 0x2004u16.to_le_bytes().to_vec();
+    refuse.extend_from_slice(&buf[2..11]);
+    refuse.extend([2, reason.len() as u8]);
+    refuse.extend_from_slice(reason);
+    socket.send_to(&refuse, from).unwrap();
+    let out = finish(client, Duration::from_secs(20));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("the server refused the stream: \\u{1b}[2J\\u{1b}[1;1H\\u{d}UDP connection succeeded\\u{a}\\u{7}"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\\u{202e}"), "{stdout}");
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let raw: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+            .collect();
+        assert!(raw.is_empty(), "{name} has control bytes {raw:?}");
+    }
+    assert!(!stdout.contains('\u{202e}'));
+    assert!(!stdout
+        .lines()
+        .any(|l| l.starts_with("UDP connection succeeded")));
+}
+
+#[cfg(unix)]
+#[test]
+fn unwritable_outputs_and_non_utf8_arguments_exit_2_before_any_traffic() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let (socket, addr) = fake_server();
+    let dir = temp("a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.to_str().unwrap().to_owned();
+    let non_utf8 = OsString::from_vec(b"out-\xff.json".to_vec());
+    let cases: Vec<(Vec<OsString>, &str)> = vec![
+        (vec!["--json".into(), dir.clone().into()], "--json"),
+        (
+            vec!["--json".into(), "/proc/self/no-such/out.json".into()],
+            "--json",
+        ),
+        (
+            vec!["--histogram-file".into(), dir.clone().into()],
+            "--histogram-file",
+        ),
+        (
+            vec!["--histogram-file".into(), "/proc/no-such/h.csv".into()],
+            "--histogram-file",
+        ),
+        (
+            vec!["--jitter-file".into(), dir.clone().into()],
+            "--jitter-file",
+        ),
+        (vec!["--json".into(), non_utf8.clone()], "--json"),
+    ];
+    for (extra, option) in cases {
+        let child = bin()
+            .args(["client", "--target", &addr, "--status-interval", "0"])
+            .args(STREAM)
+            .args(&extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains(option),
+            "{extra:?} should name {option}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{extra:?}: nothing ran");
+        assert_eq!(datagrams_at(&socket), 0, "{extra:?}: nothing was sent");
+    }
+    assert!(
+        std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing left behind"
+    );
+    // The other commands' output options, and a non-UTF-8 option name.
+    let commands: Vec<(Vec<OsString>, &str)> = vec![
+        (
+            vec![
+                "server".into(),
+                "--listen".into(),
+                "127.0.0.1:0".into(),
+                "--json".into(),
+                dir.clone().into(),
+            ],
+            "--json",
+        ),
+        (
+            vec!["loopback".into(), "--json".into(), dir.clone().into()],
+            "--json",
+        ),
+        (
+            vec![
+                "relay".into(),
+                "--listen".into(),
+                "127.0.0.1:0".into(),
+                "--forward".into(),
+                addr.clone().into(),
+                "--log".into(),
+                dir.clone().into(),
+            ],
+            "--log",
+        ),
+        (
+            vec![
+                "server".into(),
+                OsString::from_vec(b"--li\xffsten".to_vec()),
+            ],
+            "--li",
+        ),
+    ];
+    for (args, option) in commands {
+        let child = bin()
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = finish(child, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(option), "{args:?} should name {option}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert_eq!(datagrams_at(&socket), 0, "the relay forwarded nothing");
+}
+
+#[test]
+fn a_second_server_on_a_taken_port_fails_to_start() {
+    // A port held by a socket that is not ours (no SO_REUSEPORT).
+    let (held, addr) = fake_server();
+    for shards in ["1", "2"] {
+        let out = run(
+            &[
+                "server",
+                "--listen",
+                &addr,
+                "--shards",
+                shards,
+                "--status-interval",
+                "0",
+            ],
+            Duration::from_secs(10),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--shards {shards}: {err}");
+        assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    }
+    drop(held);
+    // A port held by another mediastream server whose shards share it.
+    let (first, addr) = server(&["--shards", "2"]);
+    for shards in ["1", "2", "4"] {
+        let out = run(
+            &[
+                "server",
+                "--listen",
+                &addr,
+                "--shards",
+                shards,
+                "--status-interval",
+                "0",
+            ],
+            Duration::from_secs(10),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--shards {shards}: {err}");
+        assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+    }
+    // The first one still serves.
+    let mut args = vec!["client", "--target", &addr, "--status-interval", "0"];
+    args.extend([
+        "--bits-per-second",
+        "1M",
+        "--frame-rate",
+        "50",
+        "--stream-length",
+        "1",
+    ]);
+    let out = run(&args, Duration::from_secs(30));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stop(first);
+}
+
+/// Stops a server with SIGINT (Ctrl-C).
+#[cfg(unix)]
+fn stop(server: Child) {
+    let _ = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status();
+    let _ = finish(server, Duration::from_secs(10));
+}
+
+/// Stops a server (no signals to send here).
+#[cfg(not(unix))]
+fn stop(mut server: Child) {
+    let _ = server.kill();
+    let _ = finish(server, Duration::from_secs(10));
 }

@@ -170,7 +170,7 @@ fn a_greedy_stream_stalls_nothing_and_reports_what_left() {
         String::from_utf8_lossy(&server_out.stderr)
     );
     let doc = json(&server_json);
-    // assert_eq!(doc["interrupted"], true, "{doc}"); // TODO after merge
+    assert_eq!(doc["interrupted"], true, "{doc}");
     let streams = doc["streams"].as_array().unwrap();
     let rate = |s: &Value| s["settings"]["bits_per_second"].as_u64().unwrap_or(0);
     let greedy_stream = streams

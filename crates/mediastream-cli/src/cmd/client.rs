@@ -236,16 +236,36 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         ..ClientConfig::new(stream, random_token())
     };
     config.plan().map_err(|e| CliError::Usage(e.to_string()))?;
+    // Every output file is checked (the jitter file created) before any
+    // traffic: results that cannot be written are refused now, not lost
+    // after the run.
+    if let Some(target) = &args.json {
+        json::check("--json", target)?;
+    }
+    if let Some(path) = &args.histogram_file {
+        crate::report::output::check(
+            "--histogram-file",
+            path,
+            crate::report::output::Write::InPlace,
+        )?;
+    }
+    let jitter = match args.jitter_file.as_deref() {
+        Some(path) => {
+            crate::report::output::check(
+                "--jitter-file",
+                path,
+                crate::report::output::Write::InPlace,
+            )?;
+            Some(JitterFile::create(path).map_err(|e| CliError::Usage(e.to_string()))?)
+        }
+        None => None,
+    };
     let stop = stop_flag();
     let start = Instant::now();
     let json_to_stdout = args.json.as_deref() == Some("-");
     let mut observer = Observer {
         text: Text::new(json_to_stdout, start),
-        jitter: args
-            .jitter_file
-            .as_deref()
-            .map(JitterFile::create)
-            .transpose()?,
+        jitter,
         jitter_error: None,
         clock: StatusClock::new(args.status_interval, start),
         start,

@@ -25,6 +25,9 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         args.buffer_depth,
     )?;
     super::check_connections(args.connections, 1000)?;
+    if let Some(target) = &args.json {
+        json::check("--json", target)?;
+    }
     let stop = stop_flag();
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);

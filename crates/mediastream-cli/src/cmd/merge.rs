@@ -107,6 +107,7 @@ pub fn run(args: MergeArgs) -> Result<Exit, CliError> {
             )));
         }
     }
+    json::check("--output", &args.output)?;
     let mut inputs = Vec::with_capacity(args.inputs.len());
     for name in &args.inputs {
         let text = std::fs::read_to_string(name)

@@ -27,6 +27,11 @@ fn format_of(path: &str) -> Result<Format, CliError> {
 #[allow(clippy::print_stdout)]
 pub fn run(args: PlotArgs) -> Result<Exit, CliError> {
     let format = format_of(&args.output)?;
+    crate::report::output::check(
+        "-o/--output",
+        &args.output,
+        crate::report::output::Write::Replace(format!("{}.partial", args.output).into()),
+    )?;
     let data = data::load(&args.input, args.stream)?;
     let title = args
         .title

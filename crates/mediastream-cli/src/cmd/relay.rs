@@ -52,6 +52,13 @@ pub fn run(args: RelayArgs) -> Result<Exit, CliError> {
         to_client: imp,
         seed: args.seed,
     };
+    if let Some(path) = &args.log {
+        crate::report::output::check(
+            "--log",
+            path,
+            crate::report::output::Write::Replace(format!("{path}.partial").into()),
+        )?;
+    }
     let stop = stop_flag();
     let relay = start_relay(&options)?;
     println!(

@@ -124,6 +124,13 @@ fn requests_line(counters: &ServerStats) -> String {
         .collect();
     format!("server counters: {}", shown.join(", "))
 }
+/// The most streams per direction `--max-streams` accepts (as `--help`
+/// says): far more than a host can serve, and start costs nothing per
+/// stream, so the bound only catches typing mistakes.
+pub const MAX_STREAMS: usize = 1_000_000;
+/// The most worker shards `--shards` accepts (as `--help` says): each is
+/// a thread with its own sockets.
+pub const MAX_SHARDS: usize = 256;
 
 pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let mut listen = Vec::new();
@@ -144,10 +151,17 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
             args.pre_post_recvs
         )));
     }
-    if args.max_streams == 0 {
-        return Err(CliError::Usage(
-            "--max-streams 0 is out of range: accepted 1 or more".into(),
-        ));
+    if !(1..=MAX_STREAMS).contains(&args.max_streams) {
+        return Err(CliError::Usage(format!(
+            "--max-streams {} is out of range: accepted 1 to {MAX_STREAMS}",
+            args.max_streams
+        )));
+    }
+    if args.shards > MAX_SHARDS {
+        return Err(CliError::Usage(format!(
+            "--shards {} is out of range: accepted 0 (one per core) to {MAX_SHARDS}",
+            args.shards
+        )));
     }
     let compat = compat_settings(&args)?;
     if args.no_compat && compat.is_some() {
@@ -183,6 +197,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         },
         ..ServerConfig::default()
     };
+    if let Some(target) = &args.json {
+        json::check("--json", target)?;
+    }
     let (tx, finished) = mpsc::channel::<StreamResult>();
     let factory = PatternFactory {
         spread: Duration::from_millis(args.frame_spread.into()),
@@ -271,13 +288,17 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         text.stream(&r);
         results.push(r);
     }
+    // Stopped by SIGINT or SIGTERM rather than by --server-exit-limit.
+    let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
     text.summary(&results);
     let counters = served.stats();
     text.line(&requests_line(&counters));
     if let Some(target) = &args.json {
-        let mut doc = json::document("server", &results, false);
+        let mut doc = json::document("server", &results, interrupted);
         doc.server = Some(json::ServerCounters(counters));
         json::write(target, &doc)?;
     }
+    // Ctrl-C is how a server is stopped: not a failure by itself (streams
+    // it cut short did fail, and count).
     Ok(exit_for(&results, false))
 }

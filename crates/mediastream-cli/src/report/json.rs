@@ -124,6 +124,9 @@ pub struct Stream {
     pub bits_per_second: f64,
     pub datagrams_corrupt: u64,
     pub datagrams_malformed: u64,
+    /// Data datagrams whose sender timestamp was implausible, left out of
+    /// jitter and delays (docs/metrics.md).
+    pub timestamps_implausible: u64,
     pub frames_sent: u64,
     pub datagrams_sent: u64,
     pub bytes_sent: u64,
@@ -243,6 +246,7 @@ pub fn stream(r: &StreamResult) -> Stream {
         bits_per_second: bits_per_second(r),
         datagrams_corrupt: s.datagrams_corrupt,
         datagrams_malformed: s.datagrams_malformed,
+        timestamps_implausible: s.timestamps_implausible,
         frames_sent: s.frames_sent,
         datagrams_sent: s.datagrams_sent,
         bytes_sent: s.bytes_sent,
@@ -364,6 +368,21 @@ pub fn write<S: Serialize>(target: &str, doc: &Document<'_, S>) -> io::Result<()
     write_as("--json", target, doc)
 }
 
+/// Where [`write`] puts the document before renaming it to `target`.
+pub fn partial_path(target: &str) -> std::path::PathBuf {
+    Path::new(target).with_extension("json.partial")
+}
+
+/// Checks before any traffic that [`write`] will be able to write
+/// `target` (the value of `option`).
+pub fn check(option: &str, target: &str) -> Result<(), crate::cmd::CliError> {
+    super::output::check(
+        option,
+        target,
+        super::output::Write::Replace(partial_path(target)),
+    )
+}
+
 /// [`write`], with errors naming `option` (`--output` for merge).
 pub fn write_as<S: Serialize>(option: &str, target: &str, doc: &Document<'_, S>) -> io::Result<()> {
     let text = serde_json::to_string_pretty(doc).map_err(io::Error::other)?;
@@ -373,7 +392,7 @@ pub fn write_as<S: Serialize>(option: &str, target: &str, doc: &Document<'_, S>)
         return out.flush();
     }
     let path = Path::new(target);
-    let tmp = path.with_extension("json.partial");
+    let tmp = partial_path(target);
     let fail = |e: io::Error| io::Error::new(e.kind(), format!("{option} {target}: {e}"));
     std::fs::write(&tmp, format!("{text}\n")).map_err(fail)?;
     std::fs::rename(&tmp, path).map_err(fail)

@@ -5,10 +5,17 @@ pub mod histogram;
 pub mod jitter;
 pub mod json;
 pub mod metrics;
+pub mod output;
 pub mod text;
 
 use mediastream_core::pattern::{Role, Status, StreamError};
 use mediastream_core::server::StreamResult;
+
+/// Text that came from outside (a peer, an argument) as it may be
+/// printed: control and text-reordering characters escaped.
+pub fn escape(text: &str) -> String {
+    mediastream_core::wire::escape_text(text)
+}
 
 /// Where a stream's frame counts come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -101,7 +101,9 @@ impl Text {
             .map_or_else(|| "-".to_owned(), |c| c.to_string());
         let outcome = match &r.status {
             Status::Completed | Status::Running => "succeeded".to_owned(),
-            Status::Failed(e) => format!("failed ({e})"),
+            // The error may quote the peer (a REFUSE reason): escaped
+            // again here, whoever built the result.
+            Status::Failed(e) => format!("failed ({})", super::escape(&e.to_string())),
         };
         let (f, source) = frames(r);
         let mut line = format!(
@@ -118,6 +120,12 @@ impl Text {
                     f.completed, f.dropped, f.repeated, f.error, f.jitter_ms
                 );
             }
+        }
+        if r.stats.timestamps_implausible > 0 {
+            line += &format!(
+                "  ImplausibleTimestamps [{}]",
+                r.stats.timestamps_implausible
+            );
         }
         if r.role == Role::Sender {
             if let Some(p99) = r.stats.lateness.histogram.quantile(0.99) {

@@ -260,6 +260,46 @@ impl ClientSession {
         }
     }
 
+    /// What a stream its pattern calls complete really was, as the
+    /// client can tell: the server went silent for longer than the buffer
+    /// depth, mid-stream or until the end
+    /// ([`StreamError::ServerStopped`]), a v1 stream ended without the
+    /// server's account (END when receiving, the final REPORT when
+    /// sending), or not one frame completed. Dropped frames alone still
+    /// do not fail a stream.
+    fn verdict(&self) -> Status {
+        let frames = self.plan.stream_frames();
+        let (completed, missing) = match &self.stage {
+            Stage::Receiving(rx) => {
+                if let Some((at, silent)) = rx.sender_stopped() {
+                    return Status::Failed(StreamError::ServerStopped {
+                        at_ms: u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
+                        silent_ms: u64::try_from(silent.as_millis()).unwrap_or(u64::MAX),
+                    });
+                }
+                let v1 = !self.config.compat;
+                let s = rx.stats();
+                (
+                    s.frames_completed,
+                    (v1 && s.peer_end.is_none()).then_some(StreamError::NoEnd),
+                )
+            }
+            Stage::Sending(tx) => match tx.stats().peer_report {
+                Some(r) if r.is_final => (r.frames_completed, None),
+                Some(r) => (r.frames_completed, Some(StreamError::NoFinalReport)),
+                None => (0, Some(StreamError::NoFinalReport)),
+            },
+            Stage::Joining => return Status::Running,
+        };
+        if let Some(error) = missing {
+            return Status::Failed(error);
+        }
+        if completed == 0 {
+            return Status::Failed(StreamError::NoFrameCompleted { frames });
+        }
+        Status::Completed
+    }
+
     fn fail(&mut self, error: StreamError) {
         if self.failure.is_none() && !self.status().is_finished() {
             self.next_request = None;
@@ -332,7 +372,9 @@ impl IoPattern for ClientSession {
             Ok(Datagram::V1(V1Message::Refuse {
                 token: t, reason, ..
             })) if t == token => {
-                let reason = String::from_utf8_lossy(reason).into_owned();
+                // The reason is the peer's text: escaped once here, so no
+                // embedder prints it raw.
+                let reason = wire::printable(reason);
                 self.fail(StreamError::Refused { reason });
                 return;
             }
@@ -385,6 +427,7 @@ impl IoPattern for ClientSession {
                     attempts: self.requests_sent,
                 })
             }
+            Some(Status::Completed) => self.verdict(),
             Some(status) => status,
             None => Status::Running,
         }

@@ -32,6 +32,12 @@ struct Pair {
     wakes: BTreeMap<StreamKey, Instant>,
     results: Vec<StreamResult>,
     now: Instant,
+    /// The server process dies (everything it holds is gone) then.
+    server_dies: Option<Instant>,
+    /// Datagrams to the client this returns true for (given how long
+    /// after the start they arrive) are lost.
+    lose_to_client: fn(&[u8], Duration) -> bool,
+    start: Instant,
 }
 
 impl Pair {
@@ -45,6 +51,9 @@ impl Pair {
             wakes: BTreeMap::new(),
             results: Vec::new(),
             now,
+            server_dies: None,
+            lose_to_client: |_, _| false,
+            start: now,
         }
     }
 
@@ -82,6 +91,10 @@ impl Pair {
 
     fn step(&mut self) {
         let now = self.now;
+        if self.server_dies.is_some_and(|t| t <= now) {
+            self.server = None;
+            self.wakes.clear();
+        }
         let mut buf = vec![0u8; 65_536];
         while let Some(len) = self.client.poll_transmit(now, &mut buf) {
             self.to_server.push_back((now + DELAY, buf[..len].to_vec()));
@@ -113,7 +126,9 @@ impl Pair {
         }
         while self.to_client.front().is_some_and(|(t, _)| *t <= now) {
             let (_, bytes) = self.to_client.pop_front().unwrap();
-            self.client.handle_datagram(now, &bytes);
+            if !(self.lose_to_client)(&bytes, now - self.start) {
+                self.client.handle_datagram(now, &bytes);
+            }
         }
         if self.client.poll_timeout().is_some_and(|t| t <= now) {
             self.client.handle_timeout(now);
@@ -325,4 +340,133 @@ fn no_data_fails_one_buffer_depth_after_the_first_request() {
         "{:?}",
         client.status()
     );
+}
+
+#[test]
+fn a_server_that_dies_mid_stream_fails_the_receiving_client() {
+    let mut p = Pair::new(ClientConfig::new(settings(), 11), Some(server_config()));
+    p.server_dies = Some(p.now + Duration::from_secs(1));
+    let p = p.run();
+    // 3 s at 50 frames/s, 200 ms buffer: frames of the first second came.
+    let s = p.client.stats();
+    assert_eq!(s.frames_completed + s.frames_dropped, 150);
+    assert!((45..=51).contains(&s.frames_completed), "{s:?}");
+    match p.client.status() {
+        Status::Failed(e @ StreamError::ServerStopped { at_ms, silent_ms }) => {
+            assert!((950..=1010).contains(&at_ms), "{e}");
+            assert!((1_950..=2_050).contains(&silent_ms), "{e}");
+            assert!(
+                e.to_string()
+                    .contains("the server stopped sending at 1.0 s"),
+                "{e}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_receiving_v1_stream_without_the_servers_end_fails() {
+    let mut p = Pair::new(ClientConfig::new(settings(), 12), Some(server_config()));
+    p.lose_to_client = |b, _| crate::wire::read_flag(b) == Ok(crate::wire::v1::FLAG_END);
+    let p = p.run();
+    assert_eq!(p.client.stats().frames_completed, 150, "every frame came");
+    assert_eq!(p.client.status(), Status::Failed(StreamError::NoEnd));
+}
+
+#[test]
+fn a_sending_v1_stream_without_the_servers_final_report_fails() {
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 13)
+    };
+    let mut p = Pair::new(config, Some(server_config()));
+    p.lose_to_client = |b, _| {
+        matches!(
+            crate::wire::parse(b),
+            Ok(crate::wire::Datagram::V1(crate::wire::v1::V1Message::Report(r))) if r.is_final
+        )
+    };
+    let p = p.run();
+    let peer = p.client.stats().peer_report.expect("interim reports came");
+    assert!(!peer.is_final);
+    assert_eq!(
+        p.client.status(),
+        Status::Failed(StreamError::NoFinalReport)
+    );
+}
+
+#[test]
+fn a_stream_without_one_completed_frame_fails() {
+    // 20,000-byte frames: 14 datagrams of 1400 bytes and a short last
+    // one, which is lost every time: data and END arrive, no frame is
+    // whole.
+    let mut p = Pair::new(ClientConfig::new(settings(), 14), Some(server_config()));
+    p.lose_to_client = |b, _| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..))) && b.len() < 1400
+    };
+    let p = p.run();
+    let s = p.client.stats();
+    assert_eq!((s.frames_completed, s.frames_dropped), (0, 150));
+    assert!(s.peer_end.is_some());
+    assert_eq!(
+        p.client.status(),
+        Status::Failed(StreamError::NoFrameCompleted { frames: 150 })
+    );
+}
+
+#[test]
+fn a_refusal_reason_is_kept_with_its_control_characters_escaped() {
+    let now = Instant::now();
+    let mut client = ClientSession::new(ClientConfig::new(settings(), 15), now).unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(client.poll_transmit(now, &mut buf).is_some(), "the request");
+    let hostile = "no\x1b[2J\r\nUDP connection succeeded\u{202e}";
+    let len =
+        crate::wire::v1::emit_refuse(15, crate::wire::v1::RefuseCode::Busy, hostile, &mut buf)
+            .unwrap();
+    client.handle_datagram(now, &buf[..len]);
+    match client.status() {
+        Status::Failed(StreamError::Refused { reason }) => {
+            assert_eq!(
+                reason,
+                "no\\u{1b}[2J\\u{d}\\u{a}UDP connection succeeded\\u{202e}"
+            );
+            assert!(!reason.chars().any(char::is_control));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_server_silent_mid_stream_for_longer_than_the_buffer_fails_the_client() {
+    // Everything from the server is lost from 1.0 s to 1.5 s of a 3 s
+    // stream with a 200 ms buffer; it then resumes, END included.
+    let mut p = Pair::new(ClientConfig::new(settings(), 16), Some(server_config()));
+    p.lose_to_client = |b, at| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..)))
+            && at >= Duration::from_millis(1000)
+            && at < Duration::from_millis(1500)
+    };
+    let p = p.run();
+    let s = p.client.stats();
+    assert!(s.peer_end.is_some(), "the stream ran to its end");
+    assert!(s.frames_completed >= 120, "{s:?}");
+    match p.client.status() {
+        Status::Failed(e @ StreamError::ServerStopped { at_ms, silent_ms }) => {
+            assert!((950..=1000).contains(&at_ms), "{e}");
+            assert!((500..=560).contains(&silent_ms), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // A gap within the buffer depth is only dropped frames.
+    let mut p = Pair::new(ClientConfig::new(settings(), 17), Some(server_config()));
+    p.lose_to_client = |b, at| {
+        matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::Data(..)))
+            && at >= Duration::from_millis(1000)
+            && at < Duration::from_millis(1150)
+    };
+    let p = p.run();
+    assert_eq!(p.client.status(), Status::Completed);
+    assert!(p.client.stats().frames_dropped > 0);
 }

@@ -45,7 +45,7 @@ pub use control::{Greeting, V1Session};
 pub use histogram::DurationHistogram;
 pub use jitter::InterarrivalJitter;
 pub use metrics::ReceiveMetrics;
-pub use receiver::{FrameReceiver, ReceiverConfig, Verify};
+pub use receiver::{FrameReceiver, ReceiverConfig, Verify, PLAUSIBLE_DELAY_SPREAD};
 pub use record::{FrameOutcome, FrameRecord};
 pub use sender::{FrameSender, SenderConfig};
 pub use stats::{Lateness, Rtt, StreamStats};
@@ -133,6 +133,36 @@ pub enum StreamError {
     NoAnswer {
         /// Requests sent.
         attempts: u32,
+    },
+    /// A client's receiving stream: the server's data stopped for longer
+    /// than the buffer depth, mid-stream or until the stream's last frame
+    /// was due (it died or stalled, or the path failed).
+    #[error(
+        "the server stopped sending at {:.1} s: nothing arrived for {:.1} s, longer than the buffer depth",
+        *at_ms as f64 / 1e3,
+        *silent_ms as f64 / 1e3
+    )]
+    ServerStopped {
+        /// When the last data datagram arrived, from the stream's start
+        /// (when frame 1 arrived or should have).
+        at_ms: u64,
+        /// From then to the next data datagram, or to when the last
+        /// frame was due.
+        silent_ms: u64,
+    },
+    /// A client's v1 receiving stream ended without the server's END:
+    /// the server's account of what it sent never came.
+    #[error("the stream ended without the server's END: the server never said it finished (it may have stopped, or the path failed)")]
+    NoEnd,
+    /// A client's v1 sending stream ended without the server's final
+    /// REPORT: the server's account of what it received never came.
+    #[error("the stream ended without the server's final report: what the server received is unknown (it may have stopped, or the path failed)")]
+    NoFinalReport,
+    /// A client's stream ended without a single completed frame.
+    #[error("no frame completed (0 of {frames}): nothing whole arrived")]
+    NoFrameCompleted {
+        /// Frames in the stream.
+        frames: u64,
     },
     /// The embedder or the peer ended the stream early.
     #[error("stream aborted: {reason}")]

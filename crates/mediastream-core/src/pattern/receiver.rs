@@ -63,6 +63,89 @@ impl Default for ReceiverConfig {
 /// Copies of the final report, back to back.
 const FINAL_REPORT_COPIES: usize = 2;
 
+/// How far a datagram's one-way delay (arrival minus its sender
+/// timestamp) may stray from the stream's reference delay, beyond the
+/// buffer depth, before the timestamp counts as implausible: it is then
+/// counted ([`StreamStats::timestamps_implausible`]) and kept out of
+/// jitter, delays and echoes, while its bytes still count for its frame.
+/// The rule is in docs/metrics.md.
+pub const PLAUSIBLE_DELAY_SPREAD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One data datagram's timing, as far as plausibility goes.
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    sequence: u64,
+    delay_ns: i64,
+    timestamp: i64,
+    frequency: i64,
+    arrival_ticks: i64,
+}
+
+/// Judges sender timestamps (docs/metrics.md, "Implausible timestamps"):
+/// the first datagram's is held until a second one agrees with it (its
+/// delay within the spread), which makes it the reference; every later
+/// one must be within the spread of the reference.
+#[derive(Debug, Clone, Copy)]
+struct StampCheck {
+    spread_ns: i64,
+    reference: Option<i64>,
+    held: Option<Stamp>,
+}
+
+/// What a datagram's timestamp is good for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    /// Use it (after the released one, if any).
+    Use,
+    /// Held: the first one, not judged yet.
+    Hold,
+    /// Implausible: counted, not used.
+    Reject,
+}
+
+impl StampCheck {
+    fn new(plan: &StreamPlan) -> Self {
+        let depth = std::time::Duration::from_millis(plan.settings().buffer_depth_ms.into());
+        let spread = PLAUSIBLE_DELAY_SPREAD + depth;
+        Self {
+            spread_ns: i64::try_from(spread.as_nanos()).unwrap_or(i64::MAX),
+            reference: None,
+            held: None,
+        }
+    }
+
+    fn near(&self, a: i64, b: i64) -> bool {
+        (i128::from(a) - i128::from(b)).abs() <= i128::from(self.spread_ns)
+    }
+
+    /// Judges `stamp` (`None`: no usable timestamp at all). Returns the
+    /// verdict, the held datagram to use first (confirmed by this one),
+    /// and how many timestamps turned out implausible.
+    fn judge(&mut self, stamp: Option<Stamp>) -> (Judged, Option<Stamp>, u64) {
+        let Some(stamp) = stamp else {
+            return (Judged::Reject, None, 1);
+        };
+        if let Some(reference) = self.reference {
+            return if self.near(stamp.delay_ns, reference) {
+                (Judged::Use, None, 0)
+            } else {
+                (Judged::Reject, None, 1)
+            };
+        }
+        match self.held.replace(stamp) {
+            None => (Judged::Hold, None, 0),
+            Some(held) if self.near(stamp.delay_ns, held.delay_ns) => {
+                self.held = None;
+                self.reference = Some(held.delay_ns);
+                (Judged::Use, Some(held), 0)
+            }
+            // Two that disagree: the older one is dropped, the newer one
+            // waits for a third.
+            Some(_) => (Judged::Hold, None, 1),
+        }
+    }
+}
+
 /// Bytes and timestamps received for one sequence number.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
@@ -126,6 +209,10 @@ pub struct FrameReceiver {
     /// v1: the newest data datagram's sender timestamp and arrival.
     latest: Option<(i64, Instant)>,
     highest_sequence: i64,
+    stamps: StampCheck,
+    /// The first silence mid-stream longer than the buffer depth: when it
+    /// began (from the anchor) and how long it was.
+    silence: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 impl FrameReceiver {
@@ -161,6 +248,8 @@ impl FrameReceiver {
             next_report: config.v1.map(|s| now + s.report_interval),
             latest: None,
             highest_sequence: 0,
+            stamps: StampCheck::new(&plan),
+            silence: None,
         }
     }
 
@@ -203,6 +292,46 @@ impl FrameReceiver {
     /// START then).
     pub fn has_received_data(&self) -> bool {
         self.anchor.is_some()
+    }
+
+    /// The sender went silent for longer than the buffer depth after
+    /// data had started: the first gap between two data datagrams that
+    /// was longer than the buffer depth plus one frame interval (the
+    /// frames it missed spanned more than the buffer), or else a last
+    /// data datagram that arrived more than the buffer depth before the
+    /// last frame was due (the schedule from the anchor). Returns when the
+    /// silence began, counted from the anchor, and how long it lasted
+    /// (to the next datagram, or to when the last frame was due). `None`
+    /// when data kept coming, or when none came at all
+    /// ([`StreamError::NoData`]).
+    pub fn sender_stopped(&self) -> Option<(std::time::Duration, std::time::Duration)> {
+        if self.silence.is_some() {
+            return self.silence;
+        }
+        let anchor = self.anchor?;
+        let last = self.stats.last_received?;
+        let due = anchor + self.plan.frame_offset(self.plan.stream_frames());
+        let silent = due.saturating_duration_since(last);
+        (silent > self.buffer_depth()).then(|| (last.saturating_duration_since(anchor), silent))
+    }
+
+    /// The buffer depth, as frames of the plan.
+    fn buffer_depth(&self) -> std::time::Duration {
+        self.plan.frame_offset(self.plan.buffered_frames() + 1)
+    }
+
+    /// Records the first gap before a data datagram arriving at `now`
+    /// that was longer than the buffer depth and one frame interval.
+    fn note_silence(&mut self, now: Instant) {
+        let (Some(anchor), Some(last), None) =
+            (self.anchor, self.stats.last_received, self.silence)
+        else {
+            return;
+        };
+        let gap = now.saturating_duration_since(last);
+        if gap > self.buffer_depth() + self.plan.frame_interval() {
+            self.silence = Some((last.saturating_duration_since(anchor), gap));
+        }
     }
 
     /// Takes the oldest frame record not yet taken (only with
@@ -375,6 +504,20 @@ impl FrameReceiver {
         if outcome == FrameOutcome::Dropped {
             return FrameRecord::dropped(slot.sequence);
         }
+        if slot.sender_frequency <= 0 {
+            // Every timestamp of the frame was implausible: no timing,
+            // and the references stay as they were.
+            return FrameRecord {
+                sequence_number: slot.sequence,
+                outcome,
+                sender_ticks: 0,
+                sender_frequency: 0,
+                receiver_ticks: 0,
+                receiver_frequency: Timebase::FREQUENCY,
+                relative_in_flight_ms: self.previous_frame.map_or(0.0, |p| p.relative_in_flight_ms),
+                jitter_ms: 0.0,
+            };
+        }
         let sent_secs = ticks_to_secs(slot.sender_ticks, slot.sender_frequency);
         let received_secs = ticks_to_secs(slot.receiver_ticks, Timebase::FREQUENCY);
         let relative_in_flight_ms = self.first_frame.map_or(0.0, |first| {
@@ -409,6 +552,7 @@ impl FrameReceiver {
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += len;
         self.stats.first_received.get_or_insert(now);
+        self.note_silence(now);
         self.stats.last_received = Some(now);
         if self.config.verify != Verify::Off {
             if let Err(offset) = payload::verify(payload) {
@@ -417,12 +561,30 @@ impl FrameReceiver {
             }
         }
         let arrival_ticks = self.timebase.ticks(now);
-        self.latest = Some((repr.timestamp, now));
         self.highest_sequence = self.highest_sequence.max(repr.sequence_number);
-        self.jitter
-            .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
-        self.stats.jitter_secs = self.jitter.secs();
         let sequence = u64::try_from(repr.sequence_number).unwrap_or(0);
+        let delay_ns = delay_ns(repr, arrival_ticks);
+        let stamp = delay_ns.map(|delay_ns| Stamp {
+            sequence,
+            delay_ns,
+            timestamp: repr.timestamp,
+            frequency: repr.frequency,
+            arrival_ticks,
+        });
+        let (judged, released, implausible) = self.stamps.judge(stamp);
+        self.stats.timestamps_implausible += implausible;
+        if let Some(first) = released {
+            self.use_stamp(first, true);
+            // The one it confirmed is the newest the sender's clock said.
+            self.latest = Some((first.timestamp, now));
+        }
+        let plausible = judged == Judged::Use;
+        if plausible {
+            self.latest = Some((repr.timestamp, now));
+            self.jitter
+                .on_datagram(repr.timestamp, repr.frequency, arrival_ticks);
+        }
+        self.stats.jitter_secs = self.jitter.secs();
         let in_stream = (1..=self.plan.stream_frames()).contains(&sequence);
         if self.anchor.is_none() && in_stream {
             let offset = self.plan.frame_offset(sequence);
@@ -434,7 +596,7 @@ impl FrameReceiver {
         if self.status.is_finished() {
             return;
         }
-        let delay_ns = delay_ns(repr, arrival_ticks);
+        let delay_ns = delay_ns.filter(|_| plausible);
         if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
             metrics.on_datagram(sequence, delay_ns);
             if sequence < self.head_sequence {
@@ -457,17 +619,49 @@ impl FrameReceiver {
         let slot = &mut self.ring[index];
         debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;
+        slot.datagrams += 1;
+        if !plausible {
+            return;
+        }
         slot.sender_ticks = repr.timestamp;
         slot.sender_frequency = repr.frequency;
         slot.receiver_ticks = arrival_ticks;
-        slot.datagrams += 1;
         slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
         slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
     }
 
     fn finish_metrics(&mut self) {
+        // A lone first timestamp nothing could confirm or refute is used.
+        if let Some(held) = self.stamps.held.take() {
+            self.use_stamp(held, false);
+        }
+        self.stats.jitter_secs = self.jitter.secs();
         if let Some(metrics) = self.stats.metrics.as_mut() {
             metrics.finish();
+        }
+    }
+
+    /// Takes a plausible timestamp into jitter, delays and the echo; with
+    /// `to_slot`, also into its frame's slot when that is still held
+    /// (a released first timestamp: its datagram's bytes were credited
+    /// when it arrived).
+    fn use_stamp(&mut self, s: Stamp, to_slot: bool) {
+        self.jitter
+            .on_datagram(s.timestamp, s.frequency, s.arrival_ticks);
+        let in_stream = (1..=self.plan.stream_frames()).contains(&s.sequence);
+        if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
+            metrics.on_delay(s.delay_ns);
+        }
+        let ahead = s.sequence.wrapping_sub(self.head_sequence);
+        if to_slot && ahead < self.ring.len() as u64 {
+            let slot = &mut self.ring[ahead as usize];
+            if slot.sequence == s.sequence && slot.sender_frequency <= 0 {
+                slot.sender_ticks = s.timestamp;
+                slot.sender_frequency = s.frequency;
+                slot.receiver_ticks = s.arrival_ticks;
+                slot.first_delay_ns = slot.first_delay_ns.or(Some(s.delay_ns));
+                slot.last_delay_ns = slot.last_delay_ns.or(Some(s.delay_ns));
+            }
         }
     }
 

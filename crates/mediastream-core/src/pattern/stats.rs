@@ -28,7 +28,14 @@ pub struct StreamStats {
     /// Well-formed datagrams this role does not use (START, a connection id
     /// on the sending side, anything after the end).
     pub datagrams_ignored: u64,
-    /// RFC 3550 interarrival jitter over all data datagrams, in seconds.
+    /// Data datagrams whose sender timestamp was implausible (no positive
+    /// frequency, or a one-way delay further than
+    /// [`PLAUSIBLE_DELAY_SPREAD`](super::PLAUSIBLE_DELAY_SPREAD)
+    /// plus the buffer depth from the stream's reference delay): their
+    /// bytes count, their timestamps are left out of jitter and delays.
+    pub timestamps_implausible: u64,
+    /// RFC 3550 interarrival jitter over all data datagrams with a
+    /// plausible timestamp, in seconds.
     pub jitter_secs: f64,
     /// When the first data datagram was received.
     pub first_received: Option<Instant>,

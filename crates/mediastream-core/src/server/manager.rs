@@ -87,6 +87,17 @@ pub trait ConnectionManager: Send + Sync {
     /// Free slots of a role that any peer may take.
     fn free_slots(&self, role: Role) -> usize;
 
+    /// Adds `count` slots of `role` open to any peer, as `count` calls of
+    /// [`add_accepting`](ConnectionManager::add_accepting) whose matches
+    /// are dropped: for a new manager, which has no waiting requests.
+    /// [`ShardedConnectionManager`] does it in constant time, so a server
+    /// starts at once whatever its stream limit.
+    fn open_slots(&self, role: Role, count: usize) {
+        for _ in 0..count {
+            let _ = self.add_accepting(AcceptingSlot { role, remote: None });
+        }
+    }
+
     /// True with no streams.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -299,5 +310,14 @@ impl ConnectionManager for ShardedConnectionManager {
 
     fn free_slots(&self, role: Role) -> usize {
         self.free[role_index(role)].load(Ordering::Relaxed)
+    }
+
+    fn open_slots(&self, role: Role, count: usize) {
+        // One counter for every any-peer slot: nothing is allocated per
+        // slot, and (unlike `count` calls of `add_accepting`, each of
+        // which scans every shard's queue) no lock is taken. A request
+        // already waiting is matched by the next slot that frees up or by
+        // its own retry, as before.
+        self.free[role_index(role)].fetch_add(count, Ordering::AcqRel);
     }
 }

@@ -206,8 +206,8 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             (Role::Receiver, config.serve_receive),
         ];
         for (role, served) in roles {
-            for _ in 0..if served { config.max_streams } else { 0 } {
-                manager.add_accepting(AcceptingSlot { role, remote: None });
+            if served {
+                manager.open_slots(role, config.max_streams);
             }
         }
         Ok(Self {

@@ -971,3 +971,34 @@ fn plain_start_is_served_only_inside_the_allowed_blocks() {
     });
     assert!(matches!(v1, Handled::Started(_)), "{v1:?}");
 }
+
+#[test]
+fn open_slots_are_counted_once_and_taken_one_by_one() {
+    let m = ShardedConnectionManager::new(64, 16);
+    // The server's largest --max-streams, in both roles: a counter each.
+    m.open_slots(Role::Sender, 1_000_000);
+    m.open_slots(Role::Receiver, 3);
+    assert_eq!(m.free_slots(Role::Sender), 1_000_000);
+    assert_eq!(m.free_slots(Role::Receiver), 3);
+    let now = Instant::now();
+    for port in 1..=3 {
+        assert!(matches!(
+            m.add_awaiting(endpoint(Role::Receiver, port, now)),
+            AwaitOutcome::Matched(..)
+        ));
+    }
+    assert_eq!(
+        m.add_awaiting(endpoint(Role::Receiver, 4, now)),
+        AwaitOutcome::Queued,
+        "three receiver slots, no more"
+    );
+    assert!(matches!(
+        m.add_awaiting(endpoint(Role::Sender, 5, now)),
+        AwaitOutcome::Matched(..)
+    ));
+    assert_eq!(m.free_slots(Role::Sender), 999_999);
+    // A server opens max_streams slots per role it serves.
+    let server = Server::with_defaults(config(1_000_000)).unwrap();
+    assert_eq!(server.manager().free_slots(Role::Sender), 1_000_000);
+    assert_eq!(server.manager().free_slots(Role::Receiver), 1_000_000);
+}

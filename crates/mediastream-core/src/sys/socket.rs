@@ -84,6 +84,30 @@ fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
     Ok(socket)
 }
 
+/// Claims `addr` for a server whose shards will share its port through
+/// SO_REUSEPORT: binds it once *without* SO_REUSEPORT, which fails when
+/// any other socket holds the port (with or without SO_REUSEPORT: another
+/// mediastream server, or anything else), and returns the address bound
+/// (port 0 resolved). The probe is closed again; the shards then bind
+/// what it returned. Without it the kernel would let a second server
+/// with SO_REUSEPORT join the port and split the clients between them.
+pub(crate) fn claim_port(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = new_socket(&addr)?;
+    socket.bind(&addr.into()).map_err(|e| {
+        let why = if e.kind() == io::ErrorKind::AddrInUse {
+            "the port is in use by another process (or another server)".to_owned()
+        } else {
+            e.to_string()
+        };
+        io::Error::new(e.kind(), format!("cannot listen on {addr}: {why}"))
+    })?;
+    let local = socket
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other(format!("cannot listen on {addr}: no address")))?;
+    Ok(local)
+}
+
 /// A non-blocking UDP socket bound to `addr`, sharing the port with the
 /// other shards when `reuse_port` is set.
 pub(crate) fn bind_listener(

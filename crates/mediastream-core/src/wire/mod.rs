@@ -83,6 +83,37 @@ pub fn read_flag(bytes: &[u8]) -> Result<u16, WireError> {
     }
 }
 
+/// Text a peer sent (a REFUSE reason), made safe to print: invalid UTF-8
+/// becomes U+FFFD and every control character (C0, DEL, C1) and every
+/// character that reorders or hides text (bidirectional overrides and
+/// isolates, zero-width marks) is written as its `\u{..}` escape, so a
+/// hostile peer can neither move the cursor, clear a screen nor forge a
+/// line of output.
+///
+/// ```
+/// assert_eq!(
+///     mediastream_core::wire::printable(b"busy\x1b[2J\r\nok\xff"),
+///     "busy\\u{1b}[2J\\u{d}\\u{a}ok\u{fffd}"
+/// );
+/// ```
+pub fn printable(bytes: &[u8]) -> String {
+    escape_text(&String::from_utf8_lossy(bytes))
+}
+
+/// [`printable`] for text that is already UTF-8.
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let hiding = matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}');
+        if c.is_control() || hiding {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Reads a little-endian i64 at `at`; callers have checked the length.
 fn read_i64(bytes: &[u8], at: usize) -> i64 {
     let mut raw = [0u8; 8];

@@ -336,3 +336,31 @@ mod v1_messages {
         }
     }
 }
+
+/// END byte for byte as docs/PROTOCOL.md gives it: the 11-byte header,
+/// three u64 totals and 8 reserved zero bytes, 43 in all, and no other
+/// length parses.
+#[test]
+fn end_is_43_bytes_as_the_protocol_document_says() {
+    use v1::{EndRepr, END_LEN};
+    let end = EndRepr {
+        token: 0x0102_0304_0506_0708,
+        frames_sent: 1,
+        datagrams_sent: 2,
+        bytes_sent: 3,
+    };
+    let mut buf = [0xffu8; 64];
+    let len = end.emit(&mut buf).unwrap();
+    assert_eq!((len, END_LEN), (43, 43));
+    let mut expected = vec![0x06, 0x20, v1::VERSION];
+    expected.extend_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
+    for v in [1u64, 2, 3] {
+        expected.extend_from_slice(&v.to_le_bytes());
+    }
+    expected.extend_from_slice(&[0; 8]);
+    assert_eq!(&buf[..len], &expected[..]);
+    assert!(parse(&expected[..35]).is_err(), "35 bytes is not an END");
+    let mut longer = expected.clone();
+    longer.push(0);
+    assert!(parse(&longer).is_err());
+}

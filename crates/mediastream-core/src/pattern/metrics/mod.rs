@@ -179,7 +179,15 @@ impl ReceiveMetrics {
             self.datagrams.reordered += 1;
         }
         self.highest_sequence = self.highest_sequence.max(sequence);
-        let Some(delay) = delay_ns else { return };
+        if let Some(delay) = delay_ns {
+            self.on_delay(delay);
+        }
+    }
+
+    /// The delay of an intact data datagram already counted by
+    /// [`on_datagram`](Self::on_datagram) (a receiver that held its
+    /// timestamp back until it could judge it gives it here).
+    pub fn on_delay(&mut self, delay: i64) {
         self.datagram_delay.record(delay);
         if let Some(previous) = self.previous_delay {
             self.ipdv.record(delay.saturating_sub(previous));

@@ -465,3 +465,101 @@ fn nothing_arrived_counts_as_rendering_every_frame_dropped() {
     each.finish();
     assert_eq!(format!("{bulk:?}"), format!("{each:?}"));
 }
+
+/// Delivers frame `seq` at `t0 + at` with the sender timestamp and
+/// frequency given.
+fn deliver_stamped(
+    rx: &mut FrameReceiver,
+    t0: Instant,
+    seq: i64,
+    at: Duration,
+    timestamp: i64,
+    frequency: i64,
+) {
+    let mut buf = vec![0; 1000];
+    let repr = DataRepr {
+        sequence_number: seq,
+        timestamp,
+        frequency,
+    };
+    repr.emit_datagram(&mut buf, 1000).unwrap();
+    rx.handle_timeout(t0 + at);
+    rx.handle_datagram(t0 + at, &buf);
+}
+
+/// 20 frames, one datagram each, with a one-way delay of 2, 5 or 9 ms;
+/// the frames in `extreme` carry the given absurd timestamps instead.
+/// Returns the receiver, finished, and the jitter of the plausible
+/// datagrams alone, computed independently.
+fn with_extremes(extreme: &[(i64, i64, i64)]) -> (FrameReceiver, InterarrivalJitter) {
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan(), ReceiverConfig::default(), t0);
+    let mut expected = InterarrivalJitter::default();
+    for seq in 1..=20i64 {
+        let sent = Duration::from_millis(100 * (seq as u64 - 1));
+        let at = sent + ms([2, 5, 9][seq as usize % 3]);
+        match extreme.iter().find(|e| e.0 == seq) {
+            Some(&(_, timestamp, frequency)) => {
+                deliver_stamped(&mut rx, t0, seq, at, timestamp, frequency)
+            }
+            None => {
+                let sent_ns = sent.as_nanos() as i64;
+                deliver_stamped(&mut rx, t0, seq, at, sent_ns, 1_000_000_000);
+                expected.on_datagram(sent_ns, 1_000_000_000, at.as_nanos() as i64);
+            }
+        }
+    }
+    rx.handle_timeout(t0 + ms(5000));
+    assert_eq!(rx.status(), Status::Completed);
+    assert_eq!(rx.stats().frames_completed, 20, "their bytes still count");
+    (rx, expected)
+}
+
+#[test]
+fn implausible_timestamps_are_counted_and_kept_out_of_jitter_and_delay() {
+    // What a few extreme values did before: 13,634,737,759 ms of jitter.
+    let extremes = [
+        (5, i64::MAX / 3, 1_000_000_000),
+        (6, i64::MIN / 2, 1_000_000_000),
+        (11, 1, 0),                          // no frequency
+        (12, i64::MAX, 1),                   // overflows any delay
+        (17, 40_000_000_000, 1_000_000_000), // 40 s late on a 4 s stream
+    ];
+    let (rx, expected) = with_extremes(&extremes);
+    let s = rx.stats();
+    assert_eq!(s.timestamps_implausible, 5);
+    assert!(expected.secs() > 0.0 && expected.secs() < 0.01);
+    assert_eq!(
+        s.jitter_secs,
+        expected.secs(),
+        "exactly the plausible ones'"
+    );
+    let m = s.metrics.as_deref().unwrap();
+    assert_eq!(m.datagram_delay.count(), 15);
+    assert_eq!(m.datagram_delay.min(), Some(2_000_000));
+    assert_eq!(m.datagram_delay.max(), Some(9_000_000));
+    assert_eq!(m.frame_first_delay.max(), Some(9_000_000));
+    assert_eq!(m.ipdv.count(), 14);
+    assert!(m.ipdv.max().unwrap() <= 7_000_000);
+    // The echo in reports is never an implausible timestamp.
+    assert_eq!(rx.latest.map(|(ts, _)| ts), Some(1_900_000_000));
+    // Within the spread (10 s + the 300 ms buffer) is plausible.
+    let (rx, _) = with_extremes(&[(9, -9_000_000_000, 1_000_000_000)]);
+    assert_eq!(rx.stats().timestamps_implausible, 0);
+    assert!(rx.stats().jitter_secs > 0.5, "a 9 s outlier is measured");
+}
+
+#[test]
+fn an_implausible_first_timestamp_does_not_become_the_reference() {
+    let (rx, expected) = with_extremes(&[(1, i64::MAX / 3, 1_000_000_000)]);
+    let s = rx.stats();
+    // Frame 1 and frame 2 disagree: frame 1 (the older) is dropped, frame
+    // 2 waits for frame 3, which agrees and makes it the reference.
+    assert_eq!(s.timestamps_implausible, 1);
+    assert_eq!(s.jitter_secs, expected.secs());
+    let m = s.metrics.as_deref().unwrap();
+    assert_eq!(m.datagram_delay.count(), 19);
+    assert_eq!(m.datagram_delay.max(), Some(9_000_000));
+    assert_eq!(m.frame_first_delay.count(), 19);
+    assert_eq!(m.frame_first_delay.min(), Some(2_000_000));
+}

@@ -8,7 +8,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 
 use super::super::handle::{ServerHandle, ServerOptions, Stopper, WorkerTraffic};
 use super::super::schedule::Schedule;
-use super::super::socket::{bind_listener, is_peer_error, SocketBuffers};
+use super::super::socket::{bind_listener, claim_port, is_peer_error, SocketBuffers};
 use super::super::Backend;
 use super::timer::{spin_until, wake_time, Timer};
 use super::udp::{datagrams, Udp};
@@ -46,14 +46,25 @@ where
     // Without SO_REUSEPORT the shards could not share the port.
     let shards = if cfg!(unix) { options.workers() } else { 1 };
     let reuse = shards > 1;
+    // Our shards may share the port; nobody else may: claim each address
+    // without SO_REUSEPORT first (a single shard binds without it anyway).
+    let claimed = if reuse {
+        options
+            .listen
+            .iter()
+            .map(|&addr| claim_port(addr))
+            .collect::<io::Result<Vec<_>>>()?
+    } else {
+        options.listen.clone()
+    };
     let mut local = Vec::new();
     let mut buffers = SocketBuffers::default();
     let mut per_shard: Vec<Vec<Listener>> = Vec::new();
     for shard in 0..shards {
         let mut listeners = Vec::new();
-        for (i, addr) in options.listen.iter().enumerate() {
+        for (i, &claimed) in claimed.iter().enumerate() {
             // Shards after the first bind the port the first one got.
-            let addr = if shard == 0 { *addr } else { local[i] };
+            let addr = if shard == 0 { claimed } else { local[i] };
             let (std_socket, granted) = bind_listener(addr, reuse, options.socket_buffer)?;
             if shard == 0 {
                 local.push(std_socket.local_addr()?);
