@@ -6,6 +6,7 @@
 //! [`IoPattern`](crate::pattern::IoPattern). No sockets here: the
 //! backends in [`sys`](crate::sys) drive these objects.
 
+mod cookie;
 mod counters;
 mod factory;
 mod handler;
@@ -14,6 +15,7 @@ mod service;
 mod sources;
 mod types;
 
+pub use cookie::{CookieSecret, COOKIE_EPOCH};
 pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};
