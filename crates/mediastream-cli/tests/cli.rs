@@ -789,3 +789,69 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         assert!(err.contains(option), "{args:?} should name {option}: {err}");
     }
 }
+
+#[test]
+fn key_file_keys_both_ends_and_a_bad_one_exits_2() {
+    let key = temp("stream.key");
+    std::fs::write(&key, b"correct horse battery staple\n").unwrap();
+    let same = temp("same.key");
+    std::fs::write(&same, b"correct horse battery staple").unwrap();
+    let other = temp("other.key");
+    std::fs::write(&other, b"incorrect horse battery staple").unwrap();
+    let short = temp("short.key");
+    std::fs::write(&short, b"15 bytes only!\n").unwrap();
+    let server_json = temp("keyed-server.json");
+    let (server, addr) = server(&[
+        "--key-file",
+        key.to_str().unwrap(),
+        "--server-exit-limit",
+        "1",
+        "--json",
+        server_json.to_str().unwrap(),
+    ]);
+    let client = |key: Option<&PathBuf>| {
+        let mut args = vec!["client", "--target", &addr, "--direction", "send"];
+        args.extend(["--bits-per-second", "1M", "--frame-rate", "50"]);
+        args.extend(["--stream-length", "1", "--status-interval", "0"]);
+        if let Some(k) = key {
+            args.extend(["--key-file", k.to_str().unwrap()]);
+        }
+        run(&args, Duration::from_secs(30))
+    };
+    // No key, or the wrong one: the server never answers.
+    for k in [None, Some(&other)] {
+        let out = client(k);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{k:?}: {text}");
+        assert!(text.contains("no answer"), "{text}");
+    }
+    // The same key (its trailing newline does not count) streams.
+    let out = client(Some(&same));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = finish(server, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&server_json)["totals"]["streams"], 1);
+    // Keys that cannot be used exit 2 before any traffic, naming the option.
+    let missing = temp("no-such.key");
+    for (cmd, path) in [("server", &short), ("client", &short), ("client", &missing)] {
+        let mut args = vec![cmd, "--key-file", path.to_str().unwrap()];
+        if cmd == "client" {
+            args.extend(["--target", "127.0.0.1:9"]);
+            args.extend(STREAM);
+        } else {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
+        let out = run(&args, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--key-file"), "{err}");
+    }
+    let help = run(&["server", "--help"], Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--key-file"));
+}

@@ -35,7 +35,12 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         timebase: mediastream_core::sys::host_timebase(),
         ..PatternFactory::default()
     };
-    let server = Server::with_factory(ServerConfig::default(), factory)
+    let key = super::key_file(args.key_file.as_deref())?;
+    let config = ServerConfig {
+        key: key.clone(),
+        ..ServerConfig::default()
+    };
+    let server = Server::with_factory(config, factory)
         .map_err(super::usage_of)?
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
@@ -67,6 +72,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
                 u64::from(stream.stream_length_secs) * 2 + 30,
             )),
             spin: options.spin,
+            key: key.clone(),
             ..ClientOptions::new(target)
         };
         let config = ClientConfig {

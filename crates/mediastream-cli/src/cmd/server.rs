@@ -83,7 +83,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
             "--source-streams 0 is out of range: accepted 1 or more".into(),
         ));
     }
+    let key = super::key_file(args.key_file.as_deref())?;
     let config = ServerConfig {
+        key,
         compat_settings: compat,
         max_streams: args.max_streams,
         exit_after: args.server_exit_limit,
