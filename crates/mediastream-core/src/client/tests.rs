@@ -216,9 +216,21 @@ fn the_challenge_round_trip_is_not_taken_from_the_buffer_depth() {
         };
         let mut p = Pair::new(config, Some(server_config()));
         p.delay = Duration::from_millis(60);
+        let t0 = p.now;
         let p = p.run();
         assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
         assert_eq!(p.client.requests_sent(), 2, "{direction:?}");
+        // Exactly one more round trip than before the handshake: the
+        // first frame reaches the receiver 4 one-way delays after the
+        // first REQUEST (was 2), 5 after the first JOIN (was 3: JOIN,
+        // ACCEPT, frame).
+        let (receiver, hops) = if direction == Direction::Receive {
+            (p.client.stats(), 4)
+        } else {
+            (&p.results[0].stats, 5)
+        };
+        let first = receiver.first_received.expect("data arrived");
+        assert_eq!(first - t0, hops * p.delay, "{direction:?}");
         assert_eq!(p.results.len(), 1);
         assert_eq!(
             p.results[0]

@@ -1051,3 +1051,55 @@ fn a_keyed_server_answers_only_its_key_and_tags_what_it_sends() {
     assert!(key.verify(&sent[0]), "ACCEPT tagged");
     assert_eq!(sent[1], data_bytes(1), "data untouched");
 }
+
+#[test]
+fn every_request_size_from_one_address_stays_within_the_bound() {
+    // One unverified address sends REQUEST and JOIN of every length from 0
+    // to 200 bytes (the minimum well-formed request is 128), in versions
+    // 1, 2 and 3, with no cookie and with a wrong one. What it gets back,
+    // message by message and in total, is never more than it sent.
+    let factory = FakeFactory::default();
+    let cfg = ServerConfig {
+        compat_settings: None,
+        ..config(4)
+    };
+    let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let (mut got, mut sent, mut challenges) = (0usize, 0usize, 0u64);
+    for join in [false, true] {
+        for version in [1u8, 2, 3] {
+            for cookie in [None, Some([0x33; 16])] {
+                for len in 0..=200 {
+                    let mut bytes = request_bytes(join, 9);
+                    if let Some(c) = cookie {
+                        bytes = with_cookie(&bytes, c);
+                    }
+                    bytes[2] = version;
+                    bytes.resize(len, 0);
+                    got += bytes.len();
+                    match server.on_datagram(received(9, &bytes, now)) {
+                        Handled::Reply(r) => {
+                            assert!(r.bytes().len() <= bytes.len(), "{len} bytes v{version}");
+                            sent += r.bytes().len();
+                            if matches!(
+                                wire::parse(r.bytes()),
+                                Ok(Datagram::V1(V1Message::Challenge { .. }))
+                            ) {
+                                challenges += 1;
+                            }
+                        }
+                        Handled::Ignored(_) => {}
+                        other => panic!("{len} bytes v{version}: {other:?}"),
+                    }
+                    assert!(sent <= got && sent <= 3 * got);
+                }
+            }
+        }
+    }
+    // Version 2 requests of 128 bytes or more: 73 lengths x 2 kinds x 2
+    // cookies, each challenged once.
+    assert_eq!(challenges, 73 * 2 * 2);
+    assert_eq!(server.stats().challenged, challenges);
+    assert_nothing_kept(&server, &factory);
+    assert!(sent * 2 < got, "sent {sent} for {got}");
+}
