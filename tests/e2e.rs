@@ -367,6 +367,137 @@ fn shutdown_with_receives_pending(backend: Backend) {
     }
 }
 
+fn keyed_access_serves_the_key_and_nothing_else(backend: Backend) {
+    use mediastream::auth::AccessKey;
+    let key = AccessKey::new(b"e2e test key, 26 bytes ok").unwrap();
+    let (handle, addr, done) = server(
+        backend,
+        "127.0.0.1",
+        ServerConfig {
+            key: Some(key.clone()),
+            ..ServerConfig::default()
+        },
+    );
+    let run = |direction, key: Option<AccessKey>| {
+        let options = ClientOptions {
+            time_limit: Some(Duration::from_secs(30)),
+            key,
+            ..ClientOptions::new(addr)
+        };
+        let config = ClientConfig {
+            direction,
+            ..ClientConfig::new(settings(), token())
+        };
+        run_client(backend, &options, &config, &mut ())
+            .unwrap()
+            .remove(0)
+    };
+    // The right key streams both ways.
+    for direction in [Direction::Receive, Direction::Send] {
+        let r = run(direction, Some(key.clone()));
+        let server_side = done.recv_timeout(Duration::from_secs(10)).unwrap();
+        let receiver = if direction == Direction::Receive {
+            &r
+        } else {
+            &server_side
+        };
+        assert_all_frames(receiver, 150);
+        assert_eq!(
+            (&r.status, &server_side.status),
+            (&Status::Completed, &Status::Completed)
+        );
+        // Reports and END crossed with their tags.
+        let sender = if direction == Direction::Receive {
+            &server_side
+        } else {
+            &r
+        };
+        assert_eq!(
+            sender.stats.peer_report.map(|p| p.frames_completed),
+            Some(150)
+        );
+        assert_eq!(receiver.stats.peer_end.map(|e| e.frames_sent), Some(150));
+    }
+    // No key, or another: no answer at all, and counted.
+    let wrong = AccessKey::new(b"e2e test key, 26 bytes OK").unwrap();
+    for other in [None, Some(wrong)] {
+        let r = run(Direction::Send, other);
+        assert_eq!(
+            r.status,
+            Status::Failed(StreamError::NoAnswer { attempts: 5 }),
+            "{r:?}"
+        );
+    }
+    let stats = handle.server().stats();
+    assert_eq!(stats.streams_started, 2, "{stats:?}");
+    assert!(stats.unkeyed >= 10, "{stats:?}");
+    handle.stop().unwrap();
+}
+
+fn a_raw_request_is_challenged_and_its_cookie_starts_the_stream(backend: Backend) {
+    use mediastream::wire::v1::{self, RequestRepr, V1Message};
+    use mediastream::wire::{parse, Datagram};
+    let (handle, addr, done) = default_server(backend, "127.0.0.1");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = RequestRepr {
+        token: 99,
+        bits_per_second: 80_000,
+        frame_rate: 10,
+        stream_length_secs: 1,
+        datagram_size: 1000,
+        buffer_depth_ms: 500,
+        report_interval_ms: 250,
+        consent_timeout_ms: 1000,
+        cookie: None,
+    };
+    let mut out = [0u8; v1::REQUEST_LEN];
+    request.emit(false, &mut out).unwrap();
+    socket.send_to(&out, addr).unwrap();
+    let mut buf = [0u8; 2048];
+    let (len, _) = socket.recv_from(&mut buf).expect("an answer");
+    let cookie = match parse(&buf[..len]) {
+        Ok(Datagram::V1(V1Message::Challenge { token: 99, cookie })) => cookie,
+        other => panic!("expected a CHALLENGE, got {other:?}"),
+    };
+    assert_eq!(len, 43, "a challenge is smaller than the 128-byte request");
+    assert_eq!(handle.server().stats().streams_started, 0);
+    // Another socket replaying the cookie gets a challenge of its own.
+    let thief = UdpSocket::bind("127.0.0.1:0").unwrap();
+    thief
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let with = RequestRepr {
+        cookie: Some(cookie),
+        ..request
+    };
+    with.emit(false, &mut out).unwrap();
+    thief.send_to(&out, addr).unwrap();
+    let (len, _) = thief.recv_from(&mut buf).expect("an answer");
+    assert!(matches!(
+        parse(&buf[..len]),
+        Ok(Datagram::V1(V1Message::Challenge { .. }))
+    ));
+    assert_eq!(handle.server().stats().streams_started, 0);
+    // From its own socket the cookie starts the stream: ACCEPT, then data.
+    socket.send_to(&out, addr).unwrap();
+    let (len, _) = socket.recv_from(&mut buf).expect("an answer");
+    assert!(matches!(
+        parse(&buf[..len]),
+        Ok(Datagram::V1(V1Message::Accept { token: 99, .. }))
+    ));
+    let (len, _) = socket.recv_from(&mut buf).expect("data");
+    assert!(matches!(parse(&buf[..len]), Ok(Datagram::Data(..))));
+    assert_eq!(handle.server().stats().streams_started, 1);
+    drop(socket);
+    // No reports: consent (1 s) or the closed port ends it.
+    let ended = done.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(matches!(ended.status, Status::Failed(_)), "{ended:?}");
+    handle.stop().unwrap();
+}
+
 /// One `#[test]` per scenario and backend, from one list.
 macro_rules! backend_tests {
     ([$($name:ident),* $(,)?]) => {
@@ -401,4 +532,6 @@ backend_tests!([
     consent_stops_a_stream_whose_client_vanished,
     plain_start_and_v1_side_by_side,
     shutdown_with_receives_pending,
+    keyed_access_serves_the_key_and_nothing_else,
+    a_raw_request_is_challenged_and_its_cookie_starts_the_stream,
 ]);

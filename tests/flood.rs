@@ -64,6 +64,7 @@ fn flood(target: SocketAddr, total: u32, limit: Duration) -> u32 {
                     buffer_depth_ms: 1000,
                     report_interval_ms: 250,
                     consent_timeout_ms: 3000,
+                    cookie: None,
                 };
                 r.emit(false, &mut request).unwrap();
                 request.to_vec()
@@ -146,7 +147,7 @@ fn a_flood_neither_stops_a_real_stream_nor_grows_the_server() {
 
     eprintln!(
         "flood: {sent} datagrams in {flood_secs:.1} s; real stream {}/{} frames; most streams held {}; \
-         rate-limited {}, malformed {}, unknown {}, starts {}, requests {}, streams started {}; \
+         rate-limited {}, malformed {}, unknown {}, starts {}, requests {} (challenged {}), streams started {}; \
          peak RSS {rss_before} -> {rss_after} KiB",
         r.stats.frames_completed,
         r.plan.stream_frames(),
@@ -156,6 +157,7 @@ fn a_flood_neither_stops_a_real_stream_nor_grows_the_server() {
         stats.unknown,
         stats.starts,
         stats.requests,
+        stats.challenged,
         stats.streams_started
     );
     assert_eq!(sent, 200_000);

@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
                 v1::V1Message::Report(r) => r.emit(&mut buf),
                 v1::V1Message::End(e) => e.emit(&mut buf),
                 v1::V1Message::Accept { token, connection_id } => v1::emit_accept(token, &connection_id, &mut buf),
+                v1::V1Message::Challenge { token, cookie } => v1::emit_challenge(token, &cookie, &mut buf),
                 v1::V1Message::Refuse { .. } => None,
             };
             if let Some(len) = len {

@@ -167,6 +167,12 @@ pub struct ServerArgs {
     /// 256 MiB)
     #[argh(option, default = "256 << 20")]
     pub receive_memory: u64,
+    /// keyed access: serve only v1 clients whose requests and reports
+    /// carry an HMAC-SHA256 tag with the key in FILE (the file's bytes, at
+    /// least 16, one trailing newline ignored); others get no answer and
+    /// are counted as unkeyed. Plain START is not keyed
+    #[argh(option)]
+    pub key_file: Option<String>,
 }
 
 /// Ask a server for streams and measure them. Exit status: 0 when every
@@ -265,6 +271,12 @@ pub struct ClientArgs {
         default = "mediastream_core::sys::Backend::platform_default()"
     )]
     pub backend: mediastream_core::sys::Backend,
+    /// keyed access: tag v1 requests and reports with HMAC-SHA256 under
+    /// the key in FILE (the file's bytes, at least 16, one trailing newline
+    /// ignored; the server's --key-file), and drop v1 answers without the
+    /// tag. Not with --compat
+    #[argh(option)]
+    pub key_file: Option<String>,
 }
 
 /// Run a server and a client on 127.0.0.1 in this process, both
@@ -316,6 +328,10 @@ pub struct LoopbackArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// keyed access on both ends: the key in FILE (as the server's and
+    /// client's --key-file)
+    #[argh(option)]
+    pub key_file: Option<String>,
 }
 
 /// Forward UDP between clients and a server as a bad path would: seeded

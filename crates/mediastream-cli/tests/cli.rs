@@ -881,51 +881,95 @@ fn plain_start_warns_of_the_amplifier_it_is() {
     assert!(err.contains("8000000 bit/s for 3 s"), "{err}");
 }
 
-/// 50 streams toward the server, each with the deepest jitter buffer the
-/// default limits allow by frames (8190 of 8192: 819 frames/s for 10 s),
-/// held full: the server's resident memory stays far under 256 MB.
+/// JOIN with `r` from `socket`: the request, the server's CHALLENGE, the
+/// request again with its cookie, the ACCEPT.
+#[cfg(target_os = "linux")]
+fn join_by_hand(
+    socket: &std::net::UdpSocket,
+    target: &str,
+    mut r: mediastream_core::wire::v1::RequestRepr,
+) {
+    use mediastream_core::wire::v1::{V1Message, REQUEST_LEN};
+    use mediastream_core::wire::{parse, Datagram};
+    let mut buf = [0u8; 2048];
+    for _ in 0..2 {
+        let len = r.emit(true, &mut buf[..REQUEST_LEN]).unwrap();
+        socket.send_to(&buf[..len], target).unwrap();
+        let (n, _) = socket.recv_from(&mut buf).expect("an answer");
+        match parse(&buf[..n]) {
+            Ok(Datagram::V1(V1Message::Challenge { cookie, .. })) => r.cookie = Some(cookie),
+            Ok(Datagram::V1(V1Message::Accept { .. })) => return,
+            other => panic!("{other:?}"),
+        }
+    }
+    panic!("no ACCEPT after the cookie");
+}
+
+/// 50 streams toward the server, each asking for the deepest jitter
+/// buffer the default limits allow by frames (8190 of 8192: 819 frames/s
+/// for 10 s, a ring of 16,380 slots), and each filling its whole ring at
+/// once as an attacker would (the first frame and the furthest one the
+/// ring holds): the server's resident memory stays far under 256 MB.
 #[cfg(target_os = "linux")]
 #[test]
-fn fifty_deepest_buffers_keep_the_server_small() {
+fn fifty_deepest_buffers_filled_at_once_keep_the_server_small() {
+    use mediastream_core::wire::v1::RequestRepr;
+    use mediastream_core::wire::DataRepr;
     let (server, addr) = server(&[]);
     let pid = server.id();
-    let out = run(
-        &[
-            "client",
-            "--target",
-            &addr,
-            "--direction",
-            "send",
-            "--connections",
-            "50",
-            "--bits-per-second",
-            "655200",
-            "--frame-rate",
-            "819",
-            "--stream-length",
-            "11",
-            "--buffer-depth",
-            "10",
-            "--status-interval",
-            "0",
-        ],
-        Duration::from_secs(60),
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sockets = Vec::new();
+    for token in 1..=50u64 {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let ask = RequestRepr {
+            token,
+            bits_per_second: 655_200,
+            frame_rate: 819,
+            stream_length_secs: 60,
+            datagram_size: 1400,
+            buffer_depth_ms: 10_000,
+            report_interval_ms: 250,
+            consent_timeout_ms: 3_000,
+            cookie: None,
+        };
+        join_by_hand(&socket, &addr, ask);
+        // Frames are 100 bytes, one datagram each.
+        for sequence in [1, 16_380] {
+            let mut data = [0u8; 100];
+            let repr = DataRepr {
+                sequence_number: sequence,
+                timestamp: 1,
+                frequency: 1_000_000_000,
+            };
+            repr.emit_datagram(&mut data, 100).unwrap();
+            socket.send_to(&data, &addr).unwrap();
+        }
+        sockets.push(socket);
+    }
+    std::thread::sleep(Duration::from_millis(500));
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let hwm_kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM");
+    let kib = |key: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect(key)
+    };
+    let (rss, hwm) = (kib("VmRSS:"), kib("VmHWM:"));
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
-    let _ = finish(server, Duration::from_secs(10));
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(hwm_kib < 256 * 1024, "server peak RSS {hwm_kib} KiB");
+    let out = finish(server, Duration::from_secs(10));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("streams_started 50"),
+        "every JOIN was admitted:\n{text}"
+    );
+    assert!(hwm < 256 * 1024, "server peak RSS {hwm} KiB");
     // Not a speed goal: printed for the record (docs/SECURITY.md).
-    println!("server peak RSS with 50 deep buffers: {hwm_kib} KiB");
+    println!("server RSS with 50 full deepest buffers: {rss} KiB (peak {hwm} KiB)");
 }
 
 /// A UDP socket on 127.0.0.1 standing in for a server, and its address.
@@ -989,12 +1033,14 @@ fn a_refusal_with_escape_sequences_is_printed_escaped() {
     assert_eq!(&buf[..2], &0x2001u16.to_le_bytes(), "a v1 REQUEST");
     assert!(len >= 11);
     // REFUSE (wire/v1.rs): flag 0x2004, the request's version and token,
-    // u8 code (2: busy), u8 length, the reason.
+    // u8 code (2: busy), u8 length, the reason, a 16-byte tag (zeros:
+    // no key).
     let reason = b"\x1b[2J\x1b[1;1H\rUDP connection succeeded\n\x07\x9b\xe2\x80\xae";
     let mut refuse = 0x2004u16.to_le_bytes().to_vec();
     refuse.extend_from_slice(&buf[2..11]);
     refuse.extend([2, reason.len() as u8]);
     refuse.extend_from_slice(reason);
+    refuse.extend([0u8; 16]);
     socket.send_to(&refuse, from).unwrap();
     let out = finish(client, Duration::from_secs(20));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1199,4 +1245,70 @@ fn stop(server: Child) {
 fn stop(mut server: Child) {
     let _ = server.kill();
     let _ = finish(server, Duration::from_secs(10));
+}
+
+#[test]
+fn key_file_keys_both_ends_and_a_bad_one_exits_2() {
+    let key = temp("stream.key");
+    std::fs::write(&key, b"correct horse battery staple\n").unwrap();
+    let same = temp("same.key");
+    std::fs::write(&same, b"correct horse battery staple").unwrap();
+    let other = temp("other.key");
+    std::fs::write(&other, b"incorrect horse battery staple").unwrap();
+    let short = temp("short.key");
+    std::fs::write(&short, b"15 bytes only!\n").unwrap();
+    let server_json = temp("keyed-server.json");
+    let (server, addr) = server(&[
+        "--key-file",
+        key.to_str().unwrap(),
+        "--server-exit-limit",
+        "1",
+        "--json",
+        server_json.to_str().unwrap(),
+    ]);
+    let client = |key: Option<&PathBuf>| {
+        let mut args = vec!["client", "--target", &addr, "--direction", "send"];
+        args.extend(["--bits-per-second", "1M", "--frame-rate", "50"]);
+        args.extend(["--stream-length", "1", "--status-interval", "0"]);
+        if let Some(k) = key {
+            args.extend(["--key-file", k.to_str().unwrap()]);
+        }
+        run(&args, Duration::from_secs(30))
+    };
+    // No key, or the wrong one: the server never answers.
+    for k in [None, Some(&other)] {
+        let out = client(k);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{k:?}: {text}");
+        assert!(text.contains("no answer"), "{text}");
+    }
+    // The same key (its trailing newline does not count) streams.
+    let out = client(Some(&same));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = finish(server, Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&server_json)["totals"]["streams"], 1);
+    // Keys that cannot be used exit 2 before any traffic, naming the option.
+    let missing = temp("no-such.key");
+    for (cmd, path) in [("server", &short), ("client", &short), ("client", &missing)] {
+        let mut args = vec![cmd, "--key-file", path.to_str().unwrap()];
+        if cmd == "client" {
+            args.extend(["--target", "127.0.0.1:9"]);
+            args.extend(STREAM);
+        } else {
+            args.extend(["--listen", "127.0.0.1:0"]);
+        }
+        let out = run(&args, Duration::from_secs(10));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--key-file"), "{err}");
+    }
+    let help = run(&["server", "--help"], Duration::from_secs(10));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--key-file"));
 }

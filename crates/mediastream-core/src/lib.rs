@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod auth;
 pub mod client;
 pub mod impair;
 pub mod pattern;

@@ -226,6 +226,12 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
             "--jitter-file records the frames this end receives: it needs one --target, --connections 1 and --direction recv".into(),
         ));
     }
+    if args.compat && args.key_file.is_some() {
+        return Err(CliError::Usage(
+            "--key-file keys the v1 extension, and --compat speaks plain ctsTraffic, which has no key: drop one or the other".into(),
+        ));
+    }
+    let key = super::key_file(args.key_file.as_deref())?;
     let config = ClientConfig {
         direction,
         compat: args.compat,
@@ -295,6 +301,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         time_limit: args.time_limit.map(|s| Duration::from_secs(s.into())),
         status_interval: observer.clock.interval(),
         spin: super::spin(args.spin_us)?,
+        key,
     };
     // Each target its own stream tokens; the first keeps the one above.
     let runs: Vec<(ClientOptions, ClientConfig)> = targets

@@ -38,18 +38,18 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         timebase: mediastream_core::sys::host_timebase(),
         ..PatternFactory::default()
     };
-    let server = Server::with_factory(
-        ServerConfig {
-            // Only this process talks to it.
-            admission: Admission::unlimited(),
-            ..ServerConfig::default()
-        },
-        factory,
-    )
-    .map_err(super::usage_of)?
-    .on_finished(move |r| {
-        let _ = tx.send(r.clone());
-    });
+    let key = super::key_file(args.key_file.as_deref())?;
+    let config = ServerConfig {
+        key: key.clone(),
+        // Only this process talks to it.
+        admission: Admission::unlimited(),
+        ..ServerConfig::default()
+    };
+    let server = Server::with_factory(config, factory)
+        .map_err(super::usage_of)?
+        .on_finished(move |r| {
+            let _ = tx.send(r.clone());
+        });
     let options = ServerOptions {
         listen: vec!["127.0.0.1:0"
             .parse()
@@ -77,6 +77,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
                 u64::from(stream.stream_length_secs) * 2 + 30,
             )),
             spin: options.spin,
+            key: key.clone(),
             ..ClientOptions::new(target)
         };
         let config = ClientConfig {

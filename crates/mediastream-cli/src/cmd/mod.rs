@@ -43,6 +43,15 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+/// The key of `--key-file FILE`, if given: the file's bytes, one trailing
+/// newline removed, at least 16. Errors name the option (exit 2).
+pub fn key_file(path: Option<&str>) -> Result<Option<mediastream_core::auth::AccessKey>, CliError> {
+    let Some(path) = path else { return Ok(None) };
+    mediastream_core::auth::AccessKey::from_file(std::path::Path::new(path))
+        .map(Some)
+        .map_err(|e| CliError::Usage(format!("--key-file {path}: {e}")))
+}
+
 /// Stream settings from options, validated; errors name the option.
 pub fn settings(
     bits_per_second: u64,

@@ -182,7 +182,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     }
     let (limits, admission) = admission_of(&args)?;
     let compat_allow = compat_allow_of(&args, compat.is_some())?;
+    let key = super::key_file(args.key_file.as_deref())?;
     let config = ServerConfig {
+        key,
         compat_settings: compat,
         compat_allow: compat_allow.clone(),
         limits,

@@ -2,13 +2,14 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use crate::auth::AccessKey;
 use crate::pattern::{
     FrameReceiver, FrameSender, IoPattern, ReceiverConfig, SenderConfig, Status, StreamError,
     StreamStats, Transmit, V1Session, Verify,
 };
 use crate::settings::{SettingsError, StreamPlan, StreamSettings};
 use crate::time::Timebase;
-use crate::wire::v1::{RequestRepr, V1Message};
+use crate::wire::v1::{self, Cookie, RequestRepr, V1Message};
 use crate::wire::{self, ConnectionId, Datagram};
 
 /// Which way the frames flow.
@@ -99,6 +100,7 @@ impl ClientConfig {
             buffer_depth_ms: s.buffer_depth_ms,
             report_interval_ms: millis(self.report_interval),
             consent_timeout_ms: millis(self.consent_timeout),
+            cookie: None,
         }
     }
 }
@@ -143,7 +145,21 @@ pub struct ClientSession {
     connection_id: Option<ConnectionId>,
     failure: Option<StreamError>,
     no_stats: StreamStats,
+    /// The server's cookie, echoed in every request after its CHALLENGE.
+    cookie: Option<Cookie>,
+    /// A new cookie arrived: send the request with it at once.
+    answer_challenge: bool,
+    /// Requests sent at once to answer a CHALLENGE (not counted as
+    /// attempts against `join_attempts`).
+    challenge_answers: u32,
+    /// Keyed access: tag what we send, drop v1 datagrams without the tag.
+    key: Option<AccessKey>,
 }
+
+/// At most this many CHALLENGEs are answered at once; later ones wait for
+/// the regular retry (a path that keeps changing cookies gets no faster
+/// requests from us).
+const MAX_CHALLENGE_ANSWERS: u32 = 4;
 
 impl ClientSession {
     /// Starts a session at `now`; its first request is due at once. A
@@ -176,7 +192,23 @@ impl ClientSession {
             connection_id: None,
             failure: None,
             no_stats: StreamStats::default(),
+            cookie: None,
+            answer_challenge: false,
+            challenge_answers: 0,
+            key: None,
         })
+    }
+
+    /// Keyed access: every v1 datagram this session sends carries `key`'s
+    /// tag, and v1 datagrams from the server without it are dropped.
+    pub fn with_key(mut self, key: Option<AccessKey>) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// CHALLENGEs answered with a new request (0 or 1 on a good path).
+    pub fn challenges_answered(&self) -> u32 {
+        self.challenge_answers
     }
 
     /// The stream's plan.
@@ -242,7 +274,33 @@ impl ClientSession {
             return wire::emit_start(buf);
         }
         let join = self.config.direction == Direction::Send;
-        self.config.request().emit(join, buf)
+        let request = RequestRepr {
+            cookie: self.cookie,
+            ..self.config.request()
+        };
+        let len = request.emit(join, buf)?;
+        self.seal(&mut buf[..len]);
+        Some(len)
+    }
+
+    /// Tags a lone v1 datagram when keyed.
+    fn seal(&self, datagram: &mut [u8]) {
+        if let Some(key) = &self.key {
+            if wire::read_flag(datagram).is_ok_and(|f| v1::EXTENSION_FLAGS.contains(&f)) {
+                key.seal(datagram);
+            }
+        }
+    }
+
+    fn on_challenge(&mut self, now: Instant, cookie: Cookie) {
+        if !self.requesting() || self.cookie == Some(cookie) {
+            return;
+        }
+        self.cookie = Some(cookie);
+        if self.challenge_answers < MAX_CHALLENGE_ANSWERS {
+            self.answer_challenge = true;
+            self.next_request = Some(now);
+        }
     }
 
     fn on_accept(&mut self, now: Instant, connection_id: ConnectionId) {
@@ -317,7 +375,8 @@ impl IoPattern for ClientSession {
             if !self.requesting() {
                 self.next_request = None;
             } else if matches!(self.stage, Stage::Joining)
-                && self.requests_sent >= self.config.join_attempts
+                && !self.answer_challenge
+                && self.requests_sent - self.challenge_answers >= self.config.join_attempts
             {
                 let attempts = self.requests_sent;
                 self.fail(StreamError::NoAnswer { attempts });
@@ -329,18 +388,27 @@ impl IoPattern for ClientSession {
                 } else {
                     now + retry
                 });
-                if self.requests_sent == 0 {
-                    // The buffer depth counts from the first request, not
-                    // from when this session was built.
+                let first_with_cookie = self.answer_challenge && self.challenge_answers == 0;
+                if self.requests_sent == 0 || first_with_cookie {
+                    // The buffer depth counts from the first request the
+                    // server can act on (the first one, or the first with
+                    // its cookie), not from when this session was built:
+                    // the handshake's round trip is not taken from it.
                     if let Stage::Receiving(rx) = &mut self.stage {
                         rx.restart_clock(now);
                     }
+                }
+                if self.answer_challenge {
+                    self.answer_challenge = false;
+                    self.challenge_answers += 1;
                 }
                 self.requests_sent += 1;
                 return self.emit_request(buf);
             }
         }
-        self.inner_mut()?.poll_transmit(now, buf)
+        let len = self.inner_mut()?.poll_transmit(now, buf)?;
+        self.seal(&mut buf[..len]);
+        Some(len)
     }
 
     fn poll_transmit_batch(
@@ -359,8 +427,13 @@ impl IoPattern for ClientSession {
                 segment_size: len,
             });
         }
-        self.inner_mut()?
-            .poll_transmit_batch(now, buf, max_segments)
+        let t = self
+            .inner_mut()?
+            .poll_transmit_batch(now, buf, max_segments)?;
+        if t.len == t.segment_size {
+            self.seal(&mut buf[..t.len]);
+        }
+        Some(t)
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
@@ -368,7 +441,17 @@ impl IoPattern for ClientSession {
             return;
         }
         let token = self.config.token;
-        match wire::parse(datagram) {
+        let parsed = wire::parse(datagram);
+        if let Some(key) = &self.key {
+            if matches!(parsed, Ok(Datagram::V1(_))) && !key.verify(datagram) {
+                return;
+            }
+        }
+        match parsed {
+            Ok(Datagram::V1(V1Message::Challenge { token: t, cookie })) if t == token => {
+                self.on_challenge(now, cookie);
+                return;
+            }
             Ok(Datagram::V1(V1Message::Refuse {
                 token: t, reason, ..
             })) if t == token => {

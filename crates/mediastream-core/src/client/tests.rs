@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::auth::AccessKey;
 use crate::pattern::{IoPattern, Role, Status, StreamError};
 use crate::server::{
     Drive, Handled, ListenerHandler, ListenerId, Received, Server, ServerConfig, StreamKey,
@@ -38,13 +39,19 @@ struct Pair {
     /// after the start they arrive) are lost.
     lose_to_client: fn(&[u8], Duration) -> bool,
     start: Instant,
+    /// One-way delay of the in-memory path.
+    delay: Duration,
 }
 
 impl Pair {
     fn new(config: ClientConfig, server: Option<ServerConfig>) -> Self {
+        Self::keyed(config, server, None)
+    }
+
+    fn keyed(config: ClientConfig, server: Option<ServerConfig>, key: Option<AccessKey>) -> Self {
         let now = Instant::now();
         Self {
-            client: ClientSession::new(config, now).unwrap(),
+            client: ClientSession::new(config, now).unwrap().with_key(key),
             server: server.map(|c| Server::with_defaults(c).unwrap()),
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
@@ -54,17 +61,18 @@ impl Pair {
             server_dies: None,
             lose_to_client: |_, _| false,
             start: now,
+            delay: DELAY,
         }
     }
 
     fn drive_server(&mut self, key: StreamKey) {
         let Some(server) = &self.server else { return };
         let mut buf = vec![0u8; 65_536];
-        let (now, out) = (self.now, &mut self.to_client);
+        let (now, out, delay) = (self.now, &mut self.to_client, self.delay);
         // Runs of datagrams as a GSO backend would get them, split here.
         let mut send = |_: &crate::server::StreamRequest, b: &[u8], segment: usize| {
             for d in b.chunks(segment) {
-                out.push_back((now + DELAY, d.to_vec()));
+                out.push_back((now + delay, d.to_vec()));
             }
             Ok(())
         };
@@ -97,7 +105,8 @@ impl Pair {
         }
         let mut buf = vec![0u8; 65_536];
         while let Some(len) = self.client.poll_transmit(now, &mut buf) {
-            self.to_server.push_back((now + DELAY, buf[..len].to_vec()));
+            self.to_server
+                .push_back((now + self.delay, buf[..len].to_vec()));
         }
         while self.to_server.front().is_some_and(|(t, _)| *t <= now) {
             let (_, bytes) = self.to_server.pop_front().unwrap();
@@ -111,7 +120,9 @@ impl Pair {
             };
             match server.on_datagram(d) {
                 Handled::Delivered(k) | Handled::Started(k) => self.drive_server(k),
-                Handled::Reply(r) => self.to_client.push_back((now + DELAY, r.bytes().to_vec())),
+                Handled::Reply(r) => self
+                    .to_client
+                    .push_back((now + self.delay, r.bytes().to_vec())),
                 _ => {}
             }
         }
@@ -201,7 +212,111 @@ fn v1_receive_completes_with_both_views() {
     assert_eq!(report.frames_completed, 150);
     assert_eq!(r.stats.rtt.min, 2 * DELAY);
     assert_eq!(p.client.connection_id(), r.connection_id);
-    assert_eq!(p.client.requests_sent(), 1);
+    // The first REQUEST is challenged; the second carries the cookie.
+    assert_eq!(p.client.requests_sent(), 2);
+    assert_eq!(p.client.challenges_answered(), 1);
+    let s = p.server.as_ref().unwrap().stats();
+    assert_eq!((s.requests, s.challenged, s.verified), (2, 1, 1));
+}
+
+#[test]
+fn the_challenge_round_trip_is_not_taken_from_the_buffer_depth() {
+    // 60 ms each way, 200 ms of buffer: the first data arrives 240 ms
+    // after the first REQUEST (challenge, REQUEST with cookie, data), but
+    // 120 ms after the request the server can act on.
+    for direction in [Direction::Receive, Direction::Send] {
+        let config = ClientConfig {
+            direction,
+            ..ClientConfig::new(settings(), 21)
+        };
+        let mut p = Pair::new(config, Some(server_config()));
+        p.delay = Duration::from_millis(60);
+        let t0 = p.now;
+        let p = p.run();
+        assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
+        assert_eq!(p.client.requests_sent(), 2, "{direction:?}");
+        // Exactly one more round trip than before the handshake: the
+        // first frame reaches the receiver 4 one-way delays after the
+        // first REQUEST (was 2), 5 after the first JOIN (was 3: JOIN,
+        // ACCEPT, frame).
+        let (receiver, hops) = if direction == Direction::Receive {
+            (p.client.stats(), 4)
+        } else {
+            (&p.results[0].stats, 5)
+        };
+        let first = receiver.first_received.expect("data arrived");
+        assert_eq!(first - t0, hops * p.delay, "{direction:?}");
+        assert_eq!(p.results.len(), 1);
+        assert_eq!(
+            p.results[0]
+                .stats
+                .frames_completed
+                .max(p.client.stats().frames_completed),
+            150
+        );
+    }
+}
+
+#[test]
+fn keyed_server_and_client_stream_both_ways() {
+    let key = AccessKey::new(b"a shared test key").unwrap();
+    let keyed = ServerConfig {
+        key: Some(key.clone()),
+        ..server_config()
+    };
+    for direction in [Direction::Receive, Direction::Send] {
+        let config = ClientConfig {
+            direction,
+            ..ClientConfig::new(settings(), 31)
+        };
+        let p = Pair::keyed(config, Some(keyed.clone()), Some(key.clone())).run();
+        assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
+        assert_eq!(p.results[0].status, Status::Completed);
+        let s = p.server.as_ref().unwrap().stats();
+        assert_eq!((s.unkeyed, s.streams_started), (0, 1));
+    }
+}
+
+#[test]
+fn wrong_or_missing_key_gets_no_stream_and_is_counted() {
+    let key = AccessKey::new(b"the server's key!").unwrap();
+    let wrong = AccessKey::new(b"another key, same size").unwrap();
+    let keyed = ServerConfig {
+        key: Some(key.clone()),
+        ..server_config()
+    };
+    for client_key in [None, Some(wrong)] {
+        let config = ClientConfig {
+            direction: Direction::Send,
+            ..ClientConfig::new(settings(), 41)
+        };
+        let p = Pair::keyed(config, Some(keyed.clone()), client_key.clone()).run();
+        assert_eq!(
+            p.client.status(),
+            Status::Failed(StreamError::NoAnswer { attempts: 5 }),
+            "{client_key:?}"
+        );
+        let s = p.server.as_ref().unwrap().stats();
+        assert_eq!(
+            (s.unkeyed, s.joins, s.challenged),
+            (5, 0, 0),
+            "dropped before counting"
+        );
+        assert_eq!((s.streams_started, s.refused), (0, 0));
+        assert!(p.results.is_empty());
+    }
+    // A keyed client ignores an unkeyed server's answers.
+    let config = ClientConfig {
+        direction: Direction::Send,
+        ..ClientConfig::new(settings(), 42)
+    };
+    let p = Pair::keyed(config, Some(server_config()), Some(key)).run();
+    assert_eq!(
+        p.client.status(),
+        Status::Failed(StreamError::NoAnswer { attempts: 5 })
+    );
+    let s = p.server.as_ref().unwrap().stats();
+    assert_eq!((s.challenged, s.streams_started), (5, 0));
 }
 
 #[test]

@@ -44,6 +44,15 @@ counters! {
     requests,
     /// v1 JOIN (server receives).
     joins,
+    /// v1 requests answered with a CHALLENGE (no valid cookie yet).
+    challenged,
+    /// v1 requests whose cookie was wrong, stale or for another address.
+    cookie_refused,
+    /// v1 requests with a valid cookie (the address receives).
+    verified,
+    /// v1 datagrams without a valid key tag on a keyed server (dropped
+    /// unanswered).
+    unkeyed,
     /// Requests refused with a REFUSE.
     refused,
     /// Requests refused for asking over a limit (rate, length, buffer,

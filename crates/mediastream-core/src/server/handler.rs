@@ -35,7 +35,7 @@ pub enum Handled {
     Started(StreamKey),
     /// The request waits for an accepting slot.
     Queued,
-    /// Send this answer from the same listener (a refusal).
+    /// Send this answer from the same listener (a challenge or a refusal).
     Reply(Reply),
     /// Dropped, for this reason (counted by the server).
     Ignored(Ignored),
@@ -73,6 +73,10 @@ impl Reply {
     pub fn bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes[..self.len]
+    }
 }
 
 /// Why a datagram was dropped.
@@ -100,4 +104,6 @@ pub enum Ignored {
     FactoryFailed,
     /// Over the per-source request rate or stream cap.
     RateLimited,
+    /// A keyed server got a v1 datagram without a valid tag.
+    Unkeyed,
 }

@@ -8,6 +8,7 @@
 
 mod admission;
 mod cidr;
+mod cookie;
 mod counters;
 mod factory;
 mod handler;
@@ -18,6 +19,7 @@ mod types;
 
 pub use admission::Admission;
 pub use cidr::Cidr;
+pub use cookie::{CookieSecret, COOKIE_EPOCH};
 pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};

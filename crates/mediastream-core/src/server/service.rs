@@ -3,10 +3,12 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::admission::{Admission, Admitted, Refusal, Share};
 use super::cidr::Cidr;
+use super::cookie::{CookieSecret, COOKIE_EPOCH};
 use super::counters::{bump, Counters};
 use super::sources::Sources;
 use super::{
@@ -14,6 +16,7 @@ use super::{
     ConnectionManager, Handled, Ignored, ListenerHandler, PatternFactory, Received, Reply,
     ServerStats, ShardedConnectionManager, SourceLimits, StreamKey, StreamRequest, StreamResult,
 };
+use crate::auth::AccessKey;
 use crate::pattern::{Role, V1Session};
 use crate::settings::{Limits, StreamPlan, StreamSettings};
 use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
@@ -50,6 +53,12 @@ pub struct ServerConfig {
     pub sources: SourceLimits,
     /// Caps on consent, buffers and totals, whatever a request asks.
     pub admission: Admission,
+    /// The secret of the return-routability cookies (random by default;
+    /// see [`CookieSecret`]).
+    pub cookie_secret: CookieSecret,
+    /// Keyed access: v1 datagrams must carry this key's tag; others are
+    /// dropped without an answer and counted (`unkeyed`).
+    pub key: Option<AccessKey>,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +74,8 @@ impl Default for ServerConfig {
             awaiting_timeout: Duration::from_secs(2),
             sources: SourceLimits::default(),
             admission: Admission::default(),
+            cookie_secret: CookieSecret::random(),
+            key: None,
         }
     }
 }
@@ -159,6 +170,8 @@ pub struct Server<M = ShardedConnectionManager, F = PatternFactory> {
     observer: Option<Observer>,
     sources: Sources,
     admitted: Admitted,
+    /// The instant cookie epochs count from (the first datagram's).
+    epoch_base: OnceLock<Instant>,
 }
 
 impl<M, F> std::fmt::Debug for Server<M, F> {
@@ -221,6 +234,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             next_id: AtomicU64::new(0),
             observer: None,
             admitted: Admitted::default(),
+            epoch_base: OnceLock::new(),
         })
     }
 
@@ -326,15 +340,62 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         }
     }
 
+    /// A reply to `d`, sealed when keyed, and never larger than `d`: the
+    /// peer may not have proven that it receives at its address, so it
+    /// gets at most as many bytes as it sent (the bound is 3x).
+    fn answer(&self, d: &Received<'_>, emit: impl FnOnce(&mut [u8]) -> Option<usize>) -> Handled {
+        let Some(mut reply) = Reply::new(d.listener, d.remote, emit) else {
+            return Handled::Ignored(Ignored::Malformed);
+        };
+        if reply.bytes().len() > d.bytes.len() {
+            bump(&self.counters.malformed);
+            return Handled::Ignored(Ignored::Malformed);
+        }
+        if let Some(key) = &self.config.key {
+            key.seal(reply.bytes_mut());
+        }
+        Handled::Reply(reply)
+    }
+
     fn refuse(&self, d: &Received<'_>, token: u64, code: RefuseCode, reason: &str) -> Handled {
         bump(&self.counters.refused);
         log::debug!("refusing {} ({code:?}): {reason}", d.remote);
-        match Reply::new(d.listener, d.remote, |buf| {
-            v1::emit_refuse(token, code, reason, buf)
-        }) {
-            Some(reply) => Handled::Reply(reply),
-            None => Handled::Ignored(Ignored::Malformed),
+        self.answer(d, |buf| v1::emit_refuse(token, code, reason, buf))
+    }
+
+    /// The cookie epoch `now` falls in.
+    fn epoch(&self, now: Instant) -> u64 {
+        let base = *self.epoch_base.get_or_init(|| now);
+        let n = now.saturating_duration_since(base).as_nanos() / COOKIE_EPOCH.as_nanos();
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    /// Return routability: true when the request carries a cookie this
+    /// server made for its address, port, token and kind in this epoch or
+    /// the last. Keeps nothing.
+    fn has_valid_cookie(&self, d: &Received<'_>, r: &RequestRepr, flag: u16) -> bool {
+        let epoch = self.epoch(d.now);
+        match &r.cookie {
+            Some(cookie) => {
+                let secret = &self.config.cookie_secret;
+                let ok = secret.verify(epoch, d.remote, r.token, flag, cookie);
+                if !ok {
+                    bump(&self.counters.cookie_refused);
+                }
+                ok
+            }
+            None => false,
         }
+    }
+
+    /// The stateless CHALLENGE (43 bytes, for a request of 128 or more).
+    fn challenge(&self, d: &Received<'_>, r: &RequestRepr, flag: u16) -> Handled {
+        bump(&self.counters.challenged);
+        let cookie = self
+            .config
+            .cookie_secret
+            .cookie(self.epoch(d.now), d.remote, r.token, flag);
+        self.answer(d, |buf| v1::emit_challenge(r.token, &cookie, buf))
     }
 
     fn on_request(&self, d: &Received<'_>, r: RequestRepr, role: Role) -> Handled {
@@ -348,9 +409,20 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             remote: d.remote,
         };
         if self.manager.contains(key) {
-            // A repeat: the stream answers again if the token is its own.
+            // A repeat from the stream's own (verified) address: the
+            // stream answers again if the token is its own.
             return self.deliver(d, key);
         }
+        let flag = match role {
+            Role::Sender => v1::FLAG_REQUEST,
+            Role::Receiver => v1::FLAG_JOIN,
+        };
+        if !self.has_valid_cookie(d, &r, flag) {
+            // Nothing is kept and nothing starts until the cookie comes
+            // back from this address.
+            return self.challenge(d, &r, flag);
+        }
+        bump(&self.counters.verified);
         let served = match role {
             Role::Sender => self.config.serve_send,
             Role::Receiver => self.config.serve_receive,
@@ -521,6 +593,12 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             let mut budget = DriveBudget::default();
             let mut pause = None;
             while let Some(t) = s.pattern.poll_transmit_batch(now, buf, segments) {
+                if let Some(k) = &self.config.key {
+                    // A lone v1 datagram (ACCEPT, REPORT, END) gets its tag.
+                    if t.len == t.segment_size && is_v1(&buf[..t.len]) {
+                        k.seal(&mut buf[..t.len]);
+                    }
+                }
                 match send(&s.request, &buf[..t.len], t.segment_size) {
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -664,7 +742,26 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server<M, F> {
     fn on_datagram(&self, d: Received<'_>) -> Handled {
         bump(&self.counters.datagrams);
-        match wire::parse(d.bytes) {
+        let parsed = wire::parse(d.bytes);
+        if let Some(key) = &self.config.key {
+            let from_client = matches!(
+                parsed,
+                Ok(Datagram::V1(
+                    V1Message::Request(_)
+                        | V1Message::Join(_)
+                        | V1Message::Report(_)
+                        | V1Message::End(_)
+                ))
+            );
+            // Another version cannot carry this version's tag: a keyed
+            // server does not answer it either.
+            let other_version = matches!(parsed, Err(WireError::UnsupportedVersion { .. }));
+            if other_version || (from_client && !key.verify(d.bytes)) {
+                bump(&self.counters.unkeyed);
+                return Handled::Ignored(Ignored::Unkeyed);
+            }
+        }
+        match parsed {
             Ok(Datagram::Start) => self.on_start(&d),
             Ok(Datagram::V1(V1Message::Request(r))) => self.on_request(&d, r, Role::Sender),
             Ok(Datagram::V1(V1Message::Join(r))) => self.on_request(&d, r, Role::Receiver),
@@ -674,14 +771,23 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
             Ok(Datagram::V1(V1Message::Report(_))) => self.deliver(&d, StreamKey::sender(d.remote)),
             Ok(Datagram::ConnectionId(_))
             | Ok(Datagram::V1(V1Message::Accept { .. }))
-            | Ok(Datagram::V1(V1Message::Refuse { .. })) => {
+            | Ok(Datagram::V1(V1Message::Refuse { .. }))
+            | Ok(Datagram::V1(V1Message::Challenge { .. })) => {
                 bump(&self.counters.unexpected);
                 Handled::Ignored(Ignored::Unexpected)
             }
             Err(WireError::UnsupportedVersion { version }) if is_request(d.bytes) => {
                 let token = token_of(d.bytes);
-                let why = format!("version {version} not spoken here; this server speaks 1");
-                self.refuse(&d, token, RefuseCode::UnsupportedVersion, &why)
+                let v = v1::VERSION;
+                let why = format!("version {version} not spoken here; this server speaks {v}");
+                let code = RefuseCode::UnsupportedVersion;
+                bump(&self.counters.refused);
+                if version == 1 {
+                    // In the layout a version 1 client reads.
+                    self.answer(&d, |buf| v1::emit_refuse_v1(token, code, &why, buf))
+                } else {
+                    self.answer(&d, |buf| v1::emit_refuse(token, code, &why, buf))
+                }
             }
             Err(WireError::UnknownFlag { .. }) => {
                 bump(&self.counters.unknown);
@@ -744,6 +850,10 @@ fn validate(
 
 fn is_request(bytes: &[u8]) -> bool {
     matches!(wire::read_flag(bytes), Ok(v1::FLAG_REQUEST | v1::FLAG_JOIN))
+}
+
+fn is_v1(bytes: &[u8]) -> bool {
+    wire::read_flag(bytes).is_ok_and(|f| v1::EXTENSION_FLAGS.contains(&f))
 }
 
 fn token_of(bytes: &[u8]) -> u64 {

@@ -178,8 +178,38 @@ fn config(max_streams: usize) -> ServerConfig {
     ServerConfig {
         compat_settings: Some(StreamSettings::new(8_000_000, 50, 3)),
         max_streams,
+        cookie_secret: SECRET,
         ..ServerConfig::default()
     }
+}
+
+/// The tests' cookie secret: they compute cookies as the server would.
+const SECRET: CookieSecret = CookieSecret::from_bytes([7; 32]);
+
+/// A request carrying the cookie the server makes for `port` in epoch 0
+/// (the epoch of the server's first datagram).
+fn verified_request(join: bool, token: u64, port: u16) -> Vec<u8> {
+    let flag = if join {
+        v1::FLAG_JOIN
+    } else {
+        v1::FLAG_REQUEST
+    };
+    let cookie = SECRET.cookie(0, addr(port), token, flag);
+    with_cookie(&request_bytes(join, token), cookie)
+}
+
+/// `request` (a REQUEST or JOIN) with the cookie the server makes for
+/// `port` in epoch 0: what a client sends after the CHALLENGE.
+fn cookied(request: &[u8], port: u16) -> Vec<u8> {
+    let flag = u16::from_le_bytes([request[0], request[1]]);
+    let token = u64::from_le_bytes(request[3..11].try_into().unwrap());
+    with_cookie(request, SECRET.cookie(0, addr(port), token, flag))
+}
+
+fn with_cookie(request: &[u8], cookie: v1::Cookie) -> Vec<u8> {
+    let mut out = request.to_vec();
+    out[v1::COOKIE_OFFSET..v1::COOKIE_OFFSET + v1::COOKIE_LEN].copy_from_slice(&cookie);
+    out
 }
 
 fn request_bytes(join: bool, token: u64) -> Vec<u8> {
@@ -197,6 +227,7 @@ fn request_with(join: bool, token: u64, edit: impl FnOnce(&mut RequestRepr)) -> 
         buffer_depth_ms: 500,
         report_interval_ms: 250,
         consent_timeout_ms: 3000,
+        cookie: None,
     };
     edit(&mut r);
     let mut buf = vec![0u8; v1::REQUEST_LEN];
@@ -274,9 +305,9 @@ fn join_and_request_route_by_role() {
     let factory = FakeFactory::default();
     let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
     let now = Instant::now();
-    let join = server.on_datagram(received(6000, &request_bytes(true, 11), now));
+    let join = server.on_datagram(received(6000, &verified_request(true, 11, 6000), now));
     assert_eq!(join, Handled::Started(StreamKey::receiver(addr(6000))));
-    let req = server.on_datagram(received(7000, &request_bytes(false, 12), now));
+    let req = server.on_datagram(received(7000, &verified_request(false, 12, 7000), now));
     assert_eq!(req, Handled::Started(StreamKey::sender(addr(7000))));
     // Data from 6000 goes to its receiver; a report from 7000 to its sender.
     assert_eq!(
@@ -346,7 +377,7 @@ fn bad_requests_are_refused_with_a_reason() {
     let factory = FakeFactory::default();
     let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
     let now = Instant::now();
-    let mut bad = request_bytes(false, 5);
+    let mut bad = verified_request(false, 5, 1);
     bad[19..23].copy_from_slice(&0u32.to_le_bytes()); // frame rate 0
     let (code, reason) = refusal(&server.on_datagram(received(1, &bad, now)));
     assert_eq!(code, RefuseCode::BadParameters);
@@ -354,17 +385,33 @@ fn bad_requests_are_refused_with_a_reason() {
         reason.starts_with("frame-rate 0 frames/s is out of range"),
         "{reason}"
     );
-    let mut v2 = request_bytes(true, 5);
-    v2[2] = 2;
-    let (code, reason) = refusal(&server.on_datagram(received(1, &v2, now)));
+    let mut v3 = request_bytes(true, 5);
+    v3[2] = 3;
+    let (code, reason) = refusal(&server.on_datagram(received(1, &v3, now)));
     assert_eq!(code, RefuseCode::UnsupportedVersion);
-    assert!(reason.contains("version 2"), "{reason}");
+    assert!(reason.contains("version 3"), "{reason}");
+    // A version 1 client gets the refusal in the layout it reads (no tag).
+    let mut old = request_bytes(true, 5);
+    old[2] = 1;
+    let Handled::Reply(reply) = server.on_datagram(received(1, &old, now)) else {
+        panic!("a version 1 request is refused")
+    };
+    let b = reply.bytes();
+    assert_eq!((&b[..3], b[11]), (&[0x04, 0x20, 1][..], 3));
+    assert_eq!(b.len(), 13 + usize::from(b[12]));
+    let reason = std::str::from_utf8(&b[13..]).unwrap();
+    assert_eq!(reason, "version 1 not spoken here; this server speaks 2");
+    // Too short to be answered at all: nothing larger than what came in.
+    assert_eq!(
+        server.on_datagram(received(1, &old[..20], now)),
+        Handled::Ignored(Ignored::Malformed)
+    );
     let no_join = ServerConfig {
         serve_receive: false,
         ..config(4)
     };
     let server = Server::new(no_join, FakeManager::default(), &factory).unwrap();
-    let (code, _) = refusal(&server.on_datagram(received(1, &request_bytes(true, 5), now)));
+    let (code, _) = refusal(&server.on_datagram(received(1, &verified_request(true, 5, 1), now)));
     assert_eq!(code, RefuseCode::DirectionNotServed);
     assert_eq!(server.stats().refused, 1);
 }
@@ -384,7 +431,7 @@ fn full_server_queues_then_serves_in_freed_slots() {
     );
     // JOIN has its own slots: a receiver slot is free.
     assert!(matches!(
-        server.on_datagram(received(3, &request_bytes(true, 1), now)),
+        server.on_datagram(received(3, &verified_request(true, 1, 3), now)),
         Handled::Started(_)
     ));
     // The first sender completes: removed, and the queued START takes its slot.
@@ -463,7 +510,7 @@ fn an_unreachable_peer_loses_its_streams_in_both_roles_and_no_other() {
     let now = Instant::now();
     // Peer 1 receives (plain START) and sends (JOIN); peer 2 receives.
     server.on_datagram(received(1, b"START", now));
-    server.on_datagram(received(1, &request_bytes(true, 9), now));
+    server.on_datagram(received(1, &verified_request(true, 9, 1), now));
     server.on_datagram(received(2, b"START", now));
     assert_eq!(server.manager().len(), 3);
     let mut keys = server.on_unreachable(addr(1), "gone");
@@ -551,7 +598,7 @@ fn compat_can_be_turned_off() {
         Handled::Ignored(Ignored::CompatDisabled)
     );
     assert!(matches!(
-        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        server.on_datagram(received(1, &verified_request(false, 1, 1), now)),
         Handled::Started(_)
     ));
 }
@@ -730,7 +777,7 @@ fn consent_is_the_servers_whatever_the_request_asks() {
         r.stream_length_secs = 60;
         r.consent_timeout_ms = MAX_CONSENT_TIMEOUT_MS;
     });
-    let Handled::Started(key) = server.on_datagram(received(1, &ask, t0)) else {
+    let Handled::Started(key) = server.on_datagram(received(1, &cookied(&ask, 1), t0)) else {
         panic!("not started")
     };
     let cap = server.config().admission.max_consent_timeout;
@@ -756,7 +803,7 @@ fn consent_is_the_servers_whatever_the_request_asks() {
         r.report_interval_ms = 3_000;
         r.consent_timeout_ms = 10_000;
     });
-    let (code, why) = refusal(&server.on_datagram(received(2, &slow, t0)));
+    let (code, why) = refusal(&server.on_datagram(received(2, &cookied(&slow, 2), t0)));
     assert_eq!(code, RefuseCode::BadParameters);
     assert!(why.contains("max-consent"), "{why}");
     assert_eq!(server.stats().refused_limits, 1);
@@ -770,17 +817,18 @@ fn total_rate_is_capped_and_given_back() {
     let server = Server::new(c, FakeManager::default(), &factory).unwrap();
     let now = Instant::now();
     assert!(matches!(
-        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        server.on_datagram(received(1, &cookied(&request_bytes(false, 1), 1), now)),
         Handled::Started(_)
     ));
     assert_eq!(server.admitted().0, 1_000_000);
     // A second 1 Mbit/s stream does not fit now: busy, naming the limit.
-    let (code, why) = refusal(&server.on_datagram(received(2, &request_bytes(true, 2), now)));
+    let (code, why) =
+        refusal(&server.on_datagram(received(2, &cookied(&request_bytes(true, 2), 2), now)));
     assert_eq!(code, RefuseCode::Busy);
     assert!(why.contains("max-total-rate"), "{why}");
     // One that could never fit is over a limit, not busy.
     let big = request_with(false, 3, |r| r.bits_per_second = 2_000_000);
-    let (code, why) = refusal(&server.on_datagram(received(3, &big, now)));
+    let (code, why) = refusal(&server.on_datagram(received(3, &cookied(&big, 3), now)));
     assert_eq!(code, RefuseCode::BadParameters);
     assert!(why.contains("max-total-rate"), "{why}");
     assert_eq!((server.stats().busy, server.stats().refused_limits), (1, 1));
@@ -794,7 +842,7 @@ fn total_rate_is_capped_and_given_back() {
     ));
     assert_eq!(server.admitted(), (0, 0));
     assert!(matches!(
-        server.on_datagram(received(2, &request_bytes(true, 2), now)),
+        server.on_datagram(received(2, &cookied(&request_bytes(true, 2), 2), now)),
         Handled::Started(_)
     ));
 }
@@ -821,24 +869,24 @@ fn receive_memory_follows_the_budget_and_buffers_their_cap() {
     let now = Instant::now();
     for port in 1..=2 {
         assert!(matches!(
-            server.on_datagram(received(port, &deep(u64::from(port)), now)),
+            server.on_datagram(received(port, &cookied(&deep(u64::from(port)), port), now)),
             Handled::Started(_)
         ));
     }
     assert_eq!(server.admitted().1, 2 * each);
-    let (code, why) = refusal(&server.on_datagram(received(3, &deep(3), now)));
+    let (code, why) = refusal(&server.on_datagram(received(3, &cookied(&deep(3), 3), now)));
     assert_eq!(code, RefuseCode::Busy);
     assert!(why.contains("receive-memory"), "{why}");
     // Sending streams hold no receive state: still admitted.
     assert!(matches!(
-        server.on_datagram(received(4, &request_bytes(false, 4), now)),
+        server.on_datagram(received(4, &cookied(&request_bytes(false, 4), 4), now)),
         Handled::Started(_)
     ));
     // A buffer over the byte cap is refused whatever the budget.
     let mut c = config(8);
     c.admission.max_buffer_bytes = 100_000; // 20 frames of 12,500 B is 250,000
     let server = Server::new(c, FakeManager::default(), &factory).unwrap();
-    let (code, why) = refusal(&server.on_datagram(received(5, &deep(5), now)));
+    let (code, why) = refusal(&server.on_datagram(received(5, &cookied(&deep(5), 5), now)));
     assert_eq!(code, RefuseCode::BadParameters);
     assert!(why.contains("max-buffer-bytes"), "{why}");
 }
@@ -849,10 +897,11 @@ fn a_full_server_refuses_v1_as_busy_instead_of_staying_silent() {
     let server = Server::new(config(1), FakeManager::default(), &factory).unwrap();
     let now = Instant::now();
     assert!(matches!(
-        server.on_datagram(received(1, &request_bytes(false, 1), now)),
+        server.on_datagram(received(1, &cookied(&request_bytes(false, 1), 1), now)),
         Handled::Started(_)
     ));
-    let (code, why) = refusal(&server.on_datagram(received(2, &request_bytes(false, 2), now)));
+    let (code, why) =
+        refusal(&server.on_datagram(received(2, &cookied(&request_bytes(false, 2), 2), now)));
     assert_eq!(code, RefuseCode::Busy);
     assert!(why.contains("stream limit (1 per direction)"), "{why}");
     assert_eq!(server.stats().busy, 1);
@@ -875,7 +924,7 @@ fn a_stream_far_behind_yields_and_counts_only_what_left() {
         r.frame_rate = 50;
         r.stream_length_secs = 10;
     });
-    let Handled::Started(key) = server.on_datagram(received(1, &ask, t0)) else {
+    let Handled::Started(key) = server.on_datagram(received(1, &cookied(&ask, 1), t0)) else {
         panic!("not started")
     };
     let mut buf = vec![0u8; 65_536];
@@ -965,9 +1014,11 @@ fn plain_start_is_served_only_inside_the_allowed_blocks() {
         Handled::Ignored(Ignored::CompatDisabled)
     );
     // v1 is not affected: it proves its address another way.
+    let remote = SocketAddr::from(([198, 51, 100, 1], 5000));
+    let cookie = SECRET.cookie(0, remote, 1, v1::FLAG_REQUEST);
     let v1 = server.on_datagram(Received {
-        remote: SocketAddr::from(([198, 51, 100, 1], 5000)),
-        ..received(1, &request_bytes(false, 1), now)
+        remote,
+        ..received(1, &with_cookie(&request_bytes(false, 1), cookie), now)
     });
     assert!(matches!(v1, Handled::Started(_)), "{v1:?}");
 }
@@ -1001,4 +1052,359 @@ fn open_slots_are_counted_once_and_taken_one_by_one() {
     let server = Server::with_defaults(config(1_000_000)).unwrap();
     assert_eq!(server.manager().free_slots(Role::Sender), 1_000_000);
     assert_eq!(server.manager().free_slots(Role::Receiver), 1_000_000);
+}
+
+/// The CHALLENGE in `h`, checked to be no larger than `request`.
+fn challenge_of(h: &Handled, request: &[u8]) -> v1::Cookie {
+    let Handled::Reply(reply) = h else {
+        panic!("expected a CHALLENGE, got {h:?}")
+    };
+    assert!(reply.bytes().len() <= request.len());
+    match wire::parse(reply.bytes()) {
+        Ok(Datagram::V1(V1Message::Challenge { cookie, .. })) => cookie,
+        other => panic!("expected CHALLENGE, got {other:?}"),
+    }
+}
+
+fn assert_nothing_kept<M: ConnectionManager>(
+    server: &Server<M, &FakeFactory>,
+    factory: &FakeFactory,
+) {
+    assert!(factory.created.lock().unwrap().is_empty(), "no stream");
+    assert_eq!(server.manager().len(), 0, "no stream");
+    assert_eq!(server.manager().awaiting_len(), 0, "no waiting request");
+    assert_eq!(
+        server.manager().free_slots(Role::Sender),
+        4,
+        "no slot taken"
+    );
+    assert_eq!(
+        server.manager().free_slots(Role::Receiver),
+        4,
+        "no slot taken"
+    );
+}
+
+#[test]
+fn an_unverified_request_or_join_gets_a_challenge_and_nothing_else() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    for join in [false, true] {
+        for port in 1..50 {
+            let request = request_bytes(join, port.into());
+            let h = server.on_datagram(received(port, &request, now));
+            let cookie = challenge_of(&h, &request);
+            let flag = if join {
+                v1::FLAG_JOIN
+            } else {
+                v1::FLAG_REQUEST
+            };
+            assert_eq!(cookie, SECRET.cookie(0, addr(port), port.into(), flag));
+        }
+    }
+    assert_nothing_kept(&server, &factory);
+    let s = server.stats();
+    assert_eq!((s.challenged, s.verified, s.streams_started), (98, 0, 0));
+    assert_eq!(v1::CHALLENGE_LEN, 43);
+}
+
+#[test]
+fn wrong_stale_or_foreign_cookies_start_nothing() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let t0 = Instant::now();
+    // The first datagram fixes epoch 0.
+    challenge_of(
+        &server.on_datagram(received(1, &request_bytes(false, 5), t0)),
+        &[0; 128],
+    );
+    let other_ip = SocketAddr::from(([127, 0, 0, 2], 1));
+    let other_secret = CookieSecret::from_bytes([8; 32]);
+    let cookies = [
+        ("random bytes", [0x42; 16]),
+        (
+            "another port",
+            SECRET.cookie(0, addr(2), 5, v1::FLAG_REQUEST),
+        ),
+        (
+            "another IP",
+            SECRET.cookie(0, other_ip, 5, v1::FLAG_REQUEST),
+        ),
+        (
+            "another token",
+            SECRET.cookie(0, addr(1), 6, v1::FLAG_REQUEST),
+        ),
+        (
+            "made for a JOIN",
+            SECRET.cookie(0, addr(1), 5, v1::FLAG_JOIN),
+        ),
+        (
+            "another secret",
+            other_secret.cookie(0, addr(1), 5, v1::FLAG_REQUEST),
+        ),
+        (
+            "a future epoch",
+            SECRET.cookie(1, addr(1), 5, v1::FLAG_REQUEST),
+        ),
+    ];
+    for (what, cookie) in cookies {
+        let request = with_cookie(&request_bytes(false, 5), cookie);
+        let h = server.on_datagram(received(1, &request, t0));
+        challenge_of(&h, &request);
+        assert_nothing_kept(&server, &factory);
+        let _ = what;
+    }
+    assert_eq!(server.stats().cookie_refused, cookies.len() as u64);
+    // Stale: epoch 0's cookie is good through epoch 1, not in epoch 2.
+    let good = verified_request(false, 5, 1);
+    let stale = t0 + 2 * COOKIE_EPOCH;
+    challenge_of(&server.on_datagram(received(1, &good, stale)), &good);
+    assert_nothing_kept(&server, &factory);
+    let previous = t0 + COOKIE_EPOCH + COOKIE_EPOCH / 2;
+    assert_eq!(
+        server.on_datagram(received(1, &good, previous)),
+        Handled::Started(StreamKey::sender(addr(1)))
+    );
+}
+
+#[test]
+fn a_cookie_replayed_from_another_port_or_ip_does_nothing() {
+    let factory = FakeFactory::default();
+    let server = Server::new(config(4), FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let request = request_bytes(true, 77);
+    let cookie = challenge_of(&server.on_datagram(received(1000, &request, now)), &request);
+    let replay = with_cookie(&request, cookie);
+    for remote in [
+        addr(1001),
+        SocketAddr::from(([127, 0, 0, 9], 1000)),
+        SocketAddr::from(([10, 0, 0, 1], 1000)),
+        "[::1]:1000".parse().unwrap(),
+    ] {
+        let d = Received {
+            remote,
+            ..received(1000, &replay, now)
+        };
+        challenge_of(&server.on_datagram(d), &replay);
+        assert_nothing_kept(&server, &factory);
+    }
+    // From its own address it starts the stream, once.
+    assert_eq!(
+        server.on_datagram(received(1000, &replay, now)),
+        Handled::Started(StreamKey::receiver(addr(1000)))
+    );
+    assert_eq!(
+        server.on_datagram(received(1000, &replay, now)),
+        Handled::Delivered(StreamKey::receiver(addr(1000)))
+    );
+    assert_eq!(factory.created.lock().unwrap().len(), 1);
+}
+
+/// SplitMix64, for reproducible hostile datagrams.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[test]
+fn an_unverified_address_never_gets_more_than_it_sent() {
+    // Every size from 0 to 300 bytes with the REQUEST and JOIN flags, in
+    // every version byte we know and some we do not, with no cookie, a
+    // random one or one for another address; and every other v1 message.
+    // Per address: bytes sent <= bytes received (the bound is 3x), every
+    // answer no larger than its request, and no stream.
+    for keyed in [false, true] {
+        let factory = FakeFactory::default();
+        let key = crate::auth::AccessKey::new(b"sixteen byte key").unwrap();
+        let cfg = ServerConfig {
+            compat_settings: None,
+            key: keyed.then(|| key.clone()),
+            ..config(4)
+        };
+        let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+        let now = Instant::now();
+        let mut rng = 1u64;
+        let mut received_from = HashMap::<SocketAddr, usize>::new();
+        let mut sent_to = HashMap::<SocketAddr, usize>::new();
+        for round in 0..4000u32 {
+            let port = 1 + (round % 97) as u16;
+            let remote = addr(port);
+            let len = (splitmix(&mut rng) % 301) as usize;
+            let mut bytes = vec![0u8; len.max(v1::REQUEST_LEN)];
+            match splitmix(&mut rng) % 4 {
+                0 => bytes = request_bytes(false, splitmix(&mut rng)),
+                1 => bytes = request_bytes(true, splitmix(&mut rng)),
+                2 => bytes.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+                _ => {}
+            }
+            bytes.resize(len, 0);
+            if len >= 2 {
+                let flags = [
+                    0x2001u16, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x20ff,
+                ];
+                let flag = flags[(splitmix(&mut rng) % 8) as usize];
+                bytes[..2].copy_from_slice(&flag.to_le_bytes());
+            }
+            if len >= 3 {
+                bytes[2] = [1, 2, 3, 0, 255][(splitmix(&mut rng) % 5) as usize];
+            }
+            if len >= v1::COOKIE_OFFSET + v1::COOKIE_LEN {
+                let c = &mut bytes[v1::COOKIE_OFFSET..v1::COOKIE_OFFSET + v1::COOKIE_LEN];
+                match splitmix(&mut rng) % 3 {
+                    0 => c.fill(0),
+                    1 => c.copy_from_slice(&SECRET.cookie(0, addr(port + 1), 0, 0x2001)),
+                    _ => c.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+                }
+            }
+            if keyed && splitmix(&mut rng) % 2 == 0 {
+                key.seal(&mut bytes);
+            }
+            *received_from.entry(remote).or_default() += bytes.len();
+            if let Handled::Reply(reply) = server.on_datagram(received(port, &bytes, now)) {
+                assert!(reply.bytes().len() <= bytes.len(), "{bytes:?}");
+                *sent_to.entry(reply.remote).or_default() += reply.bytes().len();
+            }
+        }
+        for (remote, sent) in &sent_to {
+            let got = received_from[remote];
+            assert!(*sent <= got, "{remote}: sent {sent} for {got}");
+            assert!(*sent <= 3 * got);
+        }
+        let s = server.stats();
+        assert!(s.challenged > 20 && s.cookie_refused > 10, "{s:?}");
+        assert!(!keyed || s.unkeyed > 100, "{s:?}");
+        assert_nothing_kept(&server, &factory);
+    }
+}
+
+#[test]
+fn a_keyed_server_answers_only_its_key_and_tags_what_it_sends() {
+    let factory = FakeFactory::default();
+    let key = crate::auth::AccessKey::new(b"0123456789abcdef").unwrap();
+    let wrong = crate::auth::AccessKey::new(b"0123456789abcdeX").unwrap();
+    let cfg = ServerConfig {
+        key: Some(key.clone()),
+        ..config(4)
+    };
+    let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let sealed = |k: &crate::auth::AccessKey, mut b: Vec<u8>| {
+        k.seal(&mut b);
+        b
+    };
+    // Unkeyed or wrong-keyed: nothing at all, counted.
+    for bytes in [
+        request_bytes(false, 3),
+        verified_request(false, 3, 1),
+        sealed(&wrong, verified_request(false, 3, 1)),
+        sealed(&wrong, request_bytes(true, 3)),
+    ] {
+        assert_eq!(
+            server.on_datagram(received(1, &bytes, now)),
+            Handled::Ignored(Ignored::Unkeyed)
+        );
+    }
+    assert_eq!(server.stats().unkeyed, 4);
+    assert_nothing_kept(&server, &factory);
+    // Keyed without a cookie: a CHALLENGE with the server's tag.
+    let request = sealed(&key, request_bytes(false, 3));
+    let Handled::Reply(reply) = server.on_datagram(received(1, &request, now)) else {
+        panic!("a keyed request is challenged")
+    };
+    assert!(key.verify(reply.bytes()) && !wrong.verify(reply.bytes()));
+    // Keyed with the cookie: the stream starts.
+    let request = sealed(&key, verified_request(false, 3, 1));
+    let stream = StreamKey::sender(addr(1));
+    assert_eq!(
+        server.on_datagram(received(1, &request, now)),
+        Handled::Started(stream)
+    );
+    // Its reports must be keyed too; what it sends is tagged.
+    assert_eq!(
+        server.on_datagram(received(1, &report_bytes(3), now)),
+        Handled::Ignored(Ignored::Unkeyed)
+    );
+    assert_eq!(
+        server.on_datagram(received(1, &sealed(&key, report_bytes(3)), now)),
+        Handled::Delivered(stream)
+    );
+    let mut accept = vec![0u8; v1::ACCEPT_LEN];
+    v1::emit_accept(3, &ConnectionId::from_u128(3), &mut accept).unwrap();
+    factory
+        .state(stream)
+        .lock()
+        .unwrap()
+        .outbox
+        .push_back(accept);
+    factory
+        .state(stream)
+        .lock()
+        .unwrap()
+        .outbox
+        .push_back(data_bytes(1));
+    let mut sent = Vec::new();
+    let mut buf = [0u8; 2048];
+    server.drive(stream, now, &mut buf, Batching::NONE, &mut |_, b, _| {
+        sent.push(b.to_vec());
+        Ok(())
+    });
+    assert_eq!(sent.len(), 2);
+    assert!(key.verify(&sent[0]), "ACCEPT tagged");
+    assert_eq!(sent[1], data_bytes(1), "data untouched");
+}
+
+#[test]
+fn every_request_size_from_one_address_stays_within_the_bound() {
+    // One unverified address sends REQUEST and JOIN of every length from 0
+    // to 200 bytes (the minimum well-formed request is 128), in versions
+    // 1, 2 and 3, with no cookie and with a wrong one. What it gets back,
+    // message by message and in total, is never more than it sent.
+    let factory = FakeFactory::default();
+    let cfg = ServerConfig {
+        compat_settings: None,
+        ..config(4)
+    };
+    let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
+    let now = Instant::now();
+    let (mut got, mut sent, mut challenges) = (0usize, 0usize, 0u64);
+    for join in [false, true] {
+        for version in [1u8, 2, 3] {
+            for cookie in [None, Some([0x33; 16])] {
+                for len in 0..=200 {
+                    let mut bytes = request_bytes(join, 9);
+                    if let Some(c) = cookie {
+                        bytes = with_cookie(&bytes, c);
+                    }
+                    bytes[2] = version;
+                    bytes.resize(len, 0);
+                    got += bytes.len();
+                    match server.on_datagram(received(9, &bytes, now)) {
+                        Handled::Reply(r) => {
+                            assert!(r.bytes().len() <= bytes.len(), "{len} bytes v{version}");
+                            sent += r.bytes().len();
+                            if matches!(
+                                wire::parse(r.bytes()),
+                                Ok(Datagram::V1(V1Message::Challenge { .. }))
+                            ) {
+                                challenges += 1;
+                            }
+                        }
+                        Handled::Ignored(_) => {}
+                        other => panic!("{len} bytes v{version}: {other:?}"),
+                    }
+                    assert!(sent <= got && sent <= 3 * got);
+                }
+            }
+        }
+    }
+    // Version 2 requests of 128 bytes or more: 73 lengths x 2 kinds x 2
+    // cookies, each challenged once.
+    assert_eq!(challenges, 73 * 2 * 2);
+    assert_eq!(server.stats().challenged, challenges);
+    assert_nothing_kept(&server, &factory);
+    assert!(sent * 2 < got, "sent {sent} for {got}");
 }

@@ -29,6 +29,9 @@ pub struct ClientOptions {
     /// Opt-in pacing precision (mio): wake this much before a frame is
     /// due and spin for the rest. Zero (the default) never spins.
     pub spin: Duration,
+    /// Keyed access: the key every session's v1 datagrams carry (see
+    /// [`crate::auth`]).
+    pub key: Option<crate::auth::AccessKey>,
 }
 
 impl ClientOptions {
@@ -43,6 +46,7 @@ impl ClientOptions {
             time_limit: None,
             status_interval: None,
             spin: Duration::ZERO,
+            key: None,
         }
     }
 }

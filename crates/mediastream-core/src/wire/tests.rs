@@ -170,8 +170,9 @@ proptest! {
 
 mod v1_messages {
     use super::super::v1::{
-        emit_accept, emit_refuse, EndRepr, RefuseCode, ReportRepr, RequestRepr, V1Message,
-        REPORT_LEN, REQUEST_LEN,
+        emit_accept, emit_challenge, emit_refuse, EndRepr, RefuseCode, ReportRepr, RequestRepr,
+        V1Message, ACCEPT_LEN, CHALLENGE_LEN, COOKIE_OFFSET, END_LEN, MAX_REASON_LEN, REPORT_LEN,
+        REQUEST_LEN, TAG_LEN,
     };
     use super::*;
 
@@ -185,6 +186,7 @@ mod v1_messages {
             buffer_depth_ms: 1000,
             report_interval_ms: 250,
             consent_timeout_ms: 3000,
+            cookie: None,
         }
     }
 
@@ -195,13 +197,16 @@ mod v1_messages {
         #[rustfmt::skip]
         let head: [u8; 23] = [
             0x01, 0x20,                                     // flag REQUEST
-            0x01,                                           // version 1
+            0x02,                                           // version 2
             0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, // token
             0x00, 0x12, 0x7a, 0, 0, 0, 0, 0,                // 8,000,000 bit/s
             50, 0, 0, 0,                                    // frames/s
         ];
         assert_eq!(&buf[..23], &head);
-        assert!(buf[43..REQUEST_LEN].iter().all(|&b| b == 0), "zero padding");
+        assert!(
+            buf[43..REQUEST_LEN].iter().all(|&b| b == 0),
+            "no cookie, zero padding, zero tag"
+        );
         assert_eq!(buf[REQUEST_LEN], 0xee);
         assert_eq!(
             parse(&buf[..REQUEST_LEN]),
@@ -217,6 +222,42 @@ mod v1_messages {
             parse(&buf[..REQUEST_LEN - 1]),
             Err(WireError::Truncated { .. })
         ));
+        // The cookie sits at bytes 43..59.
+        let with = RequestRepr {
+            cookie: Some([0xab; 16]),
+            ..request()
+        };
+        with.emit(false, &mut buf);
+        assert_eq!(COOKIE_OFFSET, 43);
+        assert!(buf[43..59].iter().all(|&b| b == 0xab));
+        assert!(buf[59..REQUEST_LEN].iter().all(|&b| b == 0));
+        assert_eq!(
+            parse(&buf[..REQUEST_LEN]),
+            Ok(Datagram::V1(V1Message::Request(with)))
+        );
+    }
+
+    #[test]
+    fn challenge_layout() {
+        let mut buf = [0xee; 64];
+        let len = emit_challenge(0x0102, &[0x5a; 16], &mut buf).unwrap();
+        assert_eq!((len, CHALLENGE_LEN), (43, 43));
+        assert_eq!(&buf[..5], &[0x07, 0x20, 0x02, 0x02, 0x01]);
+        assert!(buf[11..27].iter().all(|&b| b == 0x5a));
+        assert!(buf[27..43].iter().all(|&b| b == 0), "tag");
+        assert_eq!(
+            parse(&buf[..len]),
+            Ok(Datagram::V1(V1Message::Challenge {
+                token: 0x0102,
+                cookie: [0x5a; 16]
+            }))
+        );
+        assert!(parse(&buf[..len + 1]).is_err());
+        assert!(parse(&buf[..len - 1]).is_err());
+        assert_eq!(
+            (ACCEPT_LEN, REPORT_LEN, END_LEN, TAG_LEN),
+            (63, 116, 59, 16)
+        );
     }
 
     #[test]
@@ -224,6 +265,7 @@ mod v1_messages {
         let mut buf = [0u8; 512];
         let id = ConnectionId::from_u128(9);
         assert!(emit_accept(1, &id, &mut buf).unwrap() <= REQUEST_LEN);
+        assert!(emit_challenge(1, &[1; 16], &mut buf).unwrap() <= REQUEST_LEN);
         let long = "x".repeat(1000);
         let len = emit_refuse(1, RefuseCode::Busy, &long, &mut buf).unwrap();
         assert_eq!(len, REQUEST_LEN);
@@ -237,7 +279,8 @@ mod v1_messages {
                 reason,
             })) => {
                 assert!(std::str::from_utf8(reason).is_ok());
-                assert_eq!(reason.len(), 114);
+                assert_eq!(MAX_REASON_LEN, 99);
+                assert_eq!(reason.len(), 98);
             }
             other => panic!("{other:?}"),
         }
@@ -300,12 +343,12 @@ mod v1_messages {
     fn unknown_versions_and_flags_are_refused_cleanly() {
         let mut buf = [0u8; REQUEST_LEN];
         request().emit(false, &mut buf);
-        buf[2] = 2;
+        buf[2] = 1;
         assert_eq!(
             parse(&buf),
-            Err(WireError::UnsupportedVersion { version: 2 })
+            Err(WireError::UnsupportedVersion { version: 1 })
         );
-        buf[2] = 1;
+        buf[2] = 2;
         buf[0] = 0x7f;
         assert_eq!(parse(&buf), Err(WireError::UnknownFlag { flag: 0x207f }));
         assert!(matches!(
@@ -318,7 +361,7 @@ mod v1_messages {
         #[test]
         fn extension_prefixes_parse_without_panic(
             low in 0u8..=255,
-            version in prop_oneof![Just(1u8), any::<u8>()],
+            version in prop_oneof![Just(2u8), any::<u8>()],
             rest in proptest::collection::vec(any::<u8>(), 0..160),
         ) {
             let mut bytes = vec![low, 0x20, version];
@@ -338,28 +381,32 @@ mod v1_messages {
 }
 
 /// END byte for byte as docs/PROTOCOL.md gives it: the 11-byte header,
-/// three u64 totals and 8 reserved zero bytes, 43 in all, and no other
-/// length parses.
+/// three u64 totals, 8 reserved zero bytes and the 16-byte tag, 59 in
+/// all (version 2), and no other length parses.
 #[test]
-fn end_is_43_bytes_as_the_protocol_document_says() {
-    use v1::{EndRepr, END_LEN};
+fn end_is_59_bytes_as_the_protocol_document_says() {
+    use v1::{EndRepr, END_LEN, TAG_LEN};
     let end = EndRepr {
         token: 0x0102_0304_0506_0708,
         frames_sent: 1,
         datagrams_sent: 2,
         bytes_sent: 3,
     };
-    let mut buf = [0xffu8; 64];
+    let mut buf = [0xffu8; 80];
     let len = end.emit(&mut buf).unwrap();
-    assert_eq!((len, END_LEN), (43, 43));
+    assert_eq!((len, END_LEN), (59, 59));
     let mut expected = vec![0x06, 0x20, v1::VERSION];
     expected.extend_from_slice(&0x0102_0304_0506_0708u64.to_le_bytes());
     for v in [1u64, 2, 3] {
         expected.extend_from_slice(&v.to_le_bytes());
     }
     expected.extend_from_slice(&[0; 8]);
+    expected.extend_from_slice(&[0; TAG_LEN]);
     assert_eq!(&buf[..len], &expected[..]);
-    assert!(parse(&expected[..35]).is_err(), "35 bytes is not an END");
+    assert!(
+        parse(&expected[..43]).is_err(),
+        "version 1's 43 bytes is not an END"
+    );
     let mut longer = expected.clone();
     longer.push(0);
     assert!(parse(&longer).is_err());

@@ -1,15 +1,19 @@
 //! Our protocol extension, version 1 (specified in `docs/PROTOCOL.md`).
 //!
-//! Every v1 datagram starts with a u16 flag in 0x2001..=0x2006 (a range no
+//! Every v1 datagram starts with a u16 flag in 0x2001..=0x2007 (a range no
 //! ctsTraffic datagram uses), a u8 version and the u64 stream token the
-//! client chose; the rest is fixed per message. Requests are padded to
-//! [`REQUEST_LEN`] bytes so that no answer to a peer that has not proven
-//! it can receive (ACCEPT, REFUSE) is larger than what it sent.
+//! client chose, and ends with a [`TAG_LEN`]-byte tag (zero unless keyed,
+//! see [`crate::auth`]); the rest is fixed per message. Requests are
+//! padded to [`REQUEST_LEN`] bytes so that no answer to a peer that has
+//! not proven it can receive (CHALLENGE, REFUSE) is larger than what it
+//! sent. A server answers a request without a valid cookie with a
+//! CHALLENGE carrying one; the client repeats its request with it.
 
 use super::{ConnectionId, WireError};
 
-/// The version this build speaks.
-pub const VERSION: u8 = 1;
+/// The version this build speaks (2: the cookie handshake and the tag;
+/// version 1 had neither).
+pub const VERSION: u8 = 2;
 /// REQUEST: the client asks the server to send it a stream.
 pub const FLAG_REQUEST: u16 = 0x2001;
 /// JOIN: the client asks the server to receive a stream from it.
@@ -22,21 +26,36 @@ pub const FLAG_REFUSE: u16 = 0x2004;
 pub const FLAG_REPORT: u16 = 0x2005;
 /// END: the sender's totals after its last frame.
 pub const FLAG_END: u16 = 0x2006;
+/// CHALLENGE: the server's stateless cookie, to be echoed in the request.
+pub const FLAG_CHALLENGE: u16 = 0x2007;
 /// Flags 0x2000..=0x20ff belong to the extension.
 pub const EXTENSION_FLAGS: core::ops::RangeInclusive<u16> = 0x2000..=0x20ff;
 
 /// flag (2) + version (1) + token (8).
-const HEADER_LEN: usize = 11;
-/// Length of REQUEST and JOIN (padded with zeros).
+pub const HEADER_LEN: usize = 11;
+/// The tag that ends every v1 datagram (truncated HMAC-SHA256 when keyed,
+/// zeros otherwise).
+pub const TAG_LEN: usize = 16;
+/// A server's cookie.
+pub const COOKIE_LEN: usize = 16;
+/// Where a REQUEST or JOIN carries the cookie.
+pub const COOKIE_OFFSET: usize = HEADER_LEN + 32;
+/// Length of REQUEST and JOIN (padded with zeros; longer accepted).
 pub const REQUEST_LEN: usize = 128;
-/// Length of ACCEPT: header and connection id.
-pub const ACCEPT_LEN: usize = HEADER_LEN + 36;
+/// Length of CHALLENGE: header, cookie and tag.
+pub const CHALLENGE_LEN: usize = HEADER_LEN + COOKIE_LEN + TAG_LEN;
+/// Length of ACCEPT: header, connection id and tag.
+pub const ACCEPT_LEN: usize = HEADER_LEN + 36 + TAG_LEN;
 /// Longest reason text a REFUSE carries (it must fit in a REQUEST's size).
-pub const MAX_REASON_LEN: usize = REQUEST_LEN - HEADER_LEN - 2;
+pub const MAX_REASON_LEN: usize = REQUEST_LEN - HEADER_LEN - 2 - TAG_LEN;
 /// Length of REPORT.
-pub const REPORT_LEN: usize = HEADER_LEN + 1 + 11 * 8;
+pub const REPORT_LEN: usize = HEADER_LEN + 1 + 11 * 8 + TAG_LEN;
 /// Length of END.
-pub const END_LEN: usize = HEADER_LEN + 4 * 8;
+pub const END_LEN: usize = HEADER_LEN + 4 * 8 + TAG_LEN;
+
+/// A server's cookie: a MAC over the requester's address, port, token and
+/// a coarse time (see `docs/PROTOCOL.md`); all zeros means none.
+pub type Cookie = [u8; COOKIE_LEN];
 
 /// The stream a client asks for in a REQUEST or JOIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +76,9 @@ pub struct RequestRepr {
     pub report_interval_ms: u32,
     /// The sender stops when no report arrived for this long (ms).
     pub consent_timeout_ms: u32,
+    /// The cookie of the server's CHALLENGE, echoed; `None` (zeros on the
+    /// wire) in a first request.
+    pub cookie: Option<Cookie>,
 }
 
 /// Why a server refused a request.
@@ -151,6 +173,13 @@ pub enum V1Message<'a> {
     Request(RequestRepr),
     /// Client asks the server to receive.
     Join(RequestRepr),
+    /// Server asks the client to repeat its request with this cookie.
+    Challenge {
+        /// The request's token.
+        token: u64,
+        /// To be echoed.
+        cookie: Cookie,
+    },
     /// Server accepts.
     Accept {
         /// The request's token.
@@ -262,6 +291,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 buffer_depth_ms: r.u32(),
                 report_interval_ms: r.u32(),
                 consent_timeout_ms: r.u32(),
+                cookie: Some(r.take::<COOKIE_LEN>()).filter(|c| c.iter().any(|&b| b != 0)),
             };
             Ok(if flag == FLAG_REQUEST {
                 V1Message::Request(repr)
@@ -269,19 +299,27 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 V1Message::Join(repr)
             })
         }
+        FLAG_CHALLENGE => {
+            expect_len("challenge", bytes.len(), CHALLENGE_LEN, true)?;
+            Ok(V1Message::Challenge {
+                token,
+                cookie: r.take(),
+            })
+        }
         FLAG_ACCEPT => {
             expect_len("accept", bytes.len(), ACCEPT_LEN, true)?;
-            let connection_id = ConnectionId::parse_text(r.rest())?;
+            let connection_id = ConnectionId::parse_text(&r.rest()[..36])?;
             Ok(V1Message::Accept {
                 token,
                 connection_id,
             })
         }
         FLAG_REFUSE => {
-            expect_len("refuse", bytes.len(), HEADER_LEN + 2, false)?;
+            expect_len("refuse", bytes.len(), HEADER_LEN + 2 + TAG_LEN, false)?;
             let code = RefuseCode::from_u8(r.u8());
             let len = usize::from(r.u8());
-            let reason = r.rest();
+            let rest = r.rest();
+            let reason = &rest[..rest.len() - TAG_LEN];
             expect_len("refuse", reason.len(), len, true)?;
             Ok(V1Message::Refuse {
                 token,
@@ -343,8 +381,24 @@ impl RequestRepr {
         w.u32(self.buffer_depth_ms);
         w.u32(self.report_interval_ms);
         w.u32(self.consent_timeout_ms);
+        w.put(&self.cookie.unwrap_or_default());
         Some(REQUEST_LEN)
     }
+}
+
+/// Emits a CHALLENGE (tag zero).
+pub fn emit_challenge(token: u64, cookie: &Cookie, buf: &mut [u8]) -> Option<usize> {
+    let mut w = header(buf, FLAG_CHALLENGE, token, CHALLENGE_LEN)?;
+    w.put(cookie);
+    Some(CHALLENGE_LEN)
+}
+
+/// Emits a version 1 REFUSE (no tag), the only answer a version 1 client
+/// can read: for telling it that this server speaks another version.
+pub fn emit_refuse_v1(token: u64, code: RefuseCode, reason: &str, buf: &mut [u8]) -> Option<usize> {
+    let len = emit_refuse(token, code, reason, buf)? - TAG_LEN;
+    buf[2] = 1;
+    Some(len)
 }
 
 /// Emits an ACCEPT.
@@ -362,7 +416,7 @@ pub fn emit_refuse(token: u64, code: RefuseCode, reason: &str, buf: &mut [u8]) -
         cut -= 1;
     }
     let text = &reason.as_bytes()[..cut];
-    let len = HEADER_LEN + 2 + text.len();
+    let len = HEADER_LEN + 2 + text.len() + TAG_LEN;
     let mut w = header(buf, FLAG_REFUSE, token, len)?;
     w.u8(code.to_u8());
     w.u8(text.len() as u8);

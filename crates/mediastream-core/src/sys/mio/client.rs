@@ -53,7 +53,8 @@ pub fn run_client(
             .register(&mut udp.socket, Token(i), Interest::READABLE)?;
         let token = token_for(config.token, i);
         let session = ClientSession::new(ClientConfig { token, ..*config }, start)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+            .with_key(options.key.clone());
         connections.push(Connection {
             udp,
             local,

@@ -175,7 +175,8 @@ pub fn run_client(
             },
             start,
         )
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+        .with_key(options.key.clone());
         connections.push(Mutex::new(Connection {
             session,
             local: socket.local,
