@@ -36,6 +36,10 @@ macro_rules! counters {
 counters! {
     /// Datagrams handed to the server.
     datagrams,
+    /// Bytes the server sent to addresses that had not proven they
+    /// receive there (CHALLENGE, a REFUSE of another version): never more
+    /// than each such datagram's request.
+    unverified_bytes,
     /// Plain START requests.
     starts,
     /// START from a peer that already had a stream.

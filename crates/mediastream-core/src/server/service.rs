@@ -395,7 +395,19 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             .config
             .cookie_secret
             .cookie(self.epoch(d.now), d.remote, r.token, flag);
-        self.answer(d, |buf| v1::emit_challenge(r.token, &cookie, buf))
+        let h = self.answer(d, |buf| v1::emit_challenge(r.token, &cookie, buf));
+        self.to_unverified(h)
+    }
+
+    /// Counts what an answer to an address that has not proven it
+    /// receives there sends it (`unverified_bytes`).
+    fn to_unverified(&self, h: Handled) -> Handled {
+        if let Handled::Reply(reply) = &h {
+            self.counters
+                .unverified_bytes
+                .fetch_add(reply.bytes().len() as u64, Ordering::Relaxed);
+        }
+        h
     }
 
     fn on_request(&self, d: &Received<'_>, r: RequestRepr, role: Role) -> Handled {
@@ -782,12 +794,13 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
                 let why = format!("version {version} not spoken here; this server speaks {v}");
                 let code = RefuseCode::UnsupportedVersion;
                 bump(&self.counters.refused);
-                if version == 1 {
+                let h = if version == 1 {
                     // In the layout a version 1 client reads.
                     self.answer(&d, |buf| v1::emit_refuse_v1(token, code, &why, buf))
                 } else {
                     self.answer(&d, |buf| v1::emit_refuse(token, code, &why, buf))
-                }
+                };
+                self.to_unverified(h)
             }
             Err(WireError::UnknownFlag { .. }) => {
                 bump(&self.counters.unknown);
