@@ -189,15 +189,8 @@ impl Net {
 
     fn blackhole_client(&self, on: bool) {
         let verb = if on { "add" } else { "del" };
-        ok(&[
-            "ip",
-            "-n",
-            &self.router,
-            "route",
-            verb,
-            "blackhole",
-            "10.99.2.1/32",
-        ]);
+        let host = format!("{CLIENT}/32");
+        ok(&["ip", "-n", &self.router, "route", verb, "blackhole", &host]);
     }
 
     fn spawn(&self, ns: &str, args: &[&str]) -> Child {
