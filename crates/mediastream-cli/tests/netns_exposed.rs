@@ -24,11 +24,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
-use common::finish;
+use common::{finish, ok, sh, vm_kib};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use mediastream_core::wire::v1::{RequestRepr, REQUEST_LEN};
@@ -74,22 +74,6 @@ struct Net {
     server: String,
     router: String,
     client: String,
-}
-
-fn sh(args: &[&str]) -> Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("runs")
-}
-
-fn ok(args: &[&str]) {
-    let out = sh(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 impl Net {
@@ -240,15 +224,6 @@ fn request_hex(bits_per_second: u64, datagram_size: u32, consent_ms: u32, join: 
     buf[..len].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn vm_kib(pid: u32, key: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect(key)
-}
-
 fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
@@ -261,12 +236,7 @@ fn temp(dir: &Path, name: &str) -> PathBuf {
 fn a_reachable_server_amplifies_nothing_and_shrugs_off_a_spoofed_flood() {
     let net = match Net::make() {
         Ok(net) => net,
-        Err(why) => {
-            eprintln!(
-                "skipped: cannot create network namespaces here ({why}); CI runs as root and can"
-            );
-            return;
-        }
+        Err(why) => return common::skip_without_netns(&why),
     };
     let dir = std::env::temp_dir().join(format!("ms-exposed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

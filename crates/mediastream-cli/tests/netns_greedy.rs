@@ -10,10 +10,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
-use common::finish;
+use common::{finish, sh};
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,12 +23,7 @@ struct Namespace(String);
 impl Namespace {
     fn make() -> Result<Self, String> {
         let ns = Self(format!("ms-greedy-{}", std::process::id()));
-        let out = sh(&["ip", "netns", "add", &ns.0]);
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
-        }
-        let up = sh(&["ip", "-n", &ns.0, "link", "set", "lo", "up"]);
-        assert!(up.status.success());
+        common::netns_add(&ns.0)?;
         Ok(ns)
     }
 
@@ -63,13 +58,6 @@ impl Drop for Namespace {
     }
 }
 
-fn sh(args: &[&str]) -> Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("runs")
-}
-
 fn signal(child: &Child, sig: &str) {
     let out = sh(&["kill", sig, &child.id().to_string()]);
     assert!(out.status.success(), "kill {sig}");
@@ -83,12 +71,7 @@ fn json(path: &std::path::Path) -> Value {
 fn a_greedy_stream_stalls_nothing_and_reports_what_left() {
     let ns = match Namespace::make() {
         Ok(ns) => ns,
-        Err(why) => {
-            eprintln!(
-                "skipped: cannot create network namespaces here ({why}); CI runs as root and can"
-            );
-            return;
-        }
+        Err(why) => return common::skip_without_netns(&why),
     };
     let dir = std::env::temp_dir().join(format!("ms-greedy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

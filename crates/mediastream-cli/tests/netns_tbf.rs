@@ -8,30 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common;
-use common::finish;
+use common::{finish, ok, sh};
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 struct Namespaces {
     a: String,
     b: String,
-}
-
-fn sh(args: &[&str]) -> Output {
-    Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .expect("runs")
-}
-
-fn ok(args: &[&str]) {
-    let out = sh(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 impl Namespaces {
@@ -153,12 +137,7 @@ fn spawn_in(ns: &str, args: &[&str]) -> Child {
 fn kernel_drops_equal_our_lost_datagrams() {
     let ns = match Namespaces::make() {
         Ok(ns) => ns,
-        Err(why) => {
-            eprintln!(
-                "skipped: cannot create network namespaces here ({why}); CI runs as root and can"
-            );
-            return;
-        }
+        Err(why) => return common::skip_without_netns(&why),
     };
     // Plain ctsTraffic stream (no v1 control datagrams cross the shaper
     // but the one connection id): 40 Mbit/s, twice the shaped rate.

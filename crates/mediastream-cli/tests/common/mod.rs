@@ -17,3 +17,54 @@ pub fn finish(mut child: Child, limit: Duration) -> Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// Runs a command to its end and returns what it printed.
+pub fn sh(args: &[&str]) -> Output {
+    std::process::Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("runs")
+}
+
+/// Runs a command that must succeed.
+pub fn ok(args: &[&str]) {
+    let out = sh(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Makes a network namespace named `name` with its loopback up, or says
+/// why it cannot (not root, no `ip`).
+pub fn netns_add(name: &str) -> Result<(), String> {
+    let out = sh(&["ip", "netns", "add", name]);
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    ok(&["ip", "-n", name, "link", "set", "lo", "up"]);
+    Ok(())
+}
+
+/// What a namespace test prints when it cannot run here.
+pub fn skip_without_netns(why: &str) {
+    let mut err = std::io::stderr();
+    let _ = std::io::Write::write_fmt(
+        &mut err,
+        format_args!(
+            "skipped: cannot create network namespaces here ({why}); CI runs as root and can\n"
+        ),
+    );
+}
+
+/// A field of `/proc/PID/status` in KiB (VmRSS:, VmHWM:).
+#[cfg(target_os = "linux")]
+pub fn vm_kib(pid: u32, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect(key)
+}
