@@ -955,15 +955,7 @@ fn fifty_deepest_buffers_filled_at_once_keep_the_server_small() {
         sockets.push(socket);
     }
     std::thread::sleep(Duration::from_millis(500));
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib = |key: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect(key)
-    };
-    let (rss, hwm) = (kib("VmRSS:"), kib("VmHWM:"));
+    let (rss, hwm) = (common::vm_kib(pid, "VmRSS:"), common::vm_kib(pid, "VmHWM:"));
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
