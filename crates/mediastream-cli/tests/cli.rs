@@ -1072,6 +1072,9 @@ fn unwritable_outputs_and_non_utf8_arguments_exit_2_before_any_traffic() {
     let dir = temp("a-directory");
     std::fs::create_dir_all(&dir).unwrap();
     let dir = dir.to_str().unwrap().to_owned();
+    let svg_dir = temp("a-directory.svg");
+    std::fs::create_dir_all(&svg_dir).unwrap();
+    let svg_dir = svg_dir.to_str().unwrap().to_owned();
     let non_utf8 = OsString::from_vec(b"out-\xff.json".to_vec());
     let cases: Vec<(Vec<OsString>, &str)> = vec![
         (vec!["--json".into(), dir.clone().into()], "--json"),
@@ -1150,6 +1153,24 @@ fn unwritable_outputs_and_non_utf8_arguments_exit_2_before_any_traffic() {
                 OsString::from_vec(b"--li\xffsten".to_vec()),
             ],
             "--li",
+        ),
+        (
+            vec![
+                "merge".into(),
+                "in.json".into(),
+                "-o".into(),
+                dir.clone().into(),
+            ],
+            "--output",
+        ),
+        (
+            vec![
+                "plot".into(),
+                "in.json".into(),
+                "-o".into(),
+                svg_dir.clone().into(),
+            ],
+            "-o/--output",
         ),
     ];
     for (args, option) in commands {

@@ -28,7 +28,7 @@ pub fn check(option: &str, target: &str, how: Write) -> Result<(), CliError> {
     }
     let fail = |why: String| {
         CliError::Usage(format!(
-            "{option} {}: cannot be written ({why}); nothing was sent",
+            "{option} {}: cannot be written ({why})",
             super::escape(target)
         ))
     };
