@@ -8,7 +8,9 @@ use crate::values;
 /// mediastream: UDP media-stream traffic tool. Streams constant-rate video
 /// frames and reports whether they arrived whole and on time (completed,
 /// dropped, repeated, errors), with jitter and delay. Wire-compatible with
-/// ctsTraffic's MediaStream mode. Logging: RUST_LOG=debug.
+/// ctsTraffic's MediaStream mode. Logging: RUST_LOG=debug. `mediastream
+/// cts -Help` (or a link named ctsTraffic) takes ctsTraffic's own command
+/// line instead.
 #[derive(FromArgs, Debug)]
 pub struct Cli {
     /// print the version and exit
@@ -69,6 +71,10 @@ pub struct ServerArgs {
     /// exit after this many streams have finished (default: never)
     #[argh(option)]
     pub server_exit_limit: Option<u64>,
+    /// stop after this long, aborting streams still running: seconds,
+    /// fractions allowed, or e.g. 1500ms (default: none)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
+    pub time_limit: Option<u32>,
     /// concurrent streams per direction (default 1024, 1 to 1000000)
     #[argh(option, default = "1024")]
     pub max_streams: usize,
@@ -236,8 +242,9 @@ pub struct ClientArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
-    /// stop streams still running after this many seconds (default: none)
-    #[argh(option, from_str_fn(values::seconds))]
+    /// stop streams still running after this long: seconds, fractions
+    /// allowed, or e.g. 1500ms (default: none)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
     pub time_limit: Option<u32>,
     /// local address to send from: IP or IP:PORT (default: any)
     #[argh(option)]

@@ -10,7 +10,7 @@ use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{run_client, ClientObserver, ClientOptions, ClientStatus};
 
-use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::text::Text;
@@ -181,6 +181,12 @@ fn direction(value: &str) -> Result<Direction, CliError> {
 }
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
+    let outcome = execute(args)?;
+    Ok(exit_for(&outcome.results, outcome.interrupted))
+}
+
+/// Runs every iteration of the streams; the finished streams.
+pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     let direction = direction(&args.direction)?;
     if args.target.is_empty() {
         return Err(CliError::Usage(
@@ -298,7 +304,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         connections: args.connections,
         socket_buffer: args.socket_buffer,
         stop: Some(stop.clone()),
-        time_limit: args.time_limit.map(|s| Duration::from_secs(s.into())),
+        time_limit: args.time_limit.map(|ms| Duration::from_millis(ms.into())),
         status_interval: observer.clock.interval(),
         spin: super::spin(args.spin_us)?,
         key,
@@ -362,5 +368,12 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     if let Some(target) = &args.json {
         json::write(target, &json::document("client", &results, interrupted))?;
     }
-    Ok(exit_for(&results, interrupted))
+    let timed_out = args
+        .time_limit
+        .is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms.into()));
+    Ok(Outcome {
+        results,
+        interrupted,
+        timed_out,
+    })
 }

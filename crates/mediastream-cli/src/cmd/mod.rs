@@ -1,6 +1,7 @@
 //! The subcommands, and what they share.
 
 pub mod client;
+pub mod cts;
 pub mod loopback;
 pub mod merge;
 pub mod plot;
@@ -26,6 +27,15 @@ pub enum Exit {
     StreamsFailed = 1,
     /// Bad arguments or settings.
     Usage = 2,
+}
+
+/// How a run ended: its finished streams, and whether Ctrl-C, SIGTERM
+/// or --time-limit cut it short.
+#[derive(Debug)]
+pub struct Outcome {
+    pub results: Vec<StreamResult>,
+    pub interrupted: bool,
+    pub timed_out: bool,
 }
 
 /// A command that could not run.

@@ -11,7 +11,7 @@ use mediastream_core::server::{
 use mediastream_core::settings::Limits;
 use mediastream_core::sys::{start_server, ServerOptions};
 
-use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
 use crate::report::text::Text;
@@ -133,6 +133,15 @@ pub const MAX_STREAMS: usize = 1_000_000;
 pub const MAX_SHARDS: usize = 256;
 
 pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
+    let outcome = serve(args)?;
+    // Ctrl-C is how a server is stopped: not a failure by itself (streams
+    // it cut short did fail, and count).
+    Ok(exit_for(&outcome.results, false))
+}
+
+/// Runs the server until --server-exit-limit, --time-limit, Ctrl-C or
+/// SIGTERM; the finished streams.
+pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut listen = Vec::new();
     let specs = if args.listen.is_empty() {
         vec!["*".to_owned()]
@@ -257,6 +266,8 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let mut clock = StatusClock::new(args.status_interval, start);
     let mut results = Vec::new();
     let mut shown = ServerStats::default();
+    let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
+    let mut timed_out = false;
     loop {
         match finished.recv_timeout(Duration::from_millis(50)) {
             Ok(r) => {
@@ -281,6 +292,14 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         if stop.load(std::sync::atomic::Ordering::SeqCst) || handle.is_finished() {
             break;
         }
+        if time_limit.is_some_and(|limit| start.elapsed() >= limit) {
+            timed_out = true;
+            text.line(&format!(
+                "time limit of {} ms reached: stopping",
+                time_limit.unwrap_or_default().as_millis()
+            ));
+            break;
+        }
     }
     // Streams still running are aborted and reported through the same
     // channel as every other finished stream.
@@ -300,7 +319,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         doc.server = Some(json::ServerCounters(counters));
         json::write(target, &doc)?;
     }
-    // Ctrl-C is how a server is stopped: not a failure by itself (streams
-    // it cut short did fail, and count).
-    Ok(exit_for(&results, false))
+    Ok(Outcome {
+        results,
+        interrupted,
+        timed_out,
+    })
 }
