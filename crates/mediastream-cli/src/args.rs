@@ -115,6 +115,23 @@ pub struct ServerArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
+    /// write ctsTraffic's status CSV to FILE: one row per status
+    /// interval (TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors)
+    #[argh(option)]
+    pub status_file: Option<String>,
+    /// write ctsTraffic's connection CSV to FILE: one row per finished
+    /// stream (TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,
+    /// Dropped,Repeated,Errors,Result,ConnectionId)
+    #[argh(option)]
+    pub connection_file: Option<String>,
+    /// write a line per failed stream to FILE (empty when none failed)
+    #[argh(option)]
+    pub error_file: Option<String>,
+    /// write the status, connection, error and jitter files as ctsTraffic
+    /// 2.0.3.5 does: UTF-16LE with a byte order mark and CRLF (default:
+    /// UTF-8 with LF)
+    #[argh(switch)]
+    pub utf16: bool,
     /// receives kept posted per listening socket, IOCP backend (default
     /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
     #[argh(option, default = "2")]
@@ -242,6 +259,23 @@ pub struct ClientArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
+    /// write ctsTraffic's status CSV to FILE: one row per status
+    /// interval (TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors)
+    #[argh(option)]
+    pub status_file: Option<String>,
+    /// write ctsTraffic's connection CSV to FILE: one row per finished
+    /// stream (TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,
+    /// Dropped,Repeated,Errors,Result,ConnectionId)
+    #[argh(option)]
+    pub connection_file: Option<String>,
+    /// write a line per failed stream to FILE (empty when none failed)
+    #[argh(option)]
+    pub error_file: Option<String>,
+    /// write the status, connection, error and jitter files as ctsTraffic
+    /// 2.0.3.5 does: UTF-16LE with a byte order mark and CRLF (default:
+    /// UTF-8 with LF)
+    #[argh(switch)]
+    pub utf16: bool,
     /// stop streams still running after this long: seconds, fractions
     /// allowed, or e.g. 1500ms (default: none)
     #[argh(option, from_str_fn(values::seconds_as_millis))]

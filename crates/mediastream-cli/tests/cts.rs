@@ -83,6 +83,24 @@ fn cts_client(port: &str, extra: &[&str]) -> Output {
     run(bin().args(&args))
 }
 
+/// A file in ctsTraffic's encoding (byte order mark, UTF-16LE, CRLF) as
+/// text.
+fn utf16(path: &str) -> String {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..2], &[0xFF, 0xFE], "{path}: byte order mark");
+    let units: Vec<u16> = bytes[2..]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let text = String::from_utf16(&units).unwrap();
+    assert_eq!(
+        text.matches('\n').count(),
+        text.matches("\r\n").count(),
+        "{path}: CRLF"
+    );
+    text
+}
+
 fn assert_ok(out: &Output, what: &str) {
     assert_eq!(out.status.code(), Some(0), "{what}: {}", text(out));
     assert!(
@@ -95,9 +113,31 @@ fn assert_ok(out: &Output, what: &str) {
 #[test]
 fn cts_server_and_cts_client_stream_both_ways() {
     let (server, port) = cts_server("2");
-    let recv = cts_client(&port, &[]);
+    let dir = std::env::temp_dir().join(format!("mediastream-cts-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let options = [
+        format!("-StatusFilename:{}", file("status.csv")),
+        format!("-ConnectionFilename:{}", file("connections.csv")),
+        format!("-ErrorFilename:{}", file("errors.log")),
+        format!("-JitterFilename:{}", file("jitter.csv")),
+    ];
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let recv = cts_client(&port, &options);
     assert_ok(&recv, "plain START, the server sends");
     assert!(text(&recv).contains("Completed [100]"), "{}", text(&recv));
+    let status = utf16(&file("status.csv"));
+    assert!(
+        status.starts_with("TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors\r\n"),
+        "{status}"
+    );
+    let connections = utf16(&file("connections.csv"));
+    let rows: Vec<&str> = connections.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{connections}");
+    assert!(rows[0].contains(",100,0,0,0,Succeeded,"), "{connections}");
+    assert_eq!(utf16(&file("errors.log")), "");
+    assert_eq!(utf16(&file("jitter.csv")).lines().count(), 101);
+    let _ = std::fs::remove_dir_all(&dir);
     let send = cts_client(&port, &["-Direction:send"]);
     assert_ok(&send, "ours: JOIN, the client sends");
     let out = finish(server, LIMIT);

@@ -268,12 +268,21 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
                 path,
                 crate::report::output::Write::InPlace,
             )?;
-            Some(JitterFile::create(path).map_err(|e| CliError::Usage(e.to_string()))?)
+            Some(JitterFile::create(path, args.utf16).map_err(|e| CliError::Usage(e.to_string()))?)
         }
         None => None,
     };
     let stop = stop_flag();
     let start = Instant::now();
+    let files = super::cts_files(
+        &crate::report::ctsfiles::FileNames {
+            status: args.status_file.clone(),
+            connection: args.connection_file.clone(),
+            error: args.error_file.clone(),
+            utf16: args.utf16,
+        },
+        start,
+    )?;
     let json_to_stdout = args.json.as_deref() == Some("-");
     let mut observer = Observer {
         text: Text::new(json_to_stdout, start),
@@ -284,6 +293,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         base_bytes: 0,
         base_frames: Frames::default(),
     };
+    observer.text.attach(files);
     observer.text.line(&format!(
         "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,
@@ -355,6 +365,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
     observer.text.summary(&results);
+    observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
     }

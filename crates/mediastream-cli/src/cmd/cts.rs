@@ -95,8 +95,20 @@ pub const SUPPORTED: &[(&str, &str)] = &[
         "ours: who may use plain START (default loopback)",
     ),
     (
+        "-StatusFilename:F",
+        "status CSV, one row per -StatusUpdate -> --status-file",
+    ),
+    (
+        "-ConnectionFilename:F",
+        "connection CSV, one row per stream -> --connection-file",
+    ),
+    (
+        "-ErrorFilename:F",
+        "failed streams, one line each -> --error-file",
+    ),
+    (
         "-Utf8",
-        "ours: accepted for the output files (not yet written)",
+        "ours: write the files as UTF-8 with LF, not UTF-16LE with CRLF",
     ),
 ];
 
@@ -154,18 +166,6 @@ const REFUSED: &[(&str, &str)] = &[
     ("-PrePostSends", "sends are synchronous in mediastream"),
     ("-PauseAtEnd", "not implemented"),
     ("-ThroughputFilename", "applies only to TCP"),
-    (
-        "-StatusFilename",
-        "not implemented yet in mediastream (issue 18)",
-    ),
-    (
-        "-ConnectionFilename",
-        "not implemented yet in mediastream (issue 18)",
-    ),
-    (
-        "-ErrorFilename",
-        "not implemented yet in mediastream (issue 18)",
-    ),
 ];
 
 fn usage(text: String) -> CliError {
@@ -219,6 +219,7 @@ struct Gathered {
     status_ms: u64,
     sharding: Option<bool>,
     shards: Option<u64>,
+    utf8: bool,
 }
 
 /// Parses ctsTraffic arguments (without the program name).
@@ -319,7 +320,15 @@ fn gather(g: &mut Gathered, name: &str, value: &str) -> Result<(), CliError> {
         }
         "-direction" => g.client_only.push(("--direction", value.to_ascii_lowercase())),
         "-compatallow" => g.server_only.push(("--compat-allow", v)),
-        "-utf8" => {}
+        "-utf8" => g.utf8 = true,
+        "-statusfilename" => g.common.push(("--status-file", v)),
+        "-connectionfilename" => g.common.push(("--connection-file", v)),
+        "-errorfilename" if value.to_ascii_lowercase().ends_with(".csv") => {
+            return Err(usage(format!(
+                "-ErrorFilename:{value}: the error file cannot be of csv format (as in ctsTraffic)"
+            )))
+        }
+        "-errorfilename" => g.common.push(("--error-file", v)),
         _ => {
             return Err(usage(format!(
                 "{name} is not an option of ctsTraffic's UDP MediaStream mode: -Help lists them"
@@ -411,6 +420,9 @@ fn server_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
     };
     push("--shards", &shards.to_string());
     push("--status-interval", &status.to_string());
+    if !g.utf8 {
+        out.push("--utf16".to_owned());
+    }
     Ok(Parsed::Server(out))
 }
 
@@ -440,6 +452,9 @@ fn client_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
         .any(|(o, v)| *o == "--direction" && v == "send");
     if !sending {
         out.push("--compat".to_owned());
+    }
+    if !g.utf8 {
+        out.push("--utf16".to_owned());
     }
     Ok(Parsed::Client(out))
 }

@@ -232,8 +232,18 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
+    let files = super::cts_files(
+        &crate::report::ctsfiles::FileNames {
+            status: args.status_file.clone(),
+            connection: args.connection_file.clone(),
+            error: args.error_file.clone(),
+            utf16: args.utf16,
+        },
+        start,
+    )?;
     let handle = start_server(args.backend, Arc::new(server), &options)?;
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
+    text.attach(files);
     let b = handle.buffers();
     text.line(&format!(
         "mediastream server: listening on {} with {} shard(s); socket buffers {} B asked, {} B receive / {} B send granted",
@@ -312,6 +322,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     // Stopped by SIGINT or SIGTERM rather than by --server-exit-limit.
     let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
     text.summary(&results);
+    text.finish_files()?;
     let counters = served.stats();
     text.line(&requests_line(&counters));
     if let Some(target) = &args.json {

@@ -30,6 +30,8 @@ pub struct Text {
     header_done: bool,
     status_pending: bool,
     start: Instant,
+    /// ctsTraffic's status, connection and error files, if asked for.
+    files: Option<super::ctsfiles::CtsFiles>,
 }
 
 impl Text {
@@ -45,7 +47,20 @@ impl Text {
             header_done: false,
             status_pending: false,
             start,
+            files: None,
         }
+    }
+
+    /// Also writes status rows and finished streams to these files.
+    pub fn attach(&mut self, files: Option<super::ctsfiles::CtsFiles>) {
+        self.files = files;
+    }
+
+    /// Flushes the attached files; the first error writing them.
+    pub fn finish_files(&mut self) -> io::Result<()> {
+        self.files
+            .take()
+            .map_or(Ok(()), super::ctsfiles::CtsFiles::finish)
     }
 
     /// A warning: on stderr, whatever carries the rest, so that it is
@@ -70,6 +85,9 @@ impl Text {
     }
 
     pub fn status(&mut self, row: &StatusRow) {
+        if let Some(files) = &mut self.files {
+            files.status(row);
+        }
         let text = format!(
             "{:.3},{:.0},{},{},{},{},{}",
             row.time_slice,
@@ -95,6 +113,9 @@ impl Text {
 
     /// ctsTraffic's per-connection line, with our additions after it.
     pub fn stream(&mut self, r: &StreamResult) {
+        if let Some(files) = &mut self.files {
+            files.stream(r);
+        }
         let elapsed = r.ended.saturating_duration_since(self.start).as_secs_f64();
         let id = r
             .connection_id
