@@ -215,6 +215,10 @@ impl Text {
                 p99.as_secs_f64() * 1e3
             ));
         }
+        self.line(&format!(
+            "  Total Time : {} ms.",
+            self.start.elapsed().as_millis()
+        ));
     }
 
     /// The loopback results table: one row per stream, from the client's
