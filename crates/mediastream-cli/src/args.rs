@@ -132,6 +132,11 @@ pub struct ServerArgs {
     /// UTF-8 with LF)
     #[argh(switch)]
     pub utf16: bool,
+    /// print status rows as ctsTraffic's fixed-width console table,
+    /// after its legend, instead of CSV lines (the default of mediastream
+    /// cts)
+    #[argh(switch)]
+    pub status_table: bool,
     /// receives kept posted per listening socket, IOCP backend (default
     /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
     #[argh(option, default = "2")]
@@ -276,6 +281,11 @@ pub struct ClientArgs {
     /// UTF-8 with LF)
     #[argh(switch)]
     pub utf16: bool,
+    /// print status rows as ctsTraffic's fixed-width console table,
+    /// after its legend, instead of CSV lines (the default of mediastream
+    /// cts)
+    #[argh(switch)]
+    pub status_table: bool,
     /// stop streams still running after this long: seconds, fractions
     /// allowed, or e.g. 1500ms (default: none)
     #[argh(option, from_str_fn(values::seconds_as_millis))]

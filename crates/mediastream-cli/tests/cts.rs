@@ -122,10 +122,23 @@ fn cts_server_and_cts_client_stream_both_ways() {
         format!("-ErrorFilename:{}", file("errors.log")),
         format!("-JitterFilename:{}", file("jitter.csv")),
     ];
-    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let mut options: Vec<&str> = options.iter().map(String::as_str).collect();
+    options.push("-StatusUpdate:500");
     let recv = cts_client(&port, &options);
     assert_ok(&recv, "plain START, the server sends");
-    assert!(text(&recv).contains("Completed [100]"), "{}", text(&recv));
+    let shown = text(&recv);
+    assert!(shown.contains("Completed [100]"), "{shown}");
+    // ctsTraffic's console: the legend, then the fixed-width table.
+    assert!(
+        shown.contains("Legend:\n* TimeSlice - (seconds) cumulative runtime\n"),
+        "{shown}"
+    );
+    let header =
+        " TimeSlice       Bits/Sec    Streams   Completed   Dropped   Repeated    Errors \n";
+    let table = shown.split(header).nth(1).expect("the table header");
+    let first = table.lines().next().unwrap();
+    assert_eq!(first.len(), 79, "{first:?}");
+    assert_eq!(first.split_whitespace().count(), 7, "{first:?}");
     let status = utf16(&file("status.csv"));
     assert!(
         status.starts_with("TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors\r\n"),

@@ -294,6 +294,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         base_frames: Frames::default(),
     };
     observer.text.attach(files);
+    observer.text.use_table(args.status_table);
     observer.text.line(&format!(
         "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,

@@ -423,6 +423,7 @@ fn server_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
     if !g.utf8 {
         out.push("--utf16".to_owned());
     }
+    out.push("--status-table".to_owned());
     Ok(Parsed::Server(out))
 }
 
@@ -456,6 +457,7 @@ fn client_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
     if !g.utf8 {
         out.push("--utf16".to_owned());
     }
+    out.push("--status-table".to_owned());
     Ok(Parsed::Client(out))
 }
 

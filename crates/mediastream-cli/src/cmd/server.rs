@@ -244,6 +244,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let handle = start_server(args.backend, Arc::new(server), &options)?;
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     text.attach(files);
+    text.use_table(args.status_table);
     let b = handle.buffers();
     text.line(&format!(
         "mediastream server: listening on {} with {} shard(s); socket buffers {} B asked, {} B receive / {} B send granted",
