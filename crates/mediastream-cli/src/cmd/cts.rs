@@ -285,6 +285,44 @@ fn gather(g: &mut Gathered, name: &str, value: &str) -> Result<(), CliError> {
             .server_only
             .push(("--server-exit-limit", number("-ServerExitLimit", value)?.to_string())),
         "-bind" => g.client_only.push(("--bind", v)),
+        "-prepostrecvs" => g
+            .server_only
+            .push(("--pre-post-recvs", positive("-PrePostRecvs", value)?.to_string())),
+        "-recvbufvalue" | "-sendbufvalue" => g
+            .common
+            .push(("--socket-buffer", number(
+                if name == "-recvbufvalue" {
+                    "-RecvBufValue"
+                } else {
+                    "-SendBufValue"
+                },
+                value,
+            )?
+            .to_string())),
+        "-enablerecvsharding" => g.sharding = Some(switch("-EnableRecvSharding", value)?),
+        "-shardcount" => g.shards = Some(positive("-ShardCount", value)?),
+        "-onerror" if value.eq_ignore_ascii_case("log") => {}
+        "-onerror" => {
+            return Err(usage(format!(
+                "-OnError:{value} is not supported: only log (break needs a Windows debugger)"
+            )))
+        }
+        "-direction" => g.client_only.push(("--direction", value.to_ascii_lowercase())),
+        "-compatallow" => g.server_only.push(("--compat-allow", v)),
+        _ if gather_logging(g, name, value)? => {}
+        _ => {
+            return Err(usage(format!(
+                "{name} is not an option of ctsTraffic's UDP MediaStream mode: -Help lists them"
+            )))
+        }
+    }
+    Ok(())
+}
+
+/// The logging options (status, console, files); false for others.
+fn gather_logging(g: &mut Gathered, name: &str, value: &str) -> Result<bool, CliError> {
+    let v = value.to_owned();
+    match name {
         "-statusupdate" => g.status_ms = positive("-StatusUpdate", value)?,
         "-timelimit" => g.common.push((
             "--time-limit",
@@ -304,22 +342,6 @@ fn gather(g: &mut Gathered, name: &str, value: &str) -> Result<(), CliError> {
             }
             g.client_only.push(("--jitter-file", v));
         }
-        "-prepostrecvs" => g
-            .server_only
-            .push(("--pre-post-recvs", positive("-PrePostRecvs", value)?.to_string())),
-        "-recvbufvalue" | "-sendbufvalue" => g
-            .common
-            .push(("--socket-buffer", number(name, value)?.to_string())),
-        "-enablerecvsharding" => g.sharding = Some(switch("-EnableRecvSharding", value)?),
-        "-shardcount" => g.shards = Some(positive("-ShardCount", value)?),
-        "-onerror" if value.eq_ignore_ascii_case("log") => {}
-        "-onerror" => {
-            return Err(usage(format!(
-                "-OnError:{value} is not supported: only log (break needs a Windows debugger)"
-            )))
-        }
-        "-direction" => g.client_only.push(("--direction", value.to_ascii_lowercase())),
-        "-compatallow" => g.server_only.push(("--compat-allow", v)),
         "-utf8" => g.utf8 = true,
         "-statusfilename" => g.common.push(("--status-file", v)),
         "-connectionfilename" => g.common.push(("--connection-file", v)),
@@ -329,13 +351,9 @@ fn gather(g: &mut Gathered, name: &str, value: &str) -> Result<(), CliError> {
             )))
         }
         "-errorfilename" => g.common.push(("--error-file", v)),
-        _ => {
-            return Err(usage(format!(
-                "{name} is not an option of ctsTraffic's UDP MediaStream mode: -Help lists them"
-            )))
-        }
+        _ => return Ok(false),
     }
-    Ok(())
+    Ok(true)
 }
 
 fn positive(name: &str, value: &str) -> Result<u64, CliError> {
