@@ -8,7 +8,9 @@ use crate::values;
 /// mediastream: UDP media-stream traffic tool. Streams constant-rate video
 /// frames and reports whether they arrived whole and on time (completed,
 /// dropped, repeated, errors), with jitter and delay. Wire-compatible with
-/// ctsTraffic's MediaStream mode. Logging: RUST_LOG=debug.
+/// ctsTraffic's MediaStream mode. Logging: RUST_LOG=debug. `mediastream
+/// cts -Help` (or a link named ctsTraffic) takes ctsTraffic's own command
+/// line instead.
 #[derive(FromArgs, Debug)]
 pub struct Cli {
     /// print the version and exit
@@ -69,6 +71,10 @@ pub struct ServerArgs {
     /// exit after this many streams have finished (default: never)
     #[argh(option)]
     pub server_exit_limit: Option<u64>,
+    /// stop after this long, aborting streams still running: seconds,
+    /// fractions allowed, or e.g. 1500ms (default: none)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
+    pub time_limit: Option<u32>,
     /// concurrent streams per direction (default 1024, 1 to 1000000)
     #[argh(option, default = "1024")]
     pub max_streams: usize,
@@ -109,6 +115,28 @@ pub struct ServerArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
+    /// write ctsTraffic's status CSV to FILE: one row per status
+    /// interval (TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors)
+    #[argh(option)]
+    pub status_file: Option<String>,
+    /// write ctsTraffic's connection CSV to FILE: one row per finished
+    /// stream (TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,
+    /// Dropped,Repeated,Errors,Result,ConnectionId)
+    #[argh(option)]
+    pub connection_file: Option<String>,
+    /// write a line per failed stream to FILE (empty when none failed)
+    #[argh(option)]
+    pub error_file: Option<String>,
+    /// write the status, connection, error and jitter files as ctsTraffic
+    /// 2.0.3.5 does: UTF-16LE with a byte order mark and CRLF (default:
+    /// UTF-8 with LF)
+    #[argh(switch)]
+    pub utf16: bool,
+    /// print status rows as ctsTraffic's fixed-width console table,
+    /// after its legend, instead of CSV lines (the default of mediastream
+    /// cts)
+    #[argh(switch)]
+    pub status_table: bool,
     /// receives kept posted per listening socket, IOCP backend (default
     /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
     #[argh(option, default = "2")]
@@ -236,8 +264,31 @@ pub struct ClientArgs {
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
-    /// stop streams still running after this many seconds (default: none)
-    #[argh(option, from_str_fn(values::seconds))]
+    /// write ctsTraffic's status CSV to FILE: one row per status
+    /// interval (TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors)
+    #[argh(option)]
+    pub status_file: Option<String>,
+    /// write ctsTraffic's connection CSV to FILE: one row per finished
+    /// stream (TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,
+    /// Dropped,Repeated,Errors,Result,ConnectionId)
+    #[argh(option)]
+    pub connection_file: Option<String>,
+    /// write a line per failed stream to FILE (empty when none failed)
+    #[argh(option)]
+    pub error_file: Option<String>,
+    /// write the status, connection, error and jitter files as ctsTraffic
+    /// 2.0.3.5 does: UTF-16LE with a byte order mark and CRLF (default:
+    /// UTF-8 with LF)
+    #[argh(switch)]
+    pub utf16: bool,
+    /// print status rows as ctsTraffic's fixed-width console table,
+    /// after its legend, instead of CSV lines (the default of mediastream
+    /// cts)
+    #[argh(switch)]
+    pub status_table: bool,
+    /// stop streams still running after this long: seconds, fractions
+    /// allowed, or e.g. 1500ms (default: none)
+    #[argh(option, from_str_fn(values::seconds_as_millis))]
     pub time_limit: Option<u32>,
     /// local address to send from: IP or IP:PORT (default: any)
     #[argh(option)]

@@ -31,6 +31,21 @@ fn main() -> ExitCode {
     let name = argv
         .first()
         .map_or("mediastream", |a| a.rsplit(['/', '\\']).next().unwrap_or(a));
+    // ctsTraffic's syntax (-Name:value) is not argh's: `cts`, or a binary
+    // named ctsTraffic, takes the rest of the command line raw.
+    if let Some(cts_args) = cts_args(name, &argv) {
+        return match cmd::cts::run(cts_args) {
+            Ok(code) => ExitCode::from(code),
+            Err(CliError::Usage(message)) => {
+                eprintln!("{name} cts: {message}");
+                ExitCode::from(Exit::Usage as u8)
+            }
+            Err(CliError::Runtime(message)) => {
+                eprintln!("{name} cts: {message}");
+                ExitCode::from(Exit::StreamsFailed as u8)
+            }
+        };
+    }
     let rest: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let cli = match Cli::from_args(&[name], &rest) {
         Ok(cli) => cli,
@@ -75,6 +90,23 @@ fn main() -> ExitCode {
             eprintln!("{name}: {message}");
             ExitCode::from(Exit::StreamsFailed as u8)
         }
+    }
+}
+
+/// The ctsTraffic arguments when the program is invoked as ctsTraffic
+/// (ctsTraffic.exe, any case) or as `mediastream cts`.
+fn cts_args<'a>(name: &str, argv: &'a [String]) -> Option<&'a [String]> {
+    let cut = name.len().saturating_sub(4);
+    let stem = match (name.get(..cut), name.get(cut..)) {
+        (Some(stem), Some(ext)) if ext.eq_ignore_ascii_case(".exe") => stem,
+        _ => name,
+    };
+    if stem.eq_ignore_ascii_case("ctstraffic") {
+        return argv.get(1..);
+    }
+    match argv.get(1).map(String::as_str) {
+        Some("cts") => argv.get(2..),
+        _ => None,
     }
 }
 

@@ -10,7 +10,7 @@ use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{run_client, ClientObserver, ClientOptions, ClientStatus};
 
-use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::text::Text;
@@ -181,6 +181,12 @@ fn direction(value: &str) -> Result<Direction, CliError> {
 }
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
+    let outcome = execute(args)?;
+    Ok(exit_for(&outcome.results, outcome.interrupted))
+}
+
+/// Runs every iteration of the streams; the finished streams.
+pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     let direction = direction(&args.direction)?;
     if args.target.is_empty() {
         return Err(CliError::Usage(
@@ -262,12 +268,21 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
                 path,
                 crate::report::output::Write::InPlace,
             )?;
-            Some(JitterFile::create(path).map_err(|e| CliError::Usage(e.to_string()))?)
+            Some(JitterFile::create(path, args.utf16).map_err(|e| CliError::Usage(e.to_string()))?)
         }
         None => None,
     };
     let stop = stop_flag();
     let start = Instant::now();
+    let files = super::cts_files(
+        &crate::report::ctsfiles::FileNames {
+            status: args.status_file.clone(),
+            connection: args.connection_file.clone(),
+            error: args.error_file.clone(),
+            utf16: args.utf16,
+        },
+        start,
+    )?;
     let json_to_stdout = args.json.as_deref() == Some("-");
     let mut observer = Observer {
         text: Text::new(json_to_stdout, start),
@@ -278,6 +293,8 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         base_bytes: 0,
         base_frames: Frames::default(),
     };
+    observer.text.attach(files);
+    observer.text.use_table(args.status_table);
     observer.text.line(&format!(
         "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,
@@ -298,7 +315,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         connections: args.connections,
         socket_buffer: args.socket_buffer,
         stop: Some(stop.clone()),
-        time_limit: args.time_limit.map(|s| Duration::from_secs(s.into())),
+        time_limit: args.time_limit.map(|ms| Duration::from_millis(ms.into())),
         status_interval: observer.clock.interval(),
         spin: super::spin(args.spin_us)?,
         key,
@@ -349,6 +366,7 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
     observer.text.summary(&results);
+    observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
     }
@@ -362,5 +380,12 @@ pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     if let Some(target) = &args.json {
         json::write(target, &json::document("client", &results, interrupted))?;
     }
-    Ok(exit_for(&results, interrupted))
+    let timed_out = args
+        .time_limit
+        .is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms.into()));
+    Ok(Outcome {
+        results,
+        interrupted,
+        timed_out,
+    })
 }

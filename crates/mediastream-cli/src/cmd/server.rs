@@ -11,7 +11,7 @@ use mediastream_core::server::{
 use mediastream_core::settings::Limits;
 use mediastream_core::sys::{start_server, ServerOptions};
 
-use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
 use crate::report::text::Text;
@@ -133,6 +133,15 @@ pub const MAX_STREAMS: usize = 1_000_000;
 pub const MAX_SHARDS: usize = 256;
 
 pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
+    let outcome = serve(args)?;
+    // Ctrl-C is how a server is stopped: not a failure by itself (streams
+    // it cut short did fail, and count).
+    Ok(exit_for(&outcome.results, false))
+}
+
+/// Runs the server until --server-exit-limit, --time-limit, Ctrl-C or
+/// SIGTERM; the finished streams.
+pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut listen = Vec::new();
     let specs = if args.listen.is_empty() {
         vec!["*".to_owned()]
@@ -223,8 +232,19 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
+    let files = super::cts_files(
+        &crate::report::ctsfiles::FileNames {
+            status: args.status_file.clone(),
+            connection: args.connection_file.clone(),
+            error: args.error_file.clone(),
+            utf16: args.utf16,
+        },
+        start,
+    )?;
     let handle = start_server(args.backend, Arc::new(server), &options)?;
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
+    text.attach(files);
+    text.use_table(args.status_table);
     let b = handle.buffers();
     text.line(&format!(
         "mediastream server: listening on {} with {} shard(s); socket buffers {} B asked, {} B receive / {} B send granted",
@@ -257,6 +277,8 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let mut clock = StatusClock::new(args.status_interval, start);
     let mut results = Vec::new();
     let mut shown = ServerStats::default();
+    let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
+    let mut timed_out = false;
     loop {
         match finished.recv_timeout(Duration::from_millis(50)) {
             Ok(r) => {
@@ -281,6 +303,14 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         if stop.load(std::sync::atomic::Ordering::SeqCst) || handle.is_finished() {
             break;
         }
+        if time_limit.is_some_and(|limit| start.elapsed() >= limit) {
+            timed_out = true;
+            text.line(&format!(
+                "time limit of {} ms reached: stopping",
+                time_limit.unwrap_or_default().as_millis()
+            ));
+            break;
+        }
     }
     // Streams still running are aborted and reported through the same
     // channel as every other finished stream.
@@ -293,6 +323,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     // Stopped by SIGINT or SIGTERM rather than by --server-exit-limit.
     let interrupted = stop.load(std::sync::atomic::Ordering::SeqCst);
     text.summary(&results);
+    text.finish_files()?;
     let counters = served.stats();
     text.line(&requests_line(&counters));
     if let Some(target) = &args.json {
@@ -300,7 +331,9 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
         doc.server = Some(json::ServerCounters(counters));
         json::write(target, &doc)?;
     }
-    // Ctrl-C is how a server is stopped: not a failure by itself (streams
-    // it cut short did fail, and count).
-    Ok(exit_for(&results, false))
+    Ok(Outcome {
+        results,
+        interrupted,
+        timed_out,
+    })
 }

@@ -1,26 +1,26 @@
 //! ctsTraffic's jitter file: one CSV row per frame at its render tick.
-//! UTF-8 with LF line ends (ctsTraffic writes UTF-16LE with CRLF); the
+//! UTF-8 with LF line ends, or as ctsTraffic writes it, UTF-16LE with a
+//! byte order mark and CRLF (`--utf16`); the
 //! timestamps are read at the right offsets (ctsTraffic's client reads
 //! them 2 bytes early, so its delay columns are wrong).
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io;
+
+use super::ctsfiles::CtsFile;
 
 use mediastream_core::pattern::FrameRecord;
 
 pub const HEADER: &str = "SequenceNumber,SenderQpc,SenderQpf,ReceiverQpc,ReceiverQpf,RelativeInFlightTimeMs,PrevToCurrentInFlightTimeJitter";
 
 pub struct JitterFile {
-    out: BufWriter<File>,
+    out: CtsFile,
     path: String,
 }
 
 impl JitterFile {
-    pub fn create(path: &str) -> io::Result<Self> {
-        let file = File::create(path)
+    pub fn create(path: &str, utf16: bool) -> io::Result<Self> {
+        let out = CtsFile::create(path, utf16, Some(HEADER))
             .map_err(|e| io::Error::new(e.kind(), format!("--jitter-file {path}: {e}")))?;
-        let mut out = BufWriter::new(file);
-        writeln!(out, "{HEADER}")?;
         Ok(Self {
             out,
             path: path.to_owned(),
@@ -28,8 +28,7 @@ impl JitterFile {
     }
 
     pub fn row(&mut self, r: &FrameRecord) -> io::Result<()> {
-        writeln!(
-            self.out,
+        self.out.line(&format!(
             "{},{},{},{},{},{:.3},{:.3}",
             r.sequence_number,
             r.sender_ticks,
@@ -38,12 +37,12 @@ impl JitterFile {
             r.receiver_frequency,
             r.relative_in_flight_ms,
             r.jitter_ms
-        )
+        ))
     }
 
-    pub fn finish(mut self) -> io::Result<()> {
+    pub fn finish(self) -> io::Result<()> {
         self.out
-            .flush()
+            .finish()
             .map_err(|e| io::Error::new(e.kind(), format!("--jitter-file {}: {e}", self.path)))
     }
 }

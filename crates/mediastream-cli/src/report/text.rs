@@ -22,6 +22,73 @@ pub struct StatusRow {
 
 pub const STATUS_HEADER: &str = "TimeSlice,Bits/Sec,Streams,Completed,Dropped,Repeated,Errors";
 
+/// ctsTraffic's legend of the UDP status table.
+pub const LEGEND: [&str; 9] = [
+    "Legend:",
+    "* TimeSlice - (seconds) cumulative runtime",
+    "* Streams - count of current number of UDP streams",
+    "* Bits/Sec - bits streamed within the TimeSlice period",
+    "* Completed Frames - count of frames successfully processed within the TimeSlice",
+    "* Dropped Frames - count of frames that were never seen within the TimeSlice",
+    "* Repeated Frames - count of frames received multiple times within the TimeSlice",
+    "* Stream Errors - count of invalid frames or buffers within the TimeSlice",
+    "",
+];
+
+/// The header of ctsTraffic's UDP status table (80 columns).
+pub const TABLE_HEADER: &str =
+    " TimeSlice       Bits/Sec    Streams   Completed   Dropped   Repeated    Errors ";
+
+/// Each column of the table: the column its value ends at, and the most
+/// characters it may take.
+const TABLE_COLUMNS: [(usize, usize); 7] = [
+    (10, 10),
+    (25, 12),
+    (36, 8),
+    (48, 9),
+    (58, 7),
+    (69, 7),
+    (79, 7),
+];
+
+/// A value in at most `width` characters: as is, else in units of
+/// 10^6, 10^9 or 10^12 with one decimal (`12.3x^6`), as ctsTraffic does.
+fn fit(value: String, number: f64, width: usize) -> String {
+    if value.len() <= width {
+        return value;
+    }
+    for (scale, suffix) in [(1e6, "x^6"), (1e9, "x^9"), (1e12, "x^12")] {
+        let scaled = format!("{:.1}{suffix}", number / scale);
+        if scaled.len() <= width {
+            return scaled;
+        }
+    }
+    "9+++T".to_owned()
+}
+
+/// One status row as ctsTraffic's fixed-width console line: each value
+/// right-justified to its column, 79 characters.
+pub fn table_row(row: &StatusRow) -> String {
+    let bits = row.bits_per_second.max(0.0).floor();
+    let values = [
+        (format!("{:.3}", row.time_slice), row.time_slice),
+        (format!("{bits:.0}"), bits),
+        (row.streams.to_string(), row.streams as f64),
+        (row.completed.to_string(), row.completed as f64),
+        (row.dropped.to_string(), row.dropped as f64),
+        (row.repeated.to_string(), row.repeated as f64),
+        (row.errors.to_string(), row.errors as f64),
+    ];
+    let mut line = String::new();
+    for ((text, number), (end, width)) in values.into_iter().zip(TABLE_COLUMNS) {
+        let text = fit(text, number, width);
+        let pad = end.saturating_sub(line.len() + text.len());
+        line.push_str(&" ".repeat(pad));
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Where text goes: stdout, or stderr when stdout carries JSON.
 pub struct Text {
     out: Box<dyn Write + Send>,
@@ -30,6 +97,10 @@ pub struct Text {
     header_done: bool,
     status_pending: bool,
     start: Instant,
+    /// ctsTraffic's status, connection and error files, if asked for.
+    files: Option<super::ctsfiles::CtsFiles>,
+    /// Status rows as ctsTraffic's fixed-width console table.
+    table: bool,
 }
 
 impl Text {
@@ -45,7 +116,27 @@ impl Text {
             header_done: false,
             status_pending: false,
             start,
+            files: None,
+            table: false,
         }
+    }
+
+    /// Prints status rows as ctsTraffic's fixed-width table, after its
+    /// legend, instead of CSV.
+    pub fn use_table(&mut self, table: bool) {
+        self.table = table;
+    }
+
+    /// Also writes status rows and finished streams to these files.
+    pub fn attach(&mut self, files: Option<super::ctsfiles::CtsFiles>) {
+        self.files = files;
+    }
+
+    /// Flushes the attached files; the first error writing them.
+    pub fn finish_files(&mut self) -> io::Result<()> {
+        self.files
+            .take()
+            .map_or(Ok(()), super::ctsfiles::CtsFiles::finish)
     }
 
     /// A warning: on stderr, whatever carries the rest, so that it is
@@ -70,6 +161,9 @@ impl Text {
     }
 
     pub fn status(&mut self, row: &StatusRow) {
+        if let Some(files) = &mut self.files {
+            files.status(row);
+        }
         let text = format!(
             "{:.3},{:.0},{},{},{},{},{}",
             row.time_slice,
@@ -80,7 +174,16 @@ impl Text {
             row.repeated,
             row.errors
         );
-        if self.tty {
+        if self.table {
+            if !self.header_done {
+                for line in LEGEND {
+                    self.line(line);
+                }
+                self.line(TABLE_HEADER);
+                self.header_done = true;
+            }
+            self.line(&table_row(row));
+        } else if self.tty {
             let _ = write!(self.out, "\r{STATUS_HEADER}: {text}   ");
             self.status_pending = true;
             let _ = self.out.flush();
@@ -95,6 +198,9 @@ impl Text {
 
     /// ctsTraffic's per-connection line, with our additions after it.
     pub fn stream(&mut self, r: &StreamResult) {
+        if let Some(files) = &mut self.files {
+            files.stream(r);
+        }
         let elapsed = r.ended.saturating_duration_since(self.start).as_secs_f64();
         let id = r
             .connection_id
@@ -194,6 +300,10 @@ impl Text {
                 p99.as_secs_f64() * 1e3
             ));
         }
+        self.line(&format!(
+            "  Total Time : {} ms.",
+            self.start.elapsed().as_millis()
+        ));
     }
 
     /// The loopback results table: one row per stream, from the client's
@@ -258,5 +368,56 @@ impl Text {
                 bits_per_second(client) / 1e6
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table_is_ctstraffics_fixed_width_console_table() {
+        assert_eq!(TABLE_HEADER.len(), 80);
+        let row = StatusRow {
+            time_slice: 5.0004,
+            bits_per_second: 8_000_123.6,
+            streams: 1,
+            completed: 250,
+            dropped: 2,
+            repeated: 0,
+            errors: 0,
+        };
+        let line = table_row(&row);
+        assert_eq!(
+            line,
+            "     5.000        8000123          1         250         2          0         0"
+        );
+        assert_eq!(line.len(), 79);
+        // Each value ends where its header word ends.
+        for word in [
+            "TimeSlice",
+            "Bits/Sec",
+            "Streams",
+            "Completed",
+            "Dropped",
+            "Repeated",
+            "Errors",
+        ] {
+            let end = TABLE_HEADER.find(word).unwrap_or(0) + word.len();
+            assert_ne!(
+                line.as_bytes()[end - 1],
+                b' ',
+                "{word} ends at column {end}"
+            );
+        }
+        let huge = StatusRow {
+            bits_per_second: 123_456_789_012_345.0,
+            completed: 1_234_567_890,
+            ..row
+        };
+        let line = table_row(&huge);
+        assert!(line.contains(" 123456.8x^9 "), "{line}");
+        assert!(line.contains(" 1234.6x^6 "), "{line}");
+        assert_eq!(line.len(), 79);
     }
 }
