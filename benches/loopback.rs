@@ -56,11 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::with_defaults(ServerConfig::default())?.on_finished(move |r| {
         let _ = tx.send(r.clone());
     });
-    let options = ServerOptions {
-        listen: vec!["127.0.0.1:0".parse()?],
-        shards: 1,
-        ..Default::default()
-    };
+    let mut options = ServerOptions::new(vec!["127.0.0.1:0".parse()?]);
+    options.shards = 1;
     let handle = start_server(Backend::platform_default(), Arc::new(server), &options)?;
     let target = handle.local_addrs()[0];
     let config = ClientConfig {

@@ -37,10 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or(s.frames_completed),
         );
     });
-    let options = ServerOptions {
-        listen: vec![listen],
-        ..ServerOptions::default()
-    };
+    let options = ServerOptions::new(vec![listen]);
     let handle = start_server(Backend::platform_default(), Arc::new(server), &options)?;
     println!("listening on {}", handle.local_addrs()[0]);
     handle.join()?;

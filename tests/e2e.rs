@@ -46,13 +46,7 @@ fn server(
     let handle = start_server(
         backend,
         Arc::new(server),
-        &ServerOptions {
-            listen,
-            shards: 2,
-            socket_buffer: 4 << 20,
-            prepost: 3,
-            ..ServerOptions::default()
-        },
+        &server_options(listen, 4 << 20, 3),
     )
     .expect("server starts");
     let addr = handle.local_addrs()[0];
@@ -79,11 +73,9 @@ fn client(
     config: ClientConfig,
     connections: usize,
 ) -> Vec<StreamResult> {
-    let options = ClientOptions {
-        connections,
-        time_limit: Some(Duration::from_secs(30)),
-        ..ClientOptions::new(target)
-    };
+    let mut options = ClientOptions::new(target);
+    options.connections = connections;
+    options.time_limit = Some(Duration::from_secs(30));
     run_client(backend, &options, &config, &mut ()).expect("client runs")
 }
 
@@ -179,13 +171,7 @@ fn one_server_listens_on_several_addresses(backend: Backend) {
     let handle = start_server(
         backend,
         Arc::new(server),
-        &ServerOptions {
-            listen,
-            shards: 2,
-            socket_buffer: 1 << 20,
-            prepost: 2,
-            ..ServerOptions::default()
-        },
+        &server_options(listen, 1 << 20, 2),
     )
     .unwrap();
     let addrs = handle.local_addrs().to_vec();
@@ -272,10 +258,8 @@ fn garbage_does_not_disturb_a_real_stream(backend: Backend) {
 fn consent_stops_a_stream_whose_client_vanished(backend: Backend) {
     let (handle, addr, done) = default_server(backend, "127.0.0.1");
     let long = StreamSettings::new(1_000_000, 50, 20);
-    let options = ClientOptions {
-        time_limit: Some(Duration::from_secs(1)),
-        ..ClientOptions::new(addr)
-    };
+    let mut options = ClientOptions::new(addr);
+    options.time_limit = Some(Duration::from_secs(1));
     let started = Instant::now();
     let r = run_client(
         backend,
@@ -379,11 +363,9 @@ fn keyed_access_serves_the_key_and_nothing_else(backend: Backend) {
         },
     );
     let run = |direction, key: Option<AccessKey>| {
-        let options = ClientOptions {
-            time_limit: Some(Duration::from_secs(30)),
-            key,
-            ..ClientOptions::new(addr)
-        };
+        let mut options = ClientOptions::new(addr);
+        options.time_limit = Some(Duration::from_secs(30));
+        options.key = key;
         let config = ClientConfig {
             direction,
             ..ClientConfig::new(settings(), token())
@@ -535,3 +517,11 @@ backend_tests!([
     keyed_access_serves_the_key_and_nothing_else,
     a_raw_request_is_challenged_and_its_cookie_starts_the_stream,
 ]);
+
+fn server_options(listen: Vec<SocketAddr>, socket_buffer: usize, prepost: usize) -> ServerOptions {
+    let mut options = ServerOptions::new(listen);
+    options.shards = 2;
+    options.socket_buffer = socket_buffer;
+    options.prepost = prepost;
+    options
+}

@@ -16,20 +16,17 @@ use mediastream::server::{
     PatternFactory, Server, ServerConfig, ShardedConnectionManager, StreamResult,
 };
 use mediastream::settings::StreamSettings;
-use mediastream::sys::relay::{start_relay, RelayOptions};
 use mediastream::sys::{
     run_client, start_server, Backend, ClientOptions, ServerHandle, ServerOptions,
 };
+use mediastream::tools::relay::{start_relay, RelayOptions};
 
 type Handle = ServerHandle<ShardedConnectionManager, PatternFactory>;
 
 fn serve(addr: SocketAddr) -> Handle {
     let server = Server::with_defaults(ServerConfig::default()).unwrap();
-    let options = ServerOptions {
-        listen: vec![addr],
-        shards: 1,
-        ..Default::default()
-    };
+    let mut options = ServerOptions::new(vec![addr]);
+    options.shards = 1;
     start_server(Backend::Mio, Arc::new(server), &options).unwrap()
 }
 
@@ -39,10 +36,8 @@ fn client(target: SocketAddr, direction: Direction, secs: u32) -> (StreamResult,
         direction,
         ..ClientConfig::new(settings, u64::from(secs) * 7)
     };
-    let options = ClientOptions {
-        time_limit: Some(Duration::from_secs(30)),
-        ..ClientOptions::new(target)
-    };
+    let mut options = ClientOptions::new(target);
+    options.time_limit = Some(Duration::from_secs(30));
     let started = Instant::now();
     let r = run_client(Backend::Mio, &options, &config, &mut ())
         .unwrap()
@@ -123,10 +118,8 @@ fn client_started_before_the_server_gets_its_stream() {
         buffer_depth_ms: 2000,
         ..StreamSettings::new(2_000_000, 50, 2)
     };
-    let options = ClientOptions {
-        time_limit: Some(Duration::from_secs(30)),
-        ..ClientOptions::new(addr)
-    };
+    let mut options = ClientOptions::new(addr);
+    options.time_limit = Some(Duration::from_secs(30));
     let r = run_client(
         Backend::Mio,
         &options,
@@ -189,11 +182,8 @@ fn a_plain_client_that_goes_away_ends_its_stream_at_once() {
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
         });
-    let options = ServerOptions {
-        listen: vec![free_port()],
-        shards: 1,
-        ..Default::default()
-    };
+    let mut options = ServerOptions::new(vec![free_port()]);
+    options.shards = 1;
     let handle = start_server(Backend::Mio, Arc::new(server), &options).unwrap();
     let target = handle.local_addrs()[0];
     let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -97,11 +97,8 @@ fn a_flood_neither_stops_a_real_stream_nor_grows_the_server() {
         ..ServerConfig::default()
     };
     let server = Arc::new(Server::with_defaults(config).unwrap());
-    let options = ServerOptions {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        shards: 2,
-        ..Default::default()
-    };
+    let mut options = ServerOptions::new(vec!["127.0.0.1:0".parse().unwrap()]);
+    options.shards = 2;
     let handle = start_server(Backend::Mio, server.clone(), &options).unwrap();
     let target = handle.local_addrs()[0];
     let rss_before = peak_rss_kib();
@@ -121,10 +118,8 @@ fn a_flood_neither_stops_a_real_stream_nor_grows_the_server() {
     // The real stream: 5 s, 250 frames; the flood starts once it runs.
     let real = std::thread::spawn(move || {
         let settings = StreamSettings::new(8_000_000, 50, 5);
-        let options = ClientOptions {
-            time_limit: Some(Duration::from_secs(30)),
-            ..ClientOptions::new(target)
-        };
+        let mut options = ClientOptions::new(target);
+        options.time_limit = Some(Duration::from_secs(30));
         run_client(
             Backend::Mio,
             &options,

@@ -18,10 +18,10 @@ use mediastream::impair::Impairments;
 use mediastream::pattern::{FrameRecord, Status, StreamError};
 use mediastream::server::{Server, ServerConfig, StreamResult};
 use mediastream::settings::{StreamPlan, StreamSettings};
-use mediastream::sys::relay::{start_relay, RelayOptions, RelayRecord, Way};
 use mediastream::sys::{
     run_client, start_server, Backend, ClientObserver, ClientOptions, ServerOptions,
 };
+use mediastream::tools::relay::{start_relay, RelayOptions, RelayRecord, Way};
 use support::model::{self, Expected};
 
 /// 2 Mbit/s, 50 frames/s, 1 s: 50 frames of 5000 bytes (3 x 1400 + 800).
@@ -90,11 +90,8 @@ fn run_seed(seed: u64, direction: Direction) -> Expected {
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
         });
-    let options = ServerOptions {
-        listen: vec!["127.0.0.1:0".parse().unwrap()],
-        shards: 1,
-        ..Default::default()
-    };
+    let mut options = ServerOptions::new(vec!["127.0.0.1:0".parse().unwrap()]);
+    options.shards = 1;
     let handle = start_server(Backend::Mio, Arc::new(server), &options).unwrap();
     let relay = start_relay(&RelayOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -109,10 +106,8 @@ fn run_seed(seed: u64, direction: Direction) -> Expected {
         record_frames: true,
         ..ClientConfig::new(settings(), seed)
     };
-    let client_options = ClientOptions {
-        time_limit: Some(Duration::from_secs(20)),
-        ..ClientOptions::new(relay.local_addr())
-    };
+    let mut client_options = ClientOptions::new(relay.local_addr());
+    client_options.time_limit = Some(Duration::from_secs(20));
     let mut records = Records::default();
     let client = run_client(Backend::Mio, &client_options, &config, &mut records)
         .unwrap()

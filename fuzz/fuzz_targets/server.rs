@@ -107,7 +107,7 @@ fuzz_target!(|input: (bool, Vec<(u8, u16, u16, u8, Vec<u8>)>)| {
                 assert!(seg >= 1 && run.len() <= 65_000);
                 Ok(())
             });
-            matches!(drive, mediastream_core::server::Drive::Wake(_))
+            matches!(drive, mediastream_core::server::Drive::Wake(_) | mediastream_core::server::Drive::Idle)
         });
         assert!(server.manager().len() <= 2 * 4, "two directions of 4 streams at most");
         server.maintain(now);

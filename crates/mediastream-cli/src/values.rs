@@ -6,19 +6,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 /// An I/O backend by name: `mio` or `iocp` (Windows only).
 pub fn backend(value: &str) -> Result<mediastream_core::sys::Backend, String> {
-    use mediastream_core::sys::Backend;
-    let backend = match value.trim() {
-        "mio" => Backend::Mio,
-        "iocp" => Backend::Iocp,
-        other => return Err(format!("'{other}' is not a backend: use mio or iocp")),
-    };
-    if Backend::available().contains(&backend) {
-        Ok(backend)
-    } else {
-        Err(format!(
-            "'{value}' is not available on this platform (IOCP is Windows only)"
-        ))
-    }
+    value
+        .parse()
+        .map_err(|e: mediastream_core::sys::BackendError| e.to_string())
 }
 
 /// Bits per second, from `8000000`, `8M`, `1.5G`, `500k`.

@@ -1,6 +1,6 @@
 //! Seeded network impairments: what a lossy, jittery path does to each
 //! datagram. Shared by the simulated link in the tests and by the
-//! impairment relay ([`crate::sys::relay`]), so that both mean the same
+//! impairment relay ([`crate::tools::relay`]), so that both mean the same
 //! thing by the same seed.
 
 use std::time::Duration;

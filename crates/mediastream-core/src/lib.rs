@@ -23,6 +23,9 @@ pub mod impair;
 pub mod pattern;
 pub mod server;
 pub mod settings;
+#[cfg(feature = "io")]
 pub mod sys;
 pub mod time;
+#[cfg(feature = "io")]
+pub mod tools;
 pub mod wire;

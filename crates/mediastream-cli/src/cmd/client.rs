@@ -88,39 +88,13 @@ impl ClientObserver for Proxy<'_> {
     fn on_status(&mut self, status: &ClientStatus) {
         let mut shared = self.lock();
         shared.latest[self.index] = *status;
-        let mut sum = ClientStatus {
-            elapsed: status.elapsed,
-            ..ClientStatus::default()
-        };
-        for s in &shared.latest {
-            sum.running += s.running;
-            sum.bytes_sent += s.bytes_sent;
-            sum.bytes_received += s.bytes_received;
-            sum.frames_completed += s.frames_completed;
-            sum.frames_dropped += s.frames_dropped;
-            sum.frames_repeated += s.frames_repeated;
-            sum.frames_error += s.frames_error;
-        }
+        let sum = ClientStatus::sum(&shared.latest, status.elapsed);
         shared.observer.on_status(&sum);
     }
 
     fn on_finished(&mut self, connection: usize, result: &StreamResult) {
         self.lock().observer.on_finished(connection, result);
     }
-}
-
-/// A finished target's totals, none running.
-fn finished_status(results: &[StreamResult]) -> ClientStatus {
-    let mut s = ClientStatus::default();
-    for r in results {
-        s.bytes_sent += r.stats.bytes_sent;
-        s.bytes_received += r.stats.bytes_received;
-        s.frames_completed += r.stats.frames_completed;
-        s.frames_dropped += r.stats.frames_dropped;
-        s.frames_repeated += r.stats.frames_repeated;
-        s.frames_error += r.stats.frames_error;
-    }
-    s
 }
 
 /// One round: every target's streams at once, one thread per target
@@ -136,7 +110,7 @@ fn run_round(
         let mut proxy = Proxy { index, shared };
         let outcome = run_client(backend, options, config, &mut proxy);
         if let Ok(results) = &outcome {
-            proxy.lock().latest[index] = finished_status(results);
+            proxy.lock().latest[index] = ClientStatus::of_results(results);
         }
         outcome
     };
@@ -309,17 +283,15 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         if targets.len() > 1 { " per target" } else { "" },
         args.iterations,
     ));
-    let options = ClientOptions {
-        target: targets[0],
-        bind,
-        connections: args.connections,
-        socket_buffer: args.socket_buffer,
-        stop: Some(stop.clone()),
-        time_limit: args.time_limit.map(|ms| Duration::from_millis(ms.into())),
-        status_interval: observer.clock.interval(),
-        spin: super::spin(args.spin_us)?,
-        key,
-    };
+    let mut options = ClientOptions::new(targets[0]);
+    options.bind = bind;
+    options.connections = args.connections;
+    options.socket_buffer = args.socket_buffer;
+    options.stop = Some(stop.clone());
+    options.time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
+    options.status_interval = observer.clock.interval();
+    options.spin = super::spin(args.spin_us)?;
+    options.key = key;
     // Each target its own stream tokens; the first keeps the one above.
     let runs: Vec<(ClientOptions, ClientConfig)> = targets
         .iter()

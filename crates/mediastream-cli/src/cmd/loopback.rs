@@ -50,13 +50,10 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
         });
-    let options = ServerOptions {
-        listen: vec!["127.0.0.1:0"
-            .parse()
-            .map_err(|_| CliError::Runtime("address".into()))?],
-        spin: super::spin(args.spin_us)?,
-        ..ServerOptions::default()
-    };
+    let mut options = ServerOptions::new(vec!["127.0.0.1:0"
+        .parse()
+        .map_err(|_| CliError::Runtime("address".into()))?]);
+    options.spin = super::spin(args.spin_us)?;
     let handle = start_server(args.backend, Arc::new(server), &options)?;
     let target = handle.local_addrs()[0];
     text.line(&format!(
@@ -69,17 +66,16 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         args.connections
     ));
     let run = |direction: Direction| {
-        let options = ClientOptions {
-            connections: args.connections,
-            stop: Some(stop.clone()),
-            // Generous: the stream, the buffer, the linger, and slack.
-            time_limit: Some(Duration::from_secs(
-                u64::from(stream.stream_length_secs) * 2 + 30,
-            )),
-            spin: options.spin,
-            key: key.clone(),
-            ..ClientOptions::new(target)
-        };
+        let spin = options.spin;
+        let mut options = ClientOptions::new(target);
+        options.connections = args.connections;
+        options.stop = Some(stop.clone());
+        // Generous: the stream, the buffer, the linger, and slack.
+        options.time_limit = Some(Duration::from_secs(
+            u64::from(stream.stream_length_secs) * 2 + 30,
+        ));
+        options.spin = spin;
+        options.key = key.clone();
         let config = ClientConfig {
             direction,
             spread,

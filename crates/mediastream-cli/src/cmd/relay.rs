@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mediastream_core::impair::Impairments;
-use mediastream_core::sys::relay::{start_relay, RelayOptions, RelayRecord, Way};
+use mediastream_core::tools::relay::{start_relay, RelayOptions, RelayRecord, Way};
 
 use super::{stop_flag, CliError, Exit};
 use crate::args::RelayArgs;

@@ -223,13 +223,11 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
         });
-    let options = ServerOptions {
-        listen,
-        shards: args.shards,
-        socket_buffer: args.socket_buffer,
-        prepost: args.pre_post_recvs,
-        spin: super::spin(args.spin_us)?,
-    };
+    let mut options = ServerOptions::new(listen);
+    options.shards = args.shards;
+    options.socket_buffer = args.socket_buffer;
+    options.prepost = args.pre_post_recvs;
+    options.spin = super::spin(args.spin_us)?;
     let stop = stop_flag();
     let start = Instant::now();
     let files = super::cts_files(

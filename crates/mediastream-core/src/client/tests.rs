@@ -91,7 +91,7 @@ impl Pair {
                     self.wakes.insert(k, now);
                 }
             }
-            Drive::Gone => {
+            Drive::Idle | Drive::Gone => {
                 self.wakes.remove(&key);
             }
         }

@@ -46,12 +46,17 @@ impl CookieSecret {
         Self(bytes)
     }
 
-    /// A secret from the operating system's random source. Should that
-    /// fail (it does not on any supported system), std's per-process
-    /// random hash keys stand in.
+    /// A secret from the operating system's random source (feature
+    /// `io`). Should that fail (it does not on any supported system), or
+    /// in the sans-IO build, std's randomly keyed hasher stands in: its
+    /// keys also come from the OS, once per thread.
     pub fn random() -> Self {
         let mut bytes = [0u8; 32];
-        if getrandom::fill(&mut bytes).is_err() {
+        #[cfg(feature = "io")]
+        let filled = getrandom::fill(&mut bytes).is_ok();
+        #[cfg(not(feature = "io"))]
+        let filled = false;
+        if !filled {
             use std::hash::{BuildHasher, Hasher};
             let state = std::collections::hash_map::RandomState::new();
             for (i, chunk) in bytes.chunks_mut(8).enumerate() {

@@ -138,6 +138,9 @@ impl DriveBudget {
 pub enum Drive {
     /// Call again at this instant (or when a datagram for it arrives).
     Wake(Instant),
+    /// Running, with nothing to do until a datagram for it arrives (its
+    /// pattern's `poll_timeout` is `None`): do not call before then.
+    Idle,
     /// The stream ended; a waiting request may have taken its slot.
     Finished {
         /// The stream's final account.
@@ -633,16 +636,19 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                 }
             }
             finished = s.pattern.status().is_finished();
-            wake = s
-                .pattern
-                .poll_timeout()
-                .map(|t| pause.map_or(t, |p| t.max(p)));
+            wake = match s.pattern.poll_timeout() {
+                Some(t) => Some(pause.map_or(t, |p| t.max(p))),
+                // A full send buffer still needs a retry, deadline or not.
+                None => pause,
+            };
         });
         if !found {
             return Drive::Gone;
         }
         if !finished {
-            return Drive::Wake(wake.unwrap_or(now));
+            // A running pattern without a deadline waits for its next
+            // datagram: waking it at `now` again would spin a core.
+            return wake.map_or(Drive::Idle, Drive::Wake);
         }
         match self.finish(key, now) {
             Some((result, started)) => Drive::Finished {

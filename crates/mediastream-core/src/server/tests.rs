@@ -488,7 +488,7 @@ fn failed_streams_are_removed_and_send_errors_end_only_that_stream() {
     factory.state(two).lock().unwrap().outbox.push_back(vec![4]);
     assert!(matches!(
         server.drive(two, now, &mut buf, Batching::NONE, &mut refuse_port_1),
-        Drive::Wake(_)
+        Drive::Wake(_) | Drive::Idle
     ));
     let statuses = results.lock().unwrap().clone();
     assert_eq!(statuses.len(), 1);
@@ -788,7 +788,7 @@ fn consent_is_the_servers_whatever_the_request_asks() {
         match server.drive(key, at, &mut buf, Batching::NONE, &mut no_send) {
             Drive::Wake(next) => at = next.max(at + Duration::from_millis(1)),
             Drive::Finished { result, .. } => break result,
-            Drive::Gone => panic!("gone"),
+            Drive::Idle | Drive::Gone => panic!("idle or gone"),
         }
         assert!(at < t0 + Duration::from_secs(30), "still sending at {at:?}");
     };

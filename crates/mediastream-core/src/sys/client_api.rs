@@ -1,12 +1,14 @@
 //! What every backend's client takes and reports.
 
+use std::fmt;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::client::{ClientSession, Direction};
-use crate::pattern::{FrameRecord, IoPattern, Role};
+use crate::client::ClientConfig;
+use crate::pattern::{FrameRecord, IoPattern, StreamStats};
 use crate::server::StreamResult;
 
 /// Where and how a client connects.
@@ -32,6 +34,10 @@ pub struct ClientOptions {
     /// Keyed access: the key every session's v1 datagrams carry (see
     /// [`crate::auth`]).
     pub key: Option<crate::auth::AccessKey>,
+    /// Run this pattern on every connection instead of the built-in
+    /// [`ClientSession`](crate::client::ClientSession). It gets the same
+    /// sockets, timers, GSO runs and kernel receive timestamps.
+    pub pattern: Option<Arc<dyn ClientPatternFactory>>,
 }
 
 impl ClientOptions {
@@ -47,8 +53,35 @@ impl ClientOptions {
             status_interval: None,
             spin: Duration::ZERO,
             key: None,
+            pattern: None,
         }
     }
+}
+
+/// Builds the pattern each connection of a client run drives, for a
+/// client that speaks something other than the built-in session (see
+/// [`ClientOptions::pattern`]).
+///
+/// The backend drives the pattern by the [`IoPattern`] contract: it sends
+/// what `poll_transmit_batch` hands it (a run of several datagrams is one
+/// GSO send where the platform has it), feeds every datagram from the
+/// server to `handle_datagram` with its arrival time (the kernel's
+/// receive timestamp where there is one), and calls `handle_timeout` at
+/// `poll_timeout`. The connection ends once `status` is finished and
+/// `poll_timeout` is `None`; while running, `None` means "call me when a
+/// datagram arrives". The stream's result takes its role and plan from
+/// the run's [`ClientConfig`].
+pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
+    /// The pattern of connection `index` (from 0) of a run that started
+    /// at `now`. `config` is the run's configuration with this
+    /// connection's own token. An error ends the run before any stream
+    /// starts.
+    fn create(
+        &self,
+        index: usize,
+        config: &ClientConfig,
+        now: Instant,
+    ) -> io::Result<Box<dyn IoPattern + Send>>;
 }
 
 /// Totals across a client's streams so far, for status lines.
@@ -73,8 +106,36 @@ pub struct ClientStatus {
 }
 
 impl ClientStatus {
+    /// The totals of finished streams (none running; `elapsed` zero).
+    pub fn of_results<'a>(results: impl IntoIterator<Item = &'a StreamResult>) -> Self {
+        let mut status = Self::default();
+        for r in results {
+            status.add(&r.stats, false);
+        }
+        status
+    }
+
+    /// The sum of several runs' totals (say, one per target), at
+    /// `elapsed`.
+    pub fn sum<'a>(parts: impl IntoIterator<Item = &'a ClientStatus>, elapsed: Duration) -> Self {
+        let mut total = Self {
+            elapsed,
+            ..Self::default()
+        };
+        for p in parts {
+            total.running += p.running;
+            total.bytes_sent += p.bytes_sent;
+            total.bytes_received += p.bytes_received;
+            total.frames_completed += p.frames_completed;
+            total.frames_dropped += p.frames_dropped;
+            total.frames_repeated += p.frames_repeated;
+            total.frames_error += p.frames_error;
+        }
+        total
+    }
+
     /// Adds one stream's counters.
-    pub(crate) fn add(&mut self, s: &crate::pattern::StreamStats, running: bool) {
+    pub(crate) fn add(&mut self, s: &StreamStats, running: bool) {
         self.running += usize::from(running);
         self.bytes_sent += s.bytes_sent;
         self.bytes_received += s.bytes_received;
@@ -98,34 +159,3 @@ pub trait ClientObserver {
 
 /// Observes nothing.
 impl ClientObserver for () {}
-
-/// A finished client session's account.
-pub(crate) fn result_of(
-    session: &ClientSession,
-    local: SocketAddr,
-    target: SocketAddr,
-    started: Instant,
-    now: Instant,
-) -> StreamResult {
-    let config = session.config();
-    StreamResult {
-        role: match config.direction {
-            Direction::Receive => Role::Receiver,
-            Direction::Send => Role::Sender,
-        },
-        local,
-        remote: target,
-        connection_id: session.connection_id(),
-        plan: *session.plan(),
-        v1: !config.compat,
-        status: session.status(),
-        stats: session.stats().clone(),
-        started,
-        ended: now,
-    }
-}
-
-/// The token of connection `index`: distinct per stream of one run.
-pub(crate) fn token_for(base: u64, index: usize) -> u64 {
-    base ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}

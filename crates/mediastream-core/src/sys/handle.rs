@@ -11,7 +11,10 @@ use std::time::Instant;
 use super::SocketBuffers;
 use crate::server::{ConnectedSocketFactory, ConnectionManager, Server, StreamResult};
 
-/// How a server listens, whatever the backend.
+/// How a server listens, whatever the backend. There is no default
+/// address: [`ServerOptions::new`] takes the addresses, so that a server
+/// reachable from the network is always asked for in so many words
+/// ([`expand_listen`](super::expand_listen) gives every interface).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerOptions {
     /// Addresses to listen on (port 0 picks one; every shard then uses it).
@@ -29,19 +32,19 @@ pub struct ServerOptions {
     pub spin: std::time::Duration,
 }
 
-impl Default for ServerOptions {
-    fn default() -> Self {
+impl ServerOptions {
+    /// Listens on `listen`, one worker per core, 4 MiB socket buffers,
+    /// 2 posted receives per socket (IOCP), no spinning.
+    pub fn new(listen: impl IntoIterator<Item = SocketAddr>) -> Self {
         Self {
-            listen: super::expand_listen(4444),
+            listen: listen.into_iter().collect(),
             shards: 0,
             socket_buffer: 4 << 20,
             prepost: 2,
             spin: std::time::Duration::ZERO,
         }
     }
-}
 
-impl ServerOptions {
     /// Refuses options with no address to listen on (every backend).
     pub(crate) fn check_listen(&self) -> io::Result<()> {
         if self.listen.is_empty() {
@@ -117,7 +120,15 @@ pub struct IoAccounting {
 pub(crate) type Stopper = Arc<dyn Fn() + Send + Sync>;
 
 /// A running server: its workers, its addresses, and how to stop it.
-pub struct ServerHandle<M, F> {
+///
+/// The handle owns the worker threads: [`stop`](Self::stop) ends them and
+/// returns what the streams still running had done; [`join`](Self::join)
+/// waits for a server with an exit limit to end by itself. Dropping the
+/// handle stops and joins the server too (the streams still running are
+/// aborted and their results dropped), so a server never outlives its
+/// handle by accident; [`detach`](Self::detach) lets it run on for the
+/// rest of the process.
+pub struct ServerHandle<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> {
     pub(crate) server: Arc<Server<M, F>>,
     pub(crate) threads: Vec<JoinHandle<io::Result<()>>>,
     pub(crate) stop: Arc<AtomicBool>,
@@ -130,7 +141,9 @@ pub struct ServerHandle<M, F> {
     pub(crate) backend: super::Backend,
 }
 
-impl<M, F> std::fmt::Debug for ServerHandle<M, F> {
+impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> std::fmt::Debug
+    for ServerHandle<M, F>
+{
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServerHandle")
             .field("backend", &self.backend)
@@ -195,17 +208,32 @@ impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Server
     }
 
     /// Stops every worker, joins every thread, aborts the streams still
-    /// running and returns their results.
-    pub fn stop(self) -> io::Result<Vec<StreamResult>> {
+    /// running and returns their results. Returns within a worker's pass
+    /// (tens of milliseconds).
+    pub fn stop(mut self) -> io::Result<Vec<StreamResult>> {
         (self.stopper)();
-        self.join()
+        self.join_workers()
     }
 
-    /// Waits for the workers to stop by themselves (exit limit), then as
-    /// [`stop`](Self::stop).
-    pub fn join(self) -> io::Result<Vec<StreamResult>> {
+    /// Blocks until the workers stop by themselves (the server's exit
+    /// limit), then returns as [`stop`](Self::stop). Without an exit
+    /// limit this waits forever: use `stop`.
+    pub fn join(mut self) -> io::Result<Vec<StreamResult>> {
+        self.join_workers()
+    }
+
+    /// Lets the server run on without this handle, until the process
+    /// ends (or, with an exit limit, until it stops by itself). Its
+    /// threads are detached: nothing can stop or join them any more.
+    pub fn detach(mut self) {
+        // Dropping the join handles detaches the threads; with none left,
+        // the handle's drop has nothing to stop.
+        self.threads.clear();
+    }
+
+    fn join_workers(&mut self) -> io::Result<Vec<StreamResult>> {
         let mut first_error = None;
-        for t in self.threads {
+        for t in std::mem::take(&mut self.threads) {
             match t.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
@@ -221,6 +249,22 @@ impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Server
         match first_error {
             Some(e) => Err(e),
             None => Ok(left),
+        }
+    }
+}
+
+impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Drop
+    for ServerHandle<M, F>
+{
+    /// Stops and joins the server unless [`stop`](Self::stop),
+    /// [`join`](Self::join) or [`detach`](Self::detach) already did.
+    fn drop(&mut self) {
+        if self.threads.is_empty() {
+            return;
+        }
+        (self.stopper)();
+        if let Err(e) = self.join_workers() {
+            log::warn!("the server dropped with its handle ended with an error: {e}");
         }
     }
 }

@@ -9,24 +9,33 @@
 //!   GetQueuedCompletionStatusEx worker threads and high-resolution
 //!   waitable timers.
 //!
-//! [`start_server`] and [`run_client`] pick a backend at run time.
+//! [`start_server`], [`start_client`] and [`run_client`] pick a backend
+//! at run time. Threads: a server runs one worker thread per shard (IOCP:
+//! workers plus a timer thread) until its [`ServerHandle`] stops it or is
+//! dropped; a client run uses the calling thread ([`run_client`]) or one
+//! thread of its own ([`start_client`], stopped by its [`ClientHandle`]).
+//! Nothing here uses an async runtime: a runtime's timer is too coarse to
+//! pace frames, so an async application keeps these threads and talks to
+//! them through the handles and observers (see `examples/async_app.rs`).
 
 mod client_api;
+mod client_driver;
+mod client_handle;
 mod clock;
 mod handle;
-pub mod mio;
-#[cfg(target_os = "linux")]
-mod offload;
-pub mod relay;
+mod mio;
 mod schedule;
 mod socket;
 #[cfg(windows)]
-pub mod windows;
+mod windows;
 
+use std::fmt;
 use std::io;
+use std::str::FromStr;
 use std::sync::Arc;
 
-pub use client_api::{ClientObserver, ClientOptions, ClientStatus};
+pub use client_api::{ClientObserver, ClientOptions, ClientPatternFactory, ClientStatus};
+pub use client_handle::ClientHandle;
 pub use clock::host_timebase;
 pub use handle::{IoAccounting, ServerHandle, ServerOptions, Traffic};
 pub use socket::{expand_listen, SocketBuffers};
@@ -70,7 +79,7 @@ impl Backend {
         }
     }
 
-    #[cfg(not(windows))]
+    /// An error for a backend this build does not have.
     fn unavailable(self) -> io::Error {
         io::Error::new(
             io::ErrorKind::Unsupported,
@@ -82,7 +91,62 @@ impl Backend {
     }
 }
 
-/// Starts `server` on `backend`.
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A backend name that is not one, or not in this build.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BackendError(String);
+
+impl FromStr for Backend {
+    type Err = BackendError;
+
+    /// `mio` or `iocp` (Windows only), as [`Backend::name`] spells them.
+    fn from_str(value: &str) -> Result<Self, BackendError> {
+        let backend = match value.trim() {
+            "mio" => Backend::Mio,
+            "iocp" => Backend::Iocp,
+            other => {
+                return Err(BackendError(format!(
+                    "'{other}' is not a backend: use mio or iocp"
+                )))
+            }
+        };
+        if Backend::available().contains(&backend) {
+            Ok(backend)
+        } else {
+            Err(BackendError(format!(
+                "'{value}' is not available on this platform (IOCP is Windows only)"
+            )))
+        }
+    }
+}
+
+/// Starts `server` on `backend` and returns at once. The workers (one
+/// thread per [`ServerOptions::shards`], one per core by default; IOCP
+/// adds a timer thread) bind every [`ServerOptions::listen`] address
+/// before this returns, so a bind error is returned here. They serve
+/// until the returned handle's [`stop`](ServerHandle::stop), until the
+/// server's exit limit ([`join`](ServerHandle::join)), or until the handle
+/// is dropped, which stops and joins them too.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mediastream_core::server::Server;
+/// use mediastream_core::sys::{start_server, Backend, ServerOptions};
+///
+/// let options = ServerOptions::new(["127.0.0.1:0".parse().unwrap()]);
+/// let handle = start_server(Backend::Mio, Arc::new(Server::default()), &options)?;
+/// let port = handle.local_addrs()[0].port();
+/// assert_ne!(port, 0);
+/// let unfinished = handle.stop()?; // or drop(handle)
+/// assert!(unfinished.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn start_server<M, F>(
     backend: Backend,
     server: Arc<Server<M, F>>,
@@ -101,7 +165,14 @@ where
     }
 }
 
-/// Runs client streams on `backend` (see [`mio::run_client`]).
+/// Runs `options.connections` client streams on `backend` on the calling
+/// thread and blocks until every one ended (by itself, by the options'
+/// time limit, or because their stop flag was set), returning one result
+/// per stream. The observer hears records, status rows and each stream's
+/// end as they happen, on this thread (it need not be `Send`).
+///
+/// This is the blocking form of [`start_client`]: the same run, the same
+/// results, without a thread of its own.
 pub fn run_client(
     backend: Backend,
     options: &ClientOptions,
@@ -115,4 +186,35 @@ pub fn run_client(
         #[cfg(not(windows))]
         Backend::Iocp => Err(backend.unavailable()),
     }
+}
+
+/// Starts a client run on a thread of its own and returns at once; the
+/// [`ClientHandle`] stops it, waits for it or says whether it ended, and
+/// dropping the handle stops it. The observer runs on that thread. A
+/// configuration that cannot run is refused here; socket errors come from
+/// [`ClientHandle::join`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use mediastream_core::client::ClientConfig;
+/// use mediastream_core::settings::StreamSettings;
+/// use mediastream_core::sys::{start_client, Backend, ClientOptions};
+///
+/// let options = ClientOptions::new("127.0.0.1:4444".parse().unwrap());
+/// let config = ClientConfig::new(StreamSettings::new(8_000_000, 60, 30), 7);
+/// let run = start_client(Backend::Mio, options, config, ())?;
+/// std::thread::sleep(Duration::from_secs(2));
+/// let partial = run.stop()?; // two seconds of a thirty-second stream
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn start_client(
+    backend: Backend,
+    options: ClientOptions,
+    config: ClientConfig,
+    observer: impl ClientObserver + Send + 'static,
+) -> io::Result<ClientHandle> {
+    if !Backend::available().contains(&backend) {
+        return Err(backend.unavailable());
+    }
+    ClientHandle::spawn(backend, options, config, observer)
 }

@@ -12,9 +12,11 @@
 //! elsewhere the poll timeout, rounded up to the next millisecond.
 
 mod client;
+#[cfg(target_os = "linux")]
+mod offload;
 mod server;
 mod timer;
 mod udp;
 
-pub use client::run_client;
-pub use server::start_server;
+pub(crate) use client::run_client;
+pub(crate) use server::start_server;

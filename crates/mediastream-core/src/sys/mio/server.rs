@@ -34,7 +34,7 @@ struct Listener {
 }
 
 /// Starts the server's shards on `options.listen`.
-pub fn start_server<M, F>(
+pub(crate) fn start_server<M, F>(
     server: Arc<Server<M, F>>,
     options: &ServerOptions,
 ) -> io::Result<ServerHandle<M, F>>
@@ -340,7 +340,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                     self.drive(next, now);
                 }
             }
-            Drive::Gone => self.schedule.remove(key),
+            Drive::Idle | Drive::Gone => self.schedule.remove(key),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! A mio UDP socket with the best send and receive paths the platform
 //! offers: on Linux UDP GSO / sendmmsg / sendto, UDP GRO and kernel
-//! receive timestamps (see `sys::offload`); elsewhere one datagram per
+//! receive timestamps (see `offload`); elsewhere one datagram per
 //! call, stamped when read.
 
 use std::io;
@@ -17,7 +17,7 @@ use crate::sys::socket::send_with_retry;
 pub(super) struct Udp {
     pub(super) socket: UdpSocket,
     #[cfg(target_os = "linux")]
-    path: crate::sys::offload::SendPath,
+    path: super::offload::SendPath,
 }
 
 impl Udp {
@@ -25,10 +25,10 @@ impl Udp {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            if !crate::sys::offload::enable_gro(socket.as_raw_fd()) {
+            if !super::offload::enable_gro(socket.as_raw_fd()) {
                 log::debug!("UDP_GRO not available: one datagram per receive");
             }
-            if !crate::sys::offload::enable_timestamps(socket.as_raw_fd()) {
+            if !super::offload::enable_timestamps(socket.as_raw_fd()) {
                 log::debug!("SO_TIMESTAMPNS not available: arrival is when a datagram is read");
             }
             Self {
@@ -46,7 +46,7 @@ impl Udp {
         {
             let segments = self.path.max_segments(1);
             Batching {
-                max_segments: segments.min(crate::sys::offload::MAX_GSO_SEGMENTS),
+                max_segments: segments.min(super::offload::MAX_GSO_SEGMENTS),
                 max_bytes: 65_000,
             }
         }
@@ -71,13 +71,7 @@ impl Udp {
         {
             use std::os::fd::AsRawFd;
             let addr = socket2::SockAddr::from(to);
-            match crate::sys::offload::send(
-                self.socket.as_raw_fd(),
-                &addr,
-                data,
-                segment,
-                &self.path,
-            ) {
+            match super::offload::send(self.socket.as_raw_fd(), &addr, data, segment, &self.path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
                 Err(e) => Err(e),
@@ -102,7 +96,7 @@ impl Udp {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            let r = crate::sys::offload::recv(self.socket.as_raw_fd(), buf)?;
+            let r = super::offload::recv(self.socket.as_raw_fd(), buf)?;
             Ok((
                 r.len,
                 r.segment,
@@ -128,7 +122,7 @@ impl Udp {
         {
             use std::os::fd::AsRawFd;
             let ipv6 = self.socket.local_addr().is_ok_and(|a| a.is_ipv6());
-            if !crate::sys::offload::enable_recverr(self.socket.as_raw_fd(), ipv6) {
+            if !super::offload::enable_recverr(self.socket.as_raw_fd(), ipv6) {
                 log::debug!("IP_RECVERR not available: a vanished plain client is not noticed");
             }
         }
@@ -141,7 +135,7 @@ impl Udp {
     pub(super) fn unreachable_peers(&self, max: usize) -> Vec<SocketAddr> {
         #[cfg(target_os = "linux")]
         {
-            use crate::sys::offload::{recv_icmp_error, Queued};
+            use super::offload::{recv_icmp_error, Queued};
             use std::os::fd::AsRawFd;
             let mut gone = Vec::new();
             for _ in 0..max {

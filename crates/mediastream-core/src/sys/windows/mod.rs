@@ -25,8 +25,8 @@ mod server;
 mod timer;
 mod udp;
 
-pub use client::run_client;
-pub use server::start_server;
+pub(crate) use client::run_client;
+pub(crate) use server::start_server;
 
 /// Receives kept posted per socket (ctsTraffic's PrePostRecvs default).
-pub const DEFAULT_PREPOST: usize = 2;
+pub(crate) const DEFAULT_PREPOST: usize = 2;

@@ -84,7 +84,7 @@ where
                     self.drive(shared, next, now);
                 }
             }
-            Drive::Gone => sched.0.remove(key),
+            Drive::Idle | Drive::Gone => sched.0.remove(key),
         }
     }
 }
@@ -163,7 +163,7 @@ where
 /// Starts `server` on an I/O completion port: the listening sockets on
 /// one port, `options.shards` worker threads (one per core by default),
 /// and a timer thread.
-pub fn start_server<M, F>(
+pub(crate) fn start_server<M, F>(
     server: Arc<Server<M, F>>,
     options: &ServerOptions,
 ) -> io::Result<ServerHandle<M, F>>

@@ -95,7 +95,7 @@ fn retry<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
             {
                 std::thread::yield_now()
             }
-            Err(e) if pending < 3 && super::socket::is_peer_error(&e) => pending += 1,
+            Err(e) if pending < 3 && crate::sys::socket::is_peer_error(&e) => pending += 1,
             other => return other,
         }
     }
