@@ -136,11 +136,12 @@ impl FromStr for Backend {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use mediastream_core::server::Server;
+/// use mediastream_core::server::{Server, ServerConfig};
 /// use mediastream_core::sys::{start_server, Backend, ServerOptions};
 ///
+/// let server = Server::with_defaults(ServerConfig::default()).expect("valid limits");
 /// let options = ServerOptions::new(["127.0.0.1:0".parse().unwrap()]);
-/// let handle = start_server(Backend::Mio, Arc::new(Server::default()), &options)?;
+/// let handle = start_server(Backend::Mio, Arc::new(server), &options)?;
 /// let port = handle.local_addrs()[0].port();
 /// assert_ne!(port, 0);
 /// let unfinished = handle.stop()?; // or drop(handle)
