@@ -94,8 +94,10 @@ fn cpu_time() -> Duration {
 fn idle_patterns_cost_under_one_percent_of_a_core() {
     let server_drives = Arc::new(AtomicU64::new(0));
     let client_drives = Arc::new(AtomicU64::new(0));
-    let mut config = ServerConfig::default();
-    config.compat_settings = Some(StreamSettings::new(100_000, 10, 2));
+    let config = ServerConfig {
+        compat_settings: Some(StreamSettings::new(100_000, 10, 2)),
+        ..ServerConfig::default()
+    };
     let server = Server::with_factory(config, IdleServerStreams(server_drives.clone())).unwrap();
     let mut options = ServerOptions::new(["127.0.0.1:0".parse().unwrap()]);
     options.shards = 1;
