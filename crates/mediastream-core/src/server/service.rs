@@ -1,5 +1,3 @@
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +16,7 @@ use super::{
 };
 use crate::auth::AccessKey;
 use crate::pattern::{Role, V1Session};
+use crate::rand::SplitMix64;
 use crate::settings::{Limits, StreamPlan, StreamSettings};
 use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
 use crate::wire::{self, ConnectionId, Datagram, WireError};
@@ -230,7 +229,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             manager,
             factory,
             counters: Counters::default(),
-            id_seed: random_seed(),
+            id_seed: crate::rand::random_seed(),
             next_id: AtomicU64::new(0),
             observer: None,
             admitted: Admitted::default(),
@@ -281,8 +280,10 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 
     fn new_connection_id(&self) -> ConnectionId {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let hi = u128::from(mix(self.id_seed ^ n));
-        let lo = u128::from(mix(self.id_seed.rotate_left(29) ^ n ^ 0x5bd1_e995));
+        let hi = u128::from(SplitMix64::mix(self.id_seed ^ n));
+        let lo = u128::from(SplitMix64::mix(
+            self.id_seed.rotate_left(29) ^ n ^ 0x5bd1_e995,
+        ));
         let mut value = (hi << 64) | lo;
         // RFC 4122 version 4 (random) and variant bits.
         value = (value & !(0xf << 76)) | (0x4 << 76);
@@ -874,22 +875,4 @@ fn token_of(bytes: &[u8]) -> u64 {
         .get(3..11)
         .and_then(|b| b.try_into().ok())
         .map_or(0, u64::from_le_bytes)
-}
-
-fn random_seed() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// SplitMix64's finaliser: spreads a counter into random-looking bits.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

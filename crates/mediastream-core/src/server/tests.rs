@@ -1201,15 +1201,6 @@ fn a_cookie_replayed_from_another_port_or_ip_does_nothing() {
     assert_eq!(factory.created.lock().unwrap().len(), 1);
 }
 
-/// SplitMix64, for reproducible hostile datagrams.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 #[test]
 fn an_unverified_address_never_gets_more_than_it_sent() {
     // Every size from 0 to 300 bytes with the REQUEST and JOIN flags, in
@@ -1227,18 +1218,19 @@ fn an_unverified_address_never_gets_more_than_it_sent() {
         };
         let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
         let now = Instant::now();
-        let mut rng = 1u64;
+        // Reproducible hostile datagrams.
+        let mut rng = crate::rand::SplitMix64::new(1);
         let mut received_from = HashMap::<SocketAddr, usize>::new();
         let mut sent_to = HashMap::<SocketAddr, usize>::new();
         for round in 0..4000u32 {
             let port = 1 + (round % 97) as u16;
             let remote = addr(port);
-            let len = (splitmix(&mut rng) % 301) as usize;
+            let len = (rng.next_u64() % 301) as usize;
             let mut bytes = vec![0u8; len.max(v1::REQUEST_LEN)];
-            match splitmix(&mut rng) % 4 {
-                0 => bytes = request_bytes(false, splitmix(&mut rng)),
-                1 => bytes = request_bytes(true, splitmix(&mut rng)),
-                2 => bytes.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+            match rng.next_u64() % 4 {
+                0 => bytes = request_bytes(false, rng.next_u64()),
+                1 => bytes = request_bytes(true, rng.next_u64()),
+                2 => bytes.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
                 _ => {}
             }
             bytes.resize(len, 0);
@@ -1246,21 +1238,21 @@ fn an_unverified_address_never_gets_more_than_it_sent() {
                 let flags = [
                     0x2001u16, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x20ff,
                 ];
-                let flag = flags[(splitmix(&mut rng) % 8) as usize];
+                let flag = flags[(rng.next_u64() % 8) as usize];
                 bytes[..2].copy_from_slice(&flag.to_le_bytes());
             }
             if len >= 3 {
-                bytes[2] = [1, 2, 3, 0, 255][(splitmix(&mut rng) % 5) as usize];
+                bytes[2] = [1, 2, 3, 0, 255][(rng.next_u64() % 5) as usize];
             }
             if len >= v1::COOKIE_OFFSET + v1::COOKIE_LEN {
                 let c = &mut bytes[v1::COOKIE_OFFSET..v1::COOKIE_OFFSET + v1::COOKIE_LEN];
-                match splitmix(&mut rng) % 3 {
+                match rng.next_u64() % 3 {
                     0 => c.fill(0),
                     1 => c.copy_from_slice(&SECRET.cookie(0, addr(port + 1), 0, 0x2001)),
-                    _ => c.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+                    _ => c.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
                 }
             }
-            if keyed && splitmix(&mut rng) % 2 == 0 {
+            if keyed && rng.next_u64() % 2 == 0 {
                 key.seal(&mut bytes);
             }
             *received_from.entry(remote).or_default() += bytes.len();
