@@ -341,6 +341,23 @@ fn v1_send_join_streams_to_the_server() {
 }
 
 #[test]
+fn direction_parses_and_prints_its_names() {
+    for d in [Direction::Receive, Direction::Send] {
+        assert_eq!(d.to_string().parse(), Ok(d));
+    }
+    assert_eq!("receive".parse(), Ok(Direction::Receive));
+    let e = "RECV".parse::<Direction>().unwrap_err();
+    assert_eq!(e.value, "RECV");
+    assert!(e.to_string().contains("recv") && e.to_string().contains("send"));
+}
+
+#[test]
+fn random_tokens_differ() {
+    let tokens: std::collections::HashSet<u64> = (0..100).map(|_| random_token()).collect();
+    assert_eq!(tokens.len(), 100);
+}
+
+#[test]
 fn compat_start_gets_the_plain_stream() {
     let config = ClientConfig {
         compat: true,
