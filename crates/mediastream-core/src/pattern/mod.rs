@@ -48,7 +48,7 @@ pub use metrics::ReceiveMetrics;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify, PLAUSIBLE_DELAY_SPREAD};
 pub use record::{FrameOutcome, FrameRecord};
 pub use sender::{FrameSender, SenderConfig};
-pub use stats::{Lateness, Rtt, StreamStats};
+pub use stats::{DelaySpread, Lateness, ReceivedBy, ReceivedView, Rtt, StreamStats};
 
 use thiserror::Error;
 

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::pattern::{Role, Status, StreamStats, V1Session};
+use crate::pattern::{ReceivedView, Role, Status, StreamStats, V1Session};
 use crate::settings::StreamPlan;
 use crate::wire::ConnectionId;
 
@@ -129,5 +129,14 @@ impl StreamResult {
     /// True when it completed (dropped frames alone do not fail it).
     pub fn succeeded(&self) -> bool {
         self.status == Status::Completed
+    }
+
+    /// What the receiving end measured (frames completed, dropped,
+    /// repeated, errors, jitter, delay), whichever end this result is
+    /// from: this end's own counters when it received, the peer's latest
+    /// report when it sent (see [`StreamStats::received`]). `None` for a
+    /// sending end that never got a report (plain ctsTraffic START).
+    pub fn received(&self) -> Option<ReceivedView> {
+        self.stats.received(self.role)
     }
 }
