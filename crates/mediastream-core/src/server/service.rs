@@ -789,8 +789,15 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
                 bump(&self.counters.unexpected);
                 Handled::Ignored(Ignored::Unexpected)
             }
-            Err(WireError::UnsupportedVersion { version }) if is_request(d.bytes) => {
-                let token = token_of(d.bytes);
+            Err(WireError::UnsupportedVersion { version }) => {
+                let Some(token) = v1::Header::parse(d.bytes)
+                    .ok()
+                    .filter(v1::Header::is_request)
+                    .map(|h| h.token)
+                else {
+                    bump(&self.counters.malformed);
+                    return Handled::Ignored(Ignored::Malformed);
+                };
                 let v = v1::VERSION;
                 let why = format!("version {version} not spoken here; this server speaks {v}");
                 let code = RefuseCode::UnsupportedVersion;
@@ -862,17 +869,6 @@ fn validate(
     Ok((plan, session))
 }
 
-fn is_request(bytes: &[u8]) -> bool {
-    matches!(wire::read_flag(bytes), Ok(v1::FLAG_REQUEST | v1::FLAG_JOIN))
-}
-
 fn is_v1(bytes: &[u8]) -> bool {
     wire::read_flag(bytes).is_ok_and(|f| v1::EXTENSION_FLAGS.contains(&f))
-}
-
-fn token_of(bytes: &[u8]) -> u64 {
-    bytes
-        .get(3..11)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
 }

@@ -201,9 +201,8 @@ fn verified_request(join: bool, token: u64, port: u16) -> Vec<u8> {
 /// `request` (a REQUEST or JOIN) with the cookie the server makes for
 /// `port` in epoch 0: what a client sends after the CHALLENGE.
 fn cookied(request: &[u8], port: u16) -> Vec<u8> {
-    let flag = u16::from_le_bytes([request[0], request[1]]);
-    let token = u64::from_le_bytes(request[3..11].try_into().unwrap());
-    with_cookie(request, SECRET.cookie(0, addr(port), token, flag))
+    let h = v1::Header::parse(request).unwrap();
+    with_cookie(request, SECRET.cookie(0, addr(port), h.token, h.flag))
 }
 
 fn with_cookie(request: &[u8], cookie: v1::Cookie) -> Vec<u8> {
@@ -387,9 +386,15 @@ fn bad_requests_are_refused_with_a_reason() {
     );
     let mut v3 = request_bytes(true, 5);
     v3[2] = 3;
-    let (code, reason) = refusal(&server.on_datagram(received(1, &v3, now)));
+    let answer = server.on_datagram(received(1, &v3, now));
+    let (code, reason) = refusal(&answer);
     assert_eq!(code, RefuseCode::UnsupportedVersion);
     assert!(reason.contains("version 3"), "{reason}");
+    let Handled::Reply(reply) = &answer else {
+        unreachable!()
+    };
+    // The refusal carries the token of the request it answers.
+    assert_eq!(v1::Header::parse(reply.bytes()).unwrap().token, 5);
     // A version 1 client gets the refusal in the layout it reads (no tag).
     let mut old = request_bytes(true, 5);
     old[2] = 1;
@@ -398,6 +403,7 @@ fn bad_requests_are_refused_with_a_reason() {
     };
     let b = reply.bytes();
     assert_eq!((&b[..3], b[11]), (&[0x04, 0x20, 1][..], 3));
+    assert_eq!(v1::Header::parse(b).unwrap().token, 5);
     assert_eq!(b.len(), 13 + usize::from(b[12]));
     let reason = std::str::from_utf8(&b[13..]).unwrap();
     assert_eq!(reason, "version 1 not spoken here; this server speaks 2");
