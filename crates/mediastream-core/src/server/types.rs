@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::pattern::{ReceivedView, Role, Status, StreamStats, V1Session};
+use crate::pattern::{Greeter, Greeting, ReceivedView, Role, Status, StreamStats, V1Session};
 use crate::settings::StreamPlan;
 use crate::wire::ConnectionId;
 
@@ -71,6 +71,25 @@ pub struct StreamRequest {
     pub v1: Option<V1Session>,
     /// The id announced to the client.
     pub connection_id: ConnectionId,
+}
+
+impl StreamRequest {
+    /// What the stream must send its client first: an ACCEPT for a v1
+    /// request, the connection-id datagram for a plain START (see
+    /// [`Greeter`] for the rule, and for resending it).
+    pub fn greeting(&self) -> Greeting {
+        match self.v1 {
+            Some(_) => Greeting::Accept(self.connection_id),
+            None => Greeting::ConnectionId(self.connection_id),
+        }
+    }
+
+    /// A [`Greeter`] owing this stream's greeting: what a custom
+    /// server-side [`IoPattern`](crate::pattern::IoPattern) holds to
+    /// send it and to answer a repeated request.
+    pub fn greeter(&self) -> Greeter {
+        Greeter::new(self.greeting(), self.v1.as_ref())
+    }
 }
 
 /// A request waiting for an accepting slot.
