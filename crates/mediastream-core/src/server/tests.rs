@@ -1406,3 +1406,133 @@ fn every_request_size_from_one_address_stays_within_the_bound() {
     assert_nothing_kept(&server, &factory);
     assert!(sent * 2 < got, "sent {sent} for {got}");
 }
+
+/// Every event a `ServerObserver` saw, as text a test can compare.
+#[derive(Default)]
+struct Events(Mutex<Vec<String>>);
+
+impl ServerObserver for Events {
+    fn stream_started(&self, r: &StreamRequest, _: Instant) {
+        let e = format!("started {:?} {}", r.key.role, r.key.remote.port());
+        self.0.lock().unwrap().push(e);
+    }
+    fn stream_finished(&self, r: &StreamResult) {
+        let e = format!("finished {:?} {} {:?}", r.role, r.remote.port(), r.status);
+        self.0.lock().unwrap().push(e);
+    }
+    fn stream_refused(&self, r: &StreamRefused<'_>) {
+        let why = match r.why {
+            Refusal::Answered { code, reason } => format!("{code:?}: {reason}"),
+            Refusal::Dropped(why) => format!("dropped {why:?}"),
+        };
+        let e = format!("refused {:?} {} {why}", r.key.role, r.key.remote.port());
+        assert_eq!(r.local, addr(LOCAL));
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+impl Events {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[test]
+fn the_observer_sees_started_finished_and_refused_streams() {
+    let mut c = config(1);
+    c.admission.max_total_bits_per_second = 1_500_000;
+    c.compat_settings = Some(StreamSettings::new(1_000_000, 10, 2));
+    let factory = FakeFactory::default();
+    let events = Arc::new(Events::default());
+    let finished = Arc::new(Mutex::new(0));
+    let count = finished.clone();
+    let server = Server::new(c, FakeManager::default(), &factory)
+        .unwrap()
+        .with_observer(events.clone())
+        // The closure hook is an observer too: both see the stream end.
+        .on_finished(move |_| *count.lock().unwrap() += 1);
+    let now = Instant::now();
+    // A stream that fits starts.
+    let request = cookied(&request_bytes(false, 1), 1);
+    assert!(matches!(
+        server.on_datagram(received(1, &request, now)),
+        Handled::Started(_)
+    ));
+    assert_eq!(events.take(), ["started Sender 1"]);
+    // One over the admission limits is refused with a REFUSE.
+    let big = request_with(true, 3, |r| r.bits_per_second = 2_000_000);
+    let (code, _) = refusal(&server.on_datagram(received(3, &cookied(&big, 3), now)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    let refused = events.take();
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].starts_with("refused Receiver 3 BadParameters: ")
+            && refused[0].contains("max-total-rate"),
+        "{refused:?}"
+    );
+    // A plain START while the only slot is taken waits; a START from
+    // outside the allowed blocks cannot be answered: dropped.
+    assert_eq!(
+        server.on_datagram(received(2, b"START", now)),
+        Handled::Queued
+    );
+    let outside = Received {
+        remote: SocketAddr::from(([192, 0, 2, 1], 9)),
+        ..received(9, b"START", now)
+    };
+    assert_eq!(
+        server.on_datagram(outside),
+        Handled::Ignored(Ignored::CompatDisabled)
+    );
+    assert_eq!(events.take(), ["refused Sender 9 dropped CompatDisabled"]);
+    // Noise and repeats are not refusals.
+    server.on_datagram(received(4, b"STAR", now));
+    server.on_datagram(received(1, &request, now));
+    assert_eq!(events.take(), Vec::<String>::new());
+    // The stream completes; the queued START takes its slot but the
+    // factory fails it now: finished, then a dropped refusal.
+    let first = StreamKey::sender(addr(1));
+    factory.state(first).lock().unwrap().status = Some(Status::Completed);
+    factory
+        .fail
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut buf = [0u8; 2048];
+    assert!(matches!(
+        server.drive(first, now, &mut buf, Batching::NONE, &mut no_send),
+        Drive::Finished { started: None, .. }
+    ));
+    assert_eq!(
+        events.take(),
+        [
+            "finished Sender 1 Completed",
+            "refused Sender 2 dropped FactoryFailed"
+        ]
+    );
+    assert_eq!(*finished.lock().unwrap(), 1);
+}
+
+#[test]
+fn the_default_manager_is_the_one_the_server_uses() {
+    let server =
+        Server::with_manager(ServerConfig::default(), ShardedConnectionManager::default()).unwrap();
+    let _: &PatternFactory = server.factory();
+    assert_eq!(server.manager().free_slots(Role::Sender), 1024);
+    // Room for exactly DEFAULT_MAX_AWAITING waiting requests.
+    let m = ShardedConnectionManager::default();
+    let now = Instant::now();
+    let outcomes: Vec<AwaitOutcome> = (0..=ShardedConnectionManager::DEFAULT_MAX_AWAITING)
+        .map(|i| {
+            let port = u16::try_from(i % 60_000).unwrap() + 1;
+            let ip = std::net::Ipv4Addr::from(0x7f00_0000 + u32::try_from(i / 60_000).unwrap() + 1);
+            let mut e = endpoint(Role::Sender, port, now);
+            e.request.key.remote = SocketAddr::from((ip, port));
+            m.add_awaiting(e)
+        })
+        .collect();
+    let queued = outcomes
+        .iter()
+        .filter(|o| **o == AwaitOutcome::Queued)
+        .count();
+    assert_eq!(queued, ShardedConnectionManager::DEFAULT_MAX_AWAITING);
+    assert_eq!(outcomes.last(), Some(&AwaitOutcome::Full));
+}
