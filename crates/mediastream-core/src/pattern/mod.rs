@@ -47,7 +47,7 @@ pub use jitter::InterarrivalJitter;
 pub use metrics::ReceiveMetrics;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify, PLAUSIBLE_DELAY_SPREAD};
 pub use record::{FrameOutcome, FrameRecord};
-pub use sender::{FrameSender, SenderConfig};
+pub use sender::{FrameSender, SenderConfig, SPREAD_STEP};
 pub use stats::{DelaySpread, Lateness, ReceivedBy, ReceivedView, Rtt, StreamStats};
 
 use thiserror::Error;
