@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use mediastream_core::client::{ClientConfig, Direction};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
 use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{run_client, ClientObserver, ClientOptions, ClientStatus};
 
-use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
+use super::{exit_for, settings, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::text::Text;
@@ -145,13 +145,9 @@ fn run_round(
 }
 
 fn direction(value: &str) -> Result<Direction, CliError> {
-    match value {
-        "recv" | "receive" => Ok(Direction::Receive),
-        "send" => Ok(Direction::Send),
-        other => Err(CliError::Usage(format!(
-            "--direction '{other}' is not a direction: use recv or send"
-        ))),
-    }
+    value
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--direction {e}")))
 }
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
@@ -278,7 +274,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         stream.buffer_depth_ms,
         targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         if args.compat { "ctsTraffic compat" } else { "v1" },
-        if direction == Direction::Send { "send" } else { "recv" },
+        direction,
         args.connections,
         if targets.len() > 1 { " per target" } else { "" },
         args.iterations,

@@ -5,13 +5,13 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use mediastream_core::client::{ClientConfig, Direction};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
 use mediastream_core::server::{
     Admission, ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
 };
 use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
 
-use super::{exit_for, frames_of, random_token, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
 use crate::report::text::Text;
