@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use mediastream::client::{ClientConfig, Direction};
 use mediastream::server::{Server, ServerConfig, StreamResult};
 use mediastream::settings::StreamSettings;
-use mediastream::sys::{start_client, start_server, Backend, ClientObserver, ClientOptions, ServerOptions};
+use mediastream::sys::{
+    start_client, start_server, Backend, ClientObserver, ClientOptions, ServerOptions,
+};
 use tokio::sync::mpsc;
 
 /// Hands each finished stream to the async side.
@@ -61,7 +63,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..ClientConfig::new(StreamSettings::new(2_000_000, 50, 2), token)
         };
         let observer = Forward(tx.clone());
-        runs.push(start_client(Backend::platform_default(), ClientOptions::new(target), config, observer)?);
+        runs.push(start_client(
+            Backend::platform_default(),
+            ClientOptions::new(target),
+            config,
+            observer,
+        )?);
     }
 
     let mut failed = false;
@@ -69,14 +76,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let r = tokio::time::timeout(Duration::from_secs(30), finished.recv())
             .await?
             .ok_or("a client run ended without its result")?;
-        let seen = r.received();
+        // Whichever end received, its numbers in one view.
+        let seen = r.received().ok_or("no account of what was received")?;
         println!(
-            "{:?}: {:?}, receiver completed {} dropped {} of {} frames",
+            "{:?}: {:?}, receiver completed {} dropped {} of {} frames, jitter {:?}",
             r.role,
             r.status,
             seen.frames_completed,
             seen.frames_dropped,
             r.plan.stream_frames(),
+            seen.jitter,
         );
         failed |= !r.succeeded();
     }

@@ -5,7 +5,7 @@
 //! 127.0.0.1:4444; `send` streams to the server instead (JOIN).
 #![allow(clippy::print_stdout)]
 
-use mediastream::client::{ClientConfig, Direction};
+use mediastream::client::{random_token, ClientConfig};
 use mediastream::settings::StreamSettings;
 use mediastream::sys::{run_client, Backend, ClientOptions};
 
@@ -15,14 +15,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "127.0.0.1:4444".into())
         .parse()?;
-    let direction = match args.next().as_deref() {
-        Some("send") => Direction::Send,
-        _ => Direction::Receive,
-    };
-    let token = std::process::id().into();
     let config = ClientConfig {
-        direction,
-        ..ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), token)
+        direction: args.next().as_deref().unwrap_or("recv").parse()?,
+        ..ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), random_token())
     };
     let results = run_client(
         Backend::platform_default(),
@@ -32,22 +27,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mut failed = false;
     for r in &results {
-        let (mine, peer) = (&r.stats, r.stats.peer_report);
         println!(
             "{:?} {} <-> {} [{:?}]: {:?}",
             r.role, r.local, r.remote, r.connection_id, r.status
         );
-        println!(
-            "  completed {} dropped {} repeated {} errors {} jitter {:.3} ms rtt {:?}",
-            mine.frames_completed
-                .max(peer.map_or(0, |p| p.frames_completed)),
-            mine.frames_dropped
-                .max(peer.map_or(0, |p| p.frames_dropped)),
-            mine.frames_repeated,
-            mine.frames_error,
-            mine.jitter_secs * 1e3,
-            mine.rtt.mean(),
-        );
+        // The receiving end's numbers, whichever end that was.
+        if let Some(got) = r.received() {
+            println!(
+                "  completed {} dropped {} repeated {} errors {} jitter {:?} rtt {:?}",
+                got.frames_completed,
+                got.frames_dropped,
+                got.frames_repeated,
+                got.frames_error,
+                got.jitter,
+                r.stats.rtt.mean(),
+            );
+        }
         failed |= !r.succeeded();
     }
     std::process::exit(i32::from(failed));

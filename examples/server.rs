@@ -26,15 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::with_defaults(config)?.on_finished(|r| {
         let s = &r.stats;
         println!(
-            "{:?} {} -> {}: {:?}, sent {} frames, peer completed {:?}",
+            "{:?} {} -> {}: {:?}, sent {} frames, receiver completed {:?}",
             r.role,
             r.local,
             r.remote,
             r.status,
             s.frames_sent,
-            s.peer_report
-                .map(|p| p.frames_completed)
-                .unwrap_or(s.frames_completed),
+            r.received().map(|got| got.frames_completed),
         );
     });
     let options = ServerOptions::new(vec![listen]);

@@ -73,3 +73,44 @@ fn example_server_serves_example_client_both_ways() {
     assert_eq!(served.len(), 2, "{served:?}");
     assert!(served.iter().all(|l| l.contains("Completed")), "{served:?}");
 }
+
+#[test]
+fn the_readme_shows_the_doctested_example_as_it_is() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let example = std::fs::read_to_string(format!(
+        "{root}/crates/mediastream-core/examples/doc_loopback.rs"
+    ))
+    .unwrap();
+    let block = readme
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has a rust block");
+    assert_eq!(
+        block, example,
+        "README's library code drifted from the example"
+    );
+}
+
+#[test]
+fn the_async_example_streams_while_its_runtime_ticks() {
+    let child = Command::new(example("async_app"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    assert!(start.elapsed() < Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert_eq!(text.matches("Completed").count(), 2, "{text}");
+    let ticks: u64 = text
+        .split("runtime ticks while streaming: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the tick count is printed");
+    // Two 2 s streams at once: about 200 ticks of 10 ms even on a busy host.
+    assert!(ticks >= 100, "{text}");
+}
