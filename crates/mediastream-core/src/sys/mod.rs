@@ -1,9 +1,10 @@
 //! The only code that touches sockets, timers and threads. Each backend
-//! drives the same [`Server`](crate::server::Server) and
-//! [`ClientSession`](crate::client::ClientSession) objects and returns the
-//! same [`ServerHandle`] and results.
+//! drives the same [`Server`] and client patterns
+//! (by default [`ClientSession`](crate::client::ClientSession)) and
+//! returns the same [`ServerHandle`] and results; the backends themselves
+//! are private, chosen by [`Backend`]:
 //!
-//! - [`mio`]: portable (epoll on Linux, kqueue on macOS, AFD on Windows),
+//! - `mio`: portable (epoll on Linux, kqueue on macOS, AFD on Windows),
 //!   with per-core shards and, on Linux, timerfd for sub-millisecond timers.
 //! - `windows` (Windows only): native IOCP with overlapped receives,
 //!   GetQueuedCompletionStatusEx worker threads and high-resolution

@@ -14,8 +14,8 @@ pub struct SocketBuffers {
     pub send: usize,
 }
 
-/// Expands `*` (given as the unspecified IPv4 address with `any = true`)
-/// into 0.0.0.0 and [::] on `port`.
+/// Every interface on `port`: `0.0.0.0` and `[::]`. What a command line's
+/// `*` means; the library never listens there unless asked.
 pub fn expand_listen(port: u16) -> Vec<SocketAddr> {
     vec![
         SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)),
