@@ -274,13 +274,9 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
-    let files = super::cts_files(
-        &crate::report::ctsfiles::FileNames {
-            status: args.status_file.clone(),
-            connection: args.connection_file.clone(),
-            error: args.error_file.clone(),
-            utf16: args.utf16,
-        },
+    let files = crate::report::ctsfiles::open(
+        [&args.status_file, &args.connection_file, &args.error_file],
+        args.utf16,
         start,
     )?;
     let json_to_stdout = args.json.as_deref() == Some("-");

@@ -232,13 +232,9 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
-    let files = super::cts_files(
-        &crate::report::ctsfiles::FileNames {
-            status: args.status_file.clone(),
-            connection: args.connection_file.clone(),
-            error: args.error_file.clone(),
-            utf16: args.utf16,
-        },
+    let files = crate::report::ctsfiles::open(
+        [&args.status_file, &args.connection_file, &args.error_file],
+        args.utf16,
         start,
     )?;
     let handle = start_server(args.backend, Arc::new(server), &options)?;

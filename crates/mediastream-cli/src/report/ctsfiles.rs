@@ -5,14 +5,16 @@
 //! docs/cts.md has the formats.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Write as _};
 use std::time::Instant;
 
 use mediastream_core::pattern::Status;
 use mediastream_core::server::StreamResult;
 
+use super::output::{check, Write};
 use super::text::{StatusRow, STATUS_HEADER};
 use super::{bits_per_second, frames};
+use crate::cmd::CliError;
 
 pub const CONNECTION_HEADER: &str =
     "TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,Dropped,Repeated,Errors,Result,ConnectionId";
@@ -143,6 +145,41 @@ impl CtsFiles {
         }
         Ok(())
     }
+}
+
+/// ctsTraffic's status, connection and error files of a command's
+/// `--status-file`, `--connection-file` and `--error-file` (in that
+/// order), if any is named: each checked and created before any traffic
+/// (exit 2 when one cannot be).
+pub fn open(
+    [status, connection, error]: [&Option<String>; 3],
+    utf16: bool,
+    start: Instant,
+) -> Result<Option<CtsFiles>, CliError> {
+    let names = FileNames {
+        status: status.clone(),
+        connection: connection.clone(),
+        error: error.clone(),
+        utf16,
+    };
+    let named = [
+        ("--status-file", status),
+        ("--connection-file", connection),
+        ("--error-file", error),
+    ];
+    let mut any = false;
+    for (option, path) in named {
+        if let Some(path) = path {
+            check(option, path, Write::InPlace)?;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    CtsFiles::create(&names, start)
+        .map(Some)
+        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// A status row as CSV: TimeSlice in seconds with 3 decimals.
