@@ -6,20 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
 mod common;
-use common::finish;
+use common::{bin, finish};
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(40);
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mediastream"));
-    c.env("RUST_LOG", "warn");
-    c
-}
 
 fn run(cmd: &mut Command) -> Output {
     let child = cmd
@@ -39,23 +32,12 @@ fn text(out: &Output) -> String {
 }
 
 /// Starts a server from these arguments on a free loopback port; the
-/// child and its port, read off its first line.
+/// child and its port.
 fn start(args: &[&str]) -> (Child, String) {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port = first
-        .split("listening on 127.0.0.1:")
-        .nth(1)
-        .and_then(|s| s.split([' ', ',']).next())
-        .unwrap_or_else(|| panic!("the server says where it listens: {first}"))
+    let (child, addr, _) = common::start_listening(args);
+    let port = addr
+        .strip_prefix("127.0.0.1:")
+        .unwrap_or_else(|| panic!("a loopback address: {addr}"))
         .to_owned();
     (child, port)
 }
