@@ -761,6 +761,8 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (server(&["--spin-us", "99999"]), "--spin-us"),
         (server(&["--frame-spread", "soon"]), "--frame-spread"),
         (server(&["--json"]), "--json"),
+        (server(&["--cts-console", "7"]), "--cts-console"),
+        (client(&["--cts-console", "x"]), "--cts-console"),
         (relay(&["--listen", "x"]), "--listen"),
         (
             vec![

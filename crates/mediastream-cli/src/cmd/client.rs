@@ -291,6 +291,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     };
     observer.text.attach(files);
     observer.text.use_table(args.status_table);
+    super::cts::console::client(&mut observer.text, &args, &stream, &targets, bind);
     observer.text.line(&format!(
         "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,
@@ -376,12 +377,8 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     if let Some(target) = &args.json {
         json::write(target, &json::document("client", &results, interrupted))?;
     }
-    let timed_out = args
-        .time_limit
-        .is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms.into()));
     Ok(Outcome {
         results,
         interrupted,
-        timed_out,
     })
 }

@@ -29,13 +29,12 @@ pub enum Exit {
     Usage = 2,
 }
 
-/// How a run ended: its finished streams, and whether Ctrl-C, SIGTERM
-/// or --time-limit cut it short.
+/// How a run ended: its finished streams, and whether Ctrl-C or SIGTERM
+/// cut it short.
 #[derive(Debug)]
 pub struct Outcome {
     pub results: Vec<StreamResult>,
     pub interrupted: bool,
-    pub timed_out: bool,
 }
 
 /// A command that could not run.

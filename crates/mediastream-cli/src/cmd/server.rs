@@ -241,6 +241,13 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     text.attach(files);
     text.use_table(args.status_table);
+    super::cts::console::server(
+        &mut text,
+        &args,
+        compat.as_ref(),
+        handle.local_addrs(),
+        handle.shards(),
+    );
     let b = handle.buffers();
     text.line(&format!(
         "mediastream server: listening on {} with {} shard(s); socket buffers {} B asked, {} B receive / {} B send granted",
@@ -274,7 +281,6 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut results = Vec::new();
     let mut shown = ServerStats::default();
     let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
-    let mut timed_out = false;
     loop {
         match finished.recv_timeout(Duration::from_millis(50)) {
             Ok(r) => {
@@ -300,7 +306,6 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
             break;
         }
         if time_limit.is_some_and(|limit| start.elapsed() >= limit) {
-            timed_out = true;
             text.line(&format!(
                 "time limit of {} ms reached: stopping",
                 time_limit.unwrap_or_default().as_millis()
@@ -330,6 +335,5 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     Ok(Outcome {
         results,
         interrupted,
-        timed_out,
     })
 }

@@ -118,14 +118,7 @@ impl CtsFiles {
     pub fn stream(&mut self, r: &StreamResult) {
         let line = connection_line(r, self.start);
         Self::write(&mut self.failed, &mut self.connection, &line);
-        if let Status::Failed(e) = &r.status {
-            let elapsed = r.ended.saturating_duration_since(self.start).as_secs_f64();
-            let text = format!(
-                "[{elapsed:.3}] UDP connection failed : [{} - {}] : {}",
-                r.local,
-                r.remote,
-                super::escape(&e.to_string())
-            );
+        if let Some(text) = error_line(r, self.start) {
             Self::write(&mut self.failed, &mut self.error, &text);
         }
     }
@@ -182,6 +175,21 @@ pub fn open(
         .map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The error line of a failed stream (the error file's, and the
+/// console's at the levels that print errors); None when it succeeded.
+pub fn error_line(r: &StreamResult, start: Instant) -> Option<String> {
+    let Status::Failed(e) = &r.status else {
+        return None;
+    };
+    let elapsed = r.ended.saturating_duration_since(start).as_secs_f64();
+    Some(format!(
+        "[{elapsed:.3}] UDP connection failed : [{} - {}] : {}",
+        r.local,
+        r.remote,
+        super::escape(&e.to_string())
+    ))
+}
+
 /// A status row as CSV: TimeSlice in seconds with 3 decimals.
 pub fn status_line(row: &StatusRow) -> String {
     format!(
@@ -219,4 +227,4 @@ pub fn connection_line(r: &StreamResult, start: Instant) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
