@@ -399,11 +399,43 @@ fn cts_client_against_our_server_and_our_client_against_cts_server() {
 
 #[test]
 fn the_exit_code_counts_failed_connections() {
-    // A socket that never answers: every connection fails at -TimeLimit.
+    // A socket that never answers: every connection fails.
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port().to_string();
     let out = cts_client(&port, &["-Connections:3", "-TimeLimit:1500"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    // Level 4: a connection line and an error line (stderr) for each.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stdout
+            .matches("] UDP connection failed with the error no answer from ")
+            .count(),
+        3,
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr.matches("] UDP connection failed : [").count(),
+        3,
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("  SuccessfulConnections [0]   NetworkErrors [3]   ProtocolErrors [0]\n"),
+        "{stdout}"
+    );
+    // A stream cut by -TimeLimit fails, and ctsTraffic's notice comes
+    // before the summary.
+    let (server, port, _) = cts_server("1", &[]);
+    let out = cts_client(&port, &["-TimeLimit:1000"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "\n\n  **** Time-limit of 1000 reached ****\n\n\n  Historic Connection Statistics"
+        ),
+        "{stdout}"
+    );
+    finish(server, LIMIT);
 }
 
 #[test]
