@@ -133,8 +133,7 @@ pub struct ServerArgs {
     #[argh(switch)]
     pub utf16: bool,
     /// print status rows as ctsTraffic's fixed-width console table,
-    /// after its legend, instead of CSV lines (the default of mediastream
-    /// cts)
+    /// after its legend, instead of CSV lines
     #[argh(switch)]
     pub status_table: bool,
     /// print ctsTraffic's console as its -ConsoleVerbosity LEVEL does
@@ -288,8 +287,7 @@ pub struct ClientArgs {
     #[argh(switch)]
     pub utf16: bool,
     /// print status rows as ctsTraffic's fixed-width console table,
-    /// after its legend, instead of CSV lines (the default of mediastream
-    /// cts)
+    /// after its legend, instead of CSV lines
     #[argh(switch)]
     pub status_table: bool,
     /// print ctsTraffic's console as its -ConsoleVerbosity LEVEL does

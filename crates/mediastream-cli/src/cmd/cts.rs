@@ -71,7 +71,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("-TimeLimit:MS", "stop after MS milliseconds (default none)"),
     (
         "-ConsoleVerbosity:N",
-        "0 to 6 (default 4); 0 prints no status lines",
+        "0 to 6 (default 4), as ctsTraffic's levels -> --cts-console",
     ),
     (
         "-JitterFilename:F.csv",
