@@ -133,10 +133,15 @@ pub struct ServerArgs {
     #[argh(switch)]
     pub utf16: bool,
     /// print status rows as ctsTraffic's fixed-width console table,
-    /// after its legend, instead of CSV lines (the default of mediastream
-    /// cts)
+    /// after its legend, instead of CSV lines
     #[argh(switch)]
     pub status_table: bool,
+    /// print ctsTraffic's console as its -ConsoleVerbosity LEVEL does
+    /// (0 to 6; docs/cts.md): its Configured Settings block, status
+    /// table, connection lines and summary instead of mediastream's (the
+    /// console of mediastream cts)
+    #[argh(option, from_str_fn(values::verbosity))]
+    pub cts_console: Option<u8>,
     /// receives kept posted per listening socket, IOCP backend (default
     /// 2, 1 to 64; ctsTraffic's -PrePostRecvs)
     #[argh(option, default = "2")]
@@ -282,10 +287,15 @@ pub struct ClientArgs {
     #[argh(switch)]
     pub utf16: bool,
     /// print status rows as ctsTraffic's fixed-width console table,
-    /// after its legend, instead of CSV lines (the default of mediastream
-    /// cts)
+    /// after its legend, instead of CSV lines
     #[argh(switch)]
     pub status_table: bool,
+    /// print ctsTraffic's console as its -ConsoleVerbosity LEVEL does
+    /// (0 to 6; docs/cts.md): its Configured Settings block, status
+    /// table, connection lines and summary instead of mediastream's (the
+    /// console of mediastream cts)
+    #[argh(option, from_str_fn(values::verbosity))]
+    pub cts_console: Option<u8>,
     /// stop streams still running after this long: seconds, fractions
     /// allowed, or e.g. 1500ms (default: none)
     #[argh(option, from_str_fn(values::seconds_as_millis))]

@@ -72,6 +72,16 @@ pub fn seconds_as_millis(value: &str) -> Result<u32, String> {
     }
 }
 
+/// A `-ConsoleVerbosity` level, 0 to 6 as ctsTraffic accepts.
+pub fn verbosity(value: &str) -> Result<u8, String> {
+    match value.trim().parse::<u8>() {
+        Ok(level) if level <= 6 => Ok(level),
+        _ => Err(format!(
+            "'{value}' is not a console verbosity: accepted 0 to 6"
+        )),
+    }
+}
+
 /// `HOST[:PORT]`, `IPv4[:PORT]`, `[IPv6][:PORT]` or a bare IPv6 address;
 /// the host is resolved and the first address used.
 pub fn target(value: &str, default_port: u16) -> Result<SocketAddr, String> {

@@ -5,20 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly
 
 mod common;
-use common::finish;
+use common::{bin, finish};
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+#[cfg(unix)]
+use std::process::Command;
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_mediastream"));
-    c.env("RUST_LOG", "warn");
-    c
-}
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("mediastream-cli-{}", std::process::id()));
@@ -42,29 +38,15 @@ fn json(path: &PathBuf) -> Value {
 
 /// A server on a free loopback port; returns it and its address.
 fn server(extra: &[&str]) -> (Child, String) {
-    let mut child = bin()
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--status-interval",
-            "0",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .expect("the server says where it listens")
-        .to_owned();
+    let mut args = vec![
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--status-interval",
+        "0",
+    ];
+    args.extend(extra);
+    let (child, addr, _) = common::start_listening(&args);
     (child, addr)
 }
 
@@ -779,6 +761,8 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (server(&["--spin-us", "99999"]), "--spin-us"),
         (server(&["--frame-spread", "soon"]), "--frame-spread"),
         (server(&["--json"]), "--json"),
+        (server(&["--cts-console", "7"]), "--cts-console"),
+        (client(&["--cts-console", "x"]), "--cts-console"),
         (relay(&["--listen", "x"]), "--listen"),
         (
             vec![

@@ -244,13 +244,9 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     };
     let stop = stop_flag();
     let start = Instant::now();
-    let files = super::cts_files(
-        &crate::report::ctsfiles::FileNames {
-            status: args.status_file.clone(),
-            connection: args.connection_file.clone(),
-            error: args.error_file.clone(),
-            utf16: args.utf16,
-        },
+    let files = crate::report::ctsfiles::open(
+        [&args.status_file, &args.connection_file, &args.error_file],
+        args.utf16,
         start,
     )?;
     let json_to_stdout = args.json.as_deref() == Some("-");
@@ -265,6 +261,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     };
     observer.text.attach(files);
     observer.text.use_table(args.status_table);
+    super::cts::console::client(&mut observer.text, &args, &stream, &targets, bind);
     observer.text.line(&format!(
         "mediastream client: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms -> {} ({}, {}), {} connection(s){} x {} iteration(s)",
         stream.bits_per_second / 8 * 8,
@@ -348,12 +345,8 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     if let Some(target) = &args.json {
         json::write(target, &json::document("client", &results, interrupted))?;
     }
-    let timed_out = args
-        .time_limit
-        .is_some_and(|ms| start.elapsed() >= Duration::from_millis(ms.into()));
     Ok(Outcome {
         results,
         interrupted,
-        timed_out,
     })
 }

@@ -71,7 +71,7 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("-TimeLimit:MS", "stop after MS milliseconds (default none)"),
     (
         "-ConsoleVerbosity:N",
-        "0 to 6 (default 4); 0 prints no status lines",
+        "0 to 6 (default 4), as ctsTraffic's levels -> --cts-console",
     ),
     (
         "-JitterFilename:F.csv",
@@ -382,11 +382,10 @@ fn translate(g: Gathered) -> Result<Parsed, CliError> {
         }
     }
     let (listening, targeting) = (!g.listen.is_empty(), !g.target.is_empty());
-    let status = if g.verbosity == 0 { 0 } else { g.status_ms };
     match (listening, targeting) {
         (true, true) => Err(usage("cannot specify both -Listen and -Target".into())),
         (false, false) => Err(usage("must specify either -Target or -Listen".into())),
-        (true, false) => server_args(g, status),
+        (true, false) => server_args(g),
         (false, true) => {
             if let Some((o, _)) = g.server_only.first() {
                 return Err(usage(format!(
@@ -399,12 +398,12 @@ fn translate(g: Gathered) -> Result<Parsed, CliError> {
                     "-EnableRecvSharding and -ShardCount are only supported when running as a server (-Listen)".into(),
                 ));
             }
-            client_args(g, status)
+            client_args(g)
         }
     }
 }
 
-fn server_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
+fn server_args(g: Gathered) -> Result<Parsed, CliError> {
     // ctsTraffic's server takes these and has no use for them (runbooks
     // pass -BufferDepth to both ends): ignored.
     let ignored = ["--buffer-depth", "--connections"];
@@ -437,15 +436,16 @@ fn server_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
         _ => 1,
     };
     push("--shards", &shards.to_string());
-    push("--status-interval", &status.to_string());
+    // Status rows are counted at every level: the status file gets them.
+    push("--status-interval", &g.status_ms.to_string());
+    push("--cts-console", &g.verbosity.to_string());
     if !g.utf8 {
         out.push("--utf16".to_owned());
     }
-    out.push("--status-table".to_owned());
     Ok(Parsed::Server(out))
 }
 
-fn client_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
+fn client_args(g: Gathered) -> Result<Parsed, CliError> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |o: &str, v: &str| {
         out.push(o.to_owned());
@@ -463,7 +463,9 @@ fn client_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
         _ => u64::from(u32::MAX),
     };
     push("--iterations", &iterations.to_string());
-    push("--status-interval", &status.to_string());
+    // Status rows are counted at every level: the status file gets them.
+    push("--status-interval", &g.status_ms.to_string());
+    push("--cts-console", &g.verbosity.to_string());
     // ctsTraffic's client speaks plain START; sending (ours) needs v1.
     let sending = g
         .client_only
@@ -475,7 +477,6 @@ fn client_args(g: Gathered, status: u64) -> Result<Parsed, CliError> {
     if !g.utf8 {
         out.push("--utf16".to_owned());
     }
-    out.push("--status-table".to_owned());
     Ok(Parsed::Client(out))
 }
 
@@ -550,14 +551,10 @@ pub fn run(args: &[String]) -> Result<u8, CliError> {
             )?
         }
     };
-    if outcome.timed_out {
-        #[allow(clippy::print_stdout)]
-        {
-            println!("\n ** Time-limit reached **");
-        }
-    }
     Ok(exit_code(&outcome))
 }
+
+pub mod console;
 
 #[cfg(test)]
 mod tests;

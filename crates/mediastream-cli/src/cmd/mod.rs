@@ -29,13 +29,12 @@ pub enum Exit {
     Usage = 2,
 }
 
-/// How a run ended: its finished streams, and whether Ctrl-C, SIGTERM
-/// or --time-limit cut it short.
+/// How a run ended: its finished streams, and whether Ctrl-C or SIGTERM
+/// cut it short.
 #[derive(Debug)]
 pub struct Outcome {
     pub results: Vec<StreamResult>,
     pub interrupted: bool,
-    pub timed_out: bool,
 }
 
 /// A command that could not run.
@@ -79,34 +78,6 @@ pub fn settings(
     };
     s.plan().map_err(usage_of)?;
     Ok(s)
-}
-
-/// ctsTraffic's status, connection and error files, if any is named:
-/// each checked and created before any traffic (exit 2 when one cannot
-/// be).
-pub fn cts_files(
-    names: &crate::report::ctsfiles::FileNames,
-    start: Instant,
-) -> Result<Option<crate::report::ctsfiles::CtsFiles>, CliError> {
-    use crate::report::output::{check, Write};
-    let named = [
-        ("--status-file", &names.status),
-        ("--connection-file", &names.connection),
-        ("--error-file", &names.error),
-    ];
-    let mut any = false;
-    for (option, path) in named {
-        if let Some(path) = path {
-            check(option, path, Write::InPlace)?;
-            any = true;
-        }
-    }
-    if !any {
-        return Ok(None);
-    }
-    crate::report::ctsfiles::CtsFiles::create(names, start)
-        .map(Some)
-        .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 /// Checks `--connections` against its range.

@@ -230,19 +230,22 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     options.spin = super::spin(args.spin_us)?;
     let stop = stop_flag();
     let start = Instant::now();
-    let files = super::cts_files(
-        &crate::report::ctsfiles::FileNames {
-            status: args.status_file.clone(),
-            connection: args.connection_file.clone(),
-            error: args.error_file.clone(),
-            utf16: args.utf16,
-        },
+    let files = crate::report::ctsfiles::open(
+        [&args.status_file, &args.connection_file, &args.error_file],
+        args.utf16,
         start,
     )?;
     let handle = start_server(args.backend, Arc::new(server), &options)?;
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     text.attach(files);
     text.use_table(args.status_table);
+    super::cts::console::server(
+        &mut text,
+        &args,
+        compat.as_ref(),
+        handle.local_addrs(),
+        handle.shards(),
+    );
     let b = handle.buffers();
     text.line(&format!(
         "mediastream server: listening on {} with {} shard(s); socket buffers {} B asked, {} B receive / {} B send granted",
@@ -276,7 +279,6 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut results = Vec::new();
     let mut shown = ServerStats::default();
     let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
-    let mut timed_out = false;
     loop {
         match finished.recv_timeout(Duration::from_millis(50)) {
             Ok(r) => {
@@ -302,7 +304,6 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
             break;
         }
         if time_limit.is_some_and(|limit| start.elapsed() >= limit) {
-            timed_out = true;
             text.line(&format!(
                 "time limit of {} ms reached: stopping",
                 time_limit.unwrap_or_default().as_millis()
@@ -332,6 +333,5 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     Ok(Outcome {
         results,
         interrupted,
-        timed_out,
     })
 }

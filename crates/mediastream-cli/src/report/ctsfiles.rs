@@ -5,14 +5,16 @@
 //! docs/cts.md has the formats.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Write as _};
 use std::time::Instant;
 
 use mediastream_core::pattern::Status;
 use mediastream_core::server::StreamResult;
 
+use super::output::{check, Write};
 use super::text::{StatusRow, STATUS_HEADER};
 use super::{bits_per_second, frames};
+use crate::cmd::CliError;
 
 pub const CONNECTION_HEADER: &str =
     "TimeSlice,LocalAddress,RemoteAddress,Bits/Sec,Completed,Dropped,Repeated,Errors,Result,ConnectionId";
@@ -116,14 +118,7 @@ impl CtsFiles {
     pub fn stream(&mut self, r: &StreamResult) {
         let line = connection_line(r, self.start);
         Self::write(&mut self.failed, &mut self.connection, &line);
-        if let Status::Failed(e) = &r.status {
-            let elapsed = r.ended.saturating_duration_since(self.start).as_secs_f64();
-            let text = format!(
-                "[{elapsed:.3}] UDP connection failed : [{} - {}] : {}",
-                r.local,
-                r.remote,
-                super::escape(&e.to_string())
-            );
+        if let Some(text) = error_line(r, self.start) {
             Self::write(&mut self.failed, &mut self.error, &text);
         }
     }
@@ -143,6 +138,56 @@ impl CtsFiles {
         }
         Ok(())
     }
+}
+
+/// ctsTraffic's status, connection and error files of a command's
+/// `--status-file`, `--connection-file` and `--error-file` (in that
+/// order), if any is named: each checked and created before any traffic
+/// (exit 2 when one cannot be).
+pub fn open(
+    [status, connection, error]: [&Option<String>; 3],
+    utf16: bool,
+    start: Instant,
+) -> Result<Option<CtsFiles>, CliError> {
+    let names = FileNames {
+        status: status.clone(),
+        connection: connection.clone(),
+        error: error.clone(),
+        utf16,
+    };
+    let named = [
+        ("--status-file", status),
+        ("--connection-file", connection),
+        ("--error-file", error),
+    ];
+    let mut any = false;
+    for (option, path) in named {
+        if let Some(path) = path {
+            check(option, path, Write::InPlace)?;
+            any = true;
+        }
+    }
+    if !any {
+        return Ok(None);
+    }
+    CtsFiles::create(&names, start)
+        .map(Some)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The error line of a failed stream (the error file's, and the
+/// console's at the levels that print errors); None when it succeeded.
+pub fn error_line(r: &StreamResult, start: Instant) -> Option<String> {
+    let Status::Failed(e) = &r.status else {
+        return None;
+    };
+    let elapsed = r.ended.saturating_duration_since(start).as_secs_f64();
+    Some(format!(
+        "[{elapsed:.3}] UDP connection failed : [{} - {}] : {}",
+        r.local,
+        r.remote,
+        super::escape(&e.to_string())
+    ))
 }
 
 /// A status row as CSV: TimeSlice in seconds with 3 decimals.
@@ -182,4 +227,4 @@ pub fn connection_line(r: &StreamResult, start: Instant) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,7 @@
 //! What the CLI prints and writes: text lines in ctsTraffic's style, the
 //! JSON document, the jitter file.
 
+pub mod ctsconsole;
 pub mod ctsfiles;
 pub mod histogram;
 pub mod jitter;

@@ -4,6 +4,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
+use super::ctsconsole::{self, CtsConsole};
 use super::{bits_per_second, frames, Source, Totals};
 use mediastream_core::pattern::{Role, Status};
 use mediastream_core::server::StreamResult;
@@ -101,6 +102,8 @@ pub struct Text {
     files: Option<super::ctsfiles::CtsFiles>,
     /// Status rows as ctsTraffic's fixed-width console table.
     table: bool,
+    /// ctsTraffic's whole console instead of ours.
+    cts: Option<CtsConsole>,
 }
 
 impl Text {
@@ -118,6 +121,7 @@ impl Text {
             start,
             files: None,
             table: false,
+            cts: None,
         }
     }
 
@@ -125,6 +129,23 @@ impl Text {
     /// legend, instead of CSV.
     pub fn use_table(&mut self, table: bool) {
         self.table = table;
+    }
+
+    /// Prints ctsTraffic's console from now on, starting with its
+    /// Configured Settings block (`settings`, printed at every level),
+    /// then its legend and table header when the level prints status
+    /// rows. Our own lines (`line`) are then printed at level 6 only.
+    pub fn use_cts(&mut self, console: CtsConsole, settings: &[String]) {
+        for line in settings {
+            self.emit(line);
+        }
+        if console.prints_status() {
+            for line in ctsconsole::legend_and_header() {
+                self.emit(line);
+            }
+        }
+        self.header_done = true;
+        self.cts = Some(console);
     }
 
     /// Also writes status rows and finished streams to these files.
@@ -150,8 +171,16 @@ impl Text {
         let _ = writeln!(io::stderr(), "{text}");
     }
 
-    /// Writes a whole line (ending a refreshed status line first).
+    /// Writes one of mediastream's lines; under ctsTraffic's console, at
+    /// level 6 only.
     pub fn line(&mut self, text: &str) {
+        if self.cts.as_ref().is_none_or(CtsConsole::prints_ours) {
+            self.emit(text);
+        }
+    }
+
+    /// Writes a whole line (ending a refreshed status line first).
+    fn emit(&mut self, text: &str) {
         if self.status_pending {
             let _ = writeln!(self.out);
             self.status_pending = false;
@@ -163,6 +192,16 @@ impl Text {
     pub fn status(&mut self, row: &StatusRow) {
         if let Some(files) = &mut self.files {
             files.status(row);
+        }
+        if let Some(cts) = &mut self.cts {
+            let (print, header) = (cts.prints_status(), cts.header_due());
+            if header && print {
+                self.emit(TABLE_HEADER);
+            }
+            if print {
+                self.emit(&table_row(row));
+            }
+            return;
         }
         let text = format!(
             "{:.3},{:.0},{},{},{},{},{}",
@@ -177,22 +216,22 @@ impl Text {
         if self.table {
             if !self.header_done {
                 for line in LEGEND {
-                    self.line(line);
+                    self.emit(line);
                 }
-                self.line(TABLE_HEADER);
+                self.emit(TABLE_HEADER);
                 self.header_done = true;
             }
-            self.line(&table_row(row));
+            self.emit(&table_row(row));
         } else if self.tty {
             let _ = write!(self.out, "\r{STATUS_HEADER}: {text}   ");
             self.status_pending = true;
             let _ = self.out.flush();
         } else {
             if !self.header_done {
-                self.line(STATUS_HEADER);
+                self.emit(STATUS_HEADER);
                 self.header_done = true;
             }
-            self.line(&text);
+            self.emit(&text);
         }
     }
 
@@ -200,6 +239,22 @@ impl Text {
     pub fn stream(&mut self, r: &StreamResult) {
         if let Some(files) = &mut self.files {
             files.stream(r);
+        }
+        if let Some(cts) = &self.cts {
+            let (errors, connections, ours) = (
+                cts.prints_errors(),
+                cts.prints_connections(),
+                cts.prints_ours(),
+            );
+            if let Some(line) = super::ctsfiles::error_line(r, self.start).filter(|_| errors) {
+                self.warn(&line);
+            }
+            if connections {
+                let additions = if ours { additions(r) } else { String::new() };
+                let line = ctsconsole::connection_line(r, self.start, &additions);
+                self.emit(&line);
+            }
+            return;
         }
         let elapsed = r.ended.saturating_duration_since(self.start).as_secs_f64();
         let id = r
@@ -222,41 +277,22 @@ impl Text {
             Source::Unknown => line += &format!("  FramesSent [{}]", r.stats.frames_sent),
             _ => {
                 line += &format!(
-                    "  Completed [{}]  Dropped [{}]  Repeated [{}]  Errors [{}]  Jitter [{:.3} ms]",
-                    f.completed, f.dropped, f.repeated, f.error, f.jitter_ms
+                    "  Completed [{}]  Dropped [{}]  Repeated [{}]  Errors [{}]",
+                    f.completed, f.dropped, f.repeated, f.error
                 );
             }
         }
-        if r.stats.timestamps_implausible > 0 {
-            line += &format!(
-                "  ImplausibleTimestamps [{}]",
-                r.stats.timestamps_implausible
-            );
-        }
-        if r.role == Role::Sender {
-            if let Some(p99) = r.stats.lateness.histogram.quantile(0.99) {
-                line += &format!("  SendLatenessP99 [{:.3} ms]", p99.as_secs_f64() * 1e3);
-            }
-        }
-        if let Some(rtt) = r.stats.rtt.mean() {
-            line += &format!("  Rtt [{:.3} ms]", rtt.as_secs_f64() * 1e3);
-        }
-        if let Some(m) = super::metrics::metrics(r) {
-            if let Some(d) = &m.frame_delay_ms.last {
-                line += &format!("  FrameDelayP99 [{:.3} ms {}]", d.p99, m.delay_basis);
-            }
-            line += &format!(
-                "  DatagramLoss [{:.3}%]  Late [{}]  Freezes [{}, longest {:.0} ms]",
-                m.datagrams.loss_percent,
-                m.playout.late_frames,
-                m.playout.freezes,
-                m.playout.freeze_ms_longest
-            );
-        }
-        self.line(&line);
+        line += &additions(r);
+        self.emit(&line);
     }
 
     pub fn summary(&mut self, results: &[StreamResult]) {
+        if let Some(cts) = &self.cts {
+            for line in cts.summary(results, self.start.elapsed()) {
+                self.emit(&line);
+            }
+            return;
+        }
         let t = Totals::of(results);
         let pct = |n: u64| {
             if t.frames_total() == 0 {
@@ -369,6 +405,45 @@ impl Text {
             ));
         }
     }
+}
+
+/// What a connection line carries after ctsTraffic's fields: jitter
+/// when the receiver's view is known; at a receiving end the p99 frame
+/// delay with its basis, datagram loss, late frames and freezes; at a
+/// sending end send lateness and RTT.
+fn additions(r: &StreamResult) -> String {
+    let (f, source) = frames(r);
+    let mut line = String::new();
+    if source != Source::Unknown {
+        line += &format!("  Jitter [{:.3} ms]", f.jitter_ms);
+    }
+    if r.stats.timestamps_implausible > 0 {
+        line += &format!(
+            "  ImplausibleTimestamps [{}]",
+            r.stats.timestamps_implausible
+        );
+    }
+    if r.role == Role::Sender {
+        if let Some(p99) = r.stats.lateness.histogram.quantile(0.99) {
+            line += &format!("  SendLatenessP99 [{:.3} ms]", p99.as_secs_f64() * 1e3);
+        }
+    }
+    if let Some(rtt) = r.stats.rtt.mean() {
+        line += &format!("  Rtt [{:.3} ms]", rtt.as_secs_f64() * 1e3);
+    }
+    if let Some(m) = super::metrics::metrics(r) {
+        if let Some(d) = &m.frame_delay_ms.last {
+            line += &format!("  FrameDelayP99 [{:.3} ms {}]", d.p99, m.delay_basis);
+        }
+        line += &format!(
+            "  DatagramLoss [{:.3}%]  Late [{}]  Freezes [{}, longest {:.0} ms]",
+            m.datagrams.loss_percent,
+            m.playout.late_frames,
+            m.playout.freezes,
+            m.playout.freeze_ms_longest
+        );
+    }
+    line
 }
 
 #[cfg(test)]

@@ -1,8 +1,61 @@
 //! Helpers shared by the CLI's integration tests.
 #![allow(dead_code, clippy::unwrap_used)] // not every test file uses every helper; a test fails loudly
 
-use std::process::{Child, Output};
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+/// The built `mediastream` binary, logging warnings only.
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mediastream"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+/// Where a server says it listens: after "listening on " (ours), or a
+/// line that is the address alone (ctsTraffic's settings block).
+fn listening_address(line: &str) -> Option<String> {
+    if let Some(rest) = line.split("listening on ").nth(1) {
+        return rest.split([' ', ',']).next().map(str::to_owned);
+    }
+    let alone = line.trim();
+    alone
+        .parse::<std::net::SocketAddr>()
+        .is_ok()
+        .then(|| alone.to_owned())
+}
+
+/// Starts `mediastream ARGS` (stdout and stderr piped) and reads its
+/// stdout, a byte at a time so that nothing is lost to the child's later
+/// output, until a line says where it listens. The child, that address
+/// (`IP:PORT`), and what it printed up to there.
+pub fn start_listening(args: &[&str]) -> (Child, String, String) {
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.as_mut().unwrap();
+    let (mut printed, mut line) = (String::new(), Vec::new());
+    let mut byte = [0u8];
+    while stdout.read(&mut byte).unwrap() == 1 {
+        if byte[0] != b'\n' {
+            line.push(byte[0]);
+            continue;
+        }
+        let text = String::from_utf8_lossy(&line).into_owned();
+        printed += &text;
+        printed.push('\n');
+        line.clear();
+        if let Some(addr) = listening_address(&text) {
+            return (child, addr, printed);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the server never said where it listens: {printed}");
+}
 
 /// Waits for `child` at most `limit`; kills it and fails past that, so no
 /// spawned process outlives its test.
@@ -20,7 +73,7 @@ pub fn finish(mut child: Child, limit: Duration) -> Output {
 
 /// Runs a command to its end and returns what it printed.
 pub fn sh(args: &[&str]) -> Output {
-    std::process::Command::new(args[0])
+    Command::new(args[0])
         .args(&args[1..])
         .output()
         .expect("runs")

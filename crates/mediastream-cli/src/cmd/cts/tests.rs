@@ -15,38 +15,39 @@ fn supported_command_lines_translate_to_our_options() {
             // Test-NetStack's server line, in its own mixed case.
             "-listen:127.0.0.1 -port:9000 -protocol:udp -bitspersecond:10000000 -FrameRate:100 -StreamLength:30 -ConsoleVerbosity:1 -ServerExitLimit:500 -BufferDepth:3",
             Parsed::Server(args(
-                "--listen 127.0.0.1 --port 9000 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --server-exit-limit 500 --shards 1 --status-interval 5000 --utf16 --status-table",
+                "--listen 127.0.0.1 --port 9000 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --server-exit-limit 500 --shards 1 --status-interval 5000 --cts-console 1 --utf16",
             )),
         ),
         (
             "-TARGET:127.0.0.1 -BIND:127.0.0.1 -PORT:9000 -PROTOCOL:UDP -BITSPERSECOND:10000007 -FRAMERATE:100 -BUFFERDEPTH:3 -STREAMLENGTH:30 -ITERATIONS:1 -CONNECTIONS:2",
             Parsed::Client(args(
-                "--target 127.0.0.1 --port 9000 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --bind 127.0.0.1 --buffer-depth 3 --connections 2 --iterations 1 --status-interval 5000 --compat --utf16 --status-table",
+                "--target 127.0.0.1 --port 9000 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --bind 127.0.0.1 --buffer-depth 3 --connections 2 --iterations 1 --status-interval 5000 --cts-console 4 --compat --utf16",
             )),
         ),
         (
             "-Target:h -Protocol:Udp -BitsPerSecond:0x100 -FrameRate:10 -StreamLength:5 -DatagramByteSize:1200 -StatusUpdate:1000 -TimeLimit:2500 -JitterFilename:j.CSV -RecvBufValue:65536 -OnError:log -Utf8",
             Parsed::Client(args(
-                "--target h --bits-per-second 256 --frame-rate 10 --stream-length 5 --datagram-size 1200 --time-limit 2500ms --socket-buffer 65536 --jitter-file j.CSV --iterations 4294967295 --status-interval 1000 --compat --status-table",
+                "--target h --bits-per-second 256 --frame-rate 10 --stream-length 5 --datagram-size 1200 --time-limit 2500ms --socket-buffer 65536 --jitter-file j.CSV --iterations 4294967295 --status-interval 1000 --cts-console 4 --compat",
             )),
         ),
         (
-            // ours: -Direction:send speaks v1 (JOIN); verbosity 0, no status.
+            // ours: -Direction:send speaks v1 (JOIN); verbosity 0 (status
+            // rows still counted, for the status file).
             &format!("-target:h {STREAM} -Direction:SEND -Iterations:0 -ConsoleVerbosity:0"),
             Parsed::Client(args(
-                "--target h --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --direction send --iterations 4294967295 --status-interval 0 --utf16 --status-table",
+                "--target h --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --direction send --iterations 4294967295 --status-interval 5000 --cts-console 0 --utf16",
             )),
         ),
         (
             &format!("-Listen:* {STREAM} -PrePostRecvs:4 -EnableRecvSharding:on -SendBufValue:1048576 -CompatAllow:10.0.0.0/8 -Connections:8 -StatusFilename:s.csv -connectionfilename:c.csv -ERRORFILENAME:e.log"),
             Parsed::Server(args(
-                "--listen * --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --socket-buffer 1048576 --status-file s.csv --connection-file c.csv --error-file e.log --pre-post-recvs 4 --compat-allow 10.0.0.0/8 --shards 0 --status-interval 5000 --utf16 --status-table",
+                "--listen * --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --socket-buffer 1048576 --status-file s.csv --connection-file c.csv --error-file e.log --pre-post-recvs 4 --compat-allow 10.0.0.0/8 --shards 0 --status-interval 5000 --cts-console 4 --utf16",
             )),
         ),
         (
             &format!("-Listen:::1 {STREAM} -ShardCount:3 -EnableRecvSharding:off"),
             Parsed::Server(args(
-                "--listen ::1 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --shards 3 --status-interval 5000 --utf16 --status-table",
+                "--listen ::1 --bits-per-second 10000000 --frame-rate 100 --stream-length 30 --shards 3 --status-interval 5000 --cts-console 4 --utf16",
             )),
         ),
         ("-Help", Parsed::Help),

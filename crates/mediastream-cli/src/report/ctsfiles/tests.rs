@@ -33,7 +33,10 @@ fn utf16_text(path: &std::path::Path) -> String {
     text
 }
 
-fn result(start: Instant, status: Status, completed: u64) -> StreamResult {
+/// A receiving stream of 100 frames, `completed` of them completed and
+/// the rest dropped, ended 3.25 s after `start` (also the fixture of
+/// `ctsconsole`'s tests).
+pub(crate) fn result(start: Instant, status: Status, completed: u64) -> StreamResult {
     let plan = StreamSettings {
         bits_per_second: 8_000_000,
         frame_rate: 50,
