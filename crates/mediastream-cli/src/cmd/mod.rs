@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mediastream_core::server::StreamResult;
 use mediastream_core::settings::{SettingsError, StreamSettings, DEFAULT_BUFFER_DEPTH_MS};
 
-use crate::report::text::StatusRow;
+use crate::report::text::{StatusRow, Text};
 use crate::report::{frames, Frames};
 
 /// How a command ended, as an exit code.
@@ -81,10 +81,34 @@ pub fn settings(
     Ok(s)
 }
 
-/// ctsTraffic's status, connection and error files, if any is named:
-/// each checked and created before any traffic (exit 2 when one cannot
-/// be).
-pub fn cts_files(
+/// A measuring command's text output: on stderr when `--json` is stdout,
+/// as ctsTraffic's console table when `table`, and copied to ctsTraffic's
+/// status, connection and error files (`files`, in that order) when any
+/// is named: each checked and created now, before any traffic (exit 2
+/// when one cannot be).
+pub fn text_output(
+    files: [&Option<String>; 3],
+    utf16: bool,
+    json: Option<&str>,
+    table: bool,
+    start: Instant,
+) -> Result<Text, CliError> {
+    let [status, connection, error] = files;
+    let names = crate::report::ctsfiles::FileNames {
+        status: status.clone(),
+        connection: connection.clone(),
+        error: error.clone(),
+        utf16,
+    };
+    let files = cts_files(&names, start)?;
+    let mut text = Text::new(json == Some("-"), start);
+    text.attach(files);
+    text.use_table(table);
+    Ok(text)
+}
+
+/// ctsTraffic's status, connection and error files, if any is named.
+fn cts_files(
     names: &crate::report::ctsfiles::FileNames,
     start: Instant,
 ) -> Result<Option<crate::report::ctsfiles::CtsFiles>, CliError> {
