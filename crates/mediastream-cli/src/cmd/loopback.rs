@@ -2,6 +2,7 @@
 //! 127.0.0.1, both directions at once, then the results table. The
 //! server is wired and watched as `mediastream server` does it.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -11,9 +12,9 @@ use mediastream_core::auth::AccessKey;
 use mediastream_core::client::{ClientConfig, Direction};
 use mediastream_core::server::{Admission, PatternFactory, ServerConfig, StreamResult};
 use mediastream_core::settings::StreamSettings;
-use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
+use mediastream_core::sys::{run_client, ClientOptions, ServerOptions};
 
-use super::server::{build, watch, Watch};
+use super::server::{build, Served, Watch};
 use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
@@ -64,16 +65,14 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         admission: Admission::unlimited(),
         ..ServerConfig::default()
     };
-    let (server, finished) = build(config, factory)?;
+    let built = build(config, factory)?;
     let options = ServerOptions {
-        listen: vec!["127.0.0.1:0"
-            .parse()
-            .map_err(|_| CliError::Runtime("address".into()))?],
+        listen: vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))],
         spin: checked.spin,
         ..ServerOptions::default()
     };
-    let handle = start_server(args.backend, server, &options)?;
-    let target = handle.local_addrs()[0];
+    let served = built.start(args.backend, &options)?;
+    let target = served.handle.local_addrs()[0];
     let stream = checked.stream;
     text.line(&format!(
         "mediastream loopback: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms, {} stream(s) each way via {target}",
@@ -86,19 +85,15 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     ));
     let client = |direction| spawn_client(&args, &checked, &stop, target, direction);
     let (receiving, sending) = (client(Direction::Receive), client(Direction::Send));
-    let how = Watch {
-        both_ways: false,
-        print_streams: false,
-        counters: false,
-    };
     let clock = (StatusClock::new(args.status_interval, start), start);
-    let mut server_results = watch(&handle, &finished, &mut text, clock, &how, |_| {
+    let mut server_results = served.watch(&mut text, clock, &Watch::LOOPBACK, |_| {
         receiving.is_finished() && sending.is_finished()
     });
     let mut clients = join(receiving)?;
     clients.extend(join(sending)?);
     // Give the server a moment to report its side, then stop it.
     let deadline = Instant::now() + Duration::from_secs(5);
+    let Served { handle, finished } = served;
     while server_results.len() < clients.len() && Instant::now() < deadline {
         if let Ok(r) = finished.recv_timeout(Duration::from_millis(50)) {
             server_results.push(r);
@@ -114,7 +109,7 @@ fn spawn_client(
     args: &LoopbackArgs,
     checked: &Checked,
     stop: &Arc<AtomicBool>,
-    target: std::net::SocketAddr,
+    target: SocketAddr,
     direction: Direction,
 ) -> ClientThread {
     let stream = checked.stream;

@@ -1,5 +1,6 @@
 //! `mediastream server`: arguments checked in [`check`], then wired here;
-//! the status loop ([`status_loop`]) and [`build`] serve `loopback` too.
+//! [`build`], [`Built::start`] and the status loop ([`status_loop`])
+//! serve `loopback`'s server too.
 
 mod check;
 mod status_loop;
@@ -13,32 +14,56 @@ use mediastream_core::server::{
     PatternFactory, Server, ServerConfig, ServerStats, ShardedConnectionManager, StreamResult,
 };
 use mediastream_core::settings::StreamSettings;
-use mediastream_core::sys::{start_server, ServerHandle};
+use mediastream_core::sys::{start_server, Backend, ServerHandle, ServerOptions};
 
 use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
 use crate::report::text::Text;
 use check::Checked;
-pub use status_loop::{watch, Watch};
+pub use status_loop::Watch;
 
-/// A server this process runs, as [`build`] makes it.
+/// A server this process runs.
 pub type Handle = ServerHandle<ShardedConnectionManager, PatternFactory>;
 
-/// The server of `config` and `factory`, not yet started: each stream it
-/// finishes is sent to the receiver. An invalid plain START stream is a
-/// usage error.
-pub fn build(
-    config: ServerConfig,
-    factory: PatternFactory,
-) -> Result<(Arc<Server>, mpsc::Receiver<StreamResult>), CliError> {
+/// A server built, not yet started.
+pub struct Built {
+    server: Arc<Server>,
+    finished: mpsc::Receiver<StreamResult>,
+}
+
+/// A server running, and the streams it finishes as they finish.
+pub struct Served {
+    pub handle: Handle,
+    pub finished: mpsc::Receiver<StreamResult>,
+}
+
+/// The server of `config` and `factory`: each stream it finishes will be
+/// sent to [`Served::finished`]. An invalid plain START stream is a
+/// usage error. Built apart from starting, so that a bad option fails
+/// before any file is created and a file that cannot be created fails
+/// before any socket is opened.
+pub fn build(config: ServerConfig, factory: PatternFactory) -> Result<Built, CliError> {
     let (tx, finished) = mpsc::channel::<StreamResult>();
     let server = Server::with_factory(config, factory)
         .map_err(super::usage_of)?
         .on_finished(move |r| {
             let _ = tx.send(r.clone());
         });
-    Ok((Arc::new(server), finished))
+    Ok(Built {
+        server: Arc::new(server),
+        finished,
+    })
+}
+
+impl Built {
+    /// Starts the server's workers on `backend`.
+    pub fn start(self, backend: Backend, options: &ServerOptions) -> Result<Served, CliError> {
+        Ok(Served {
+            handle: start_server(backend, self.server, options)?,
+            finished: self.finished,
+        })
+    }
 }
 
 /// The server's request counters on one line, the non-zero ones, with
@@ -69,7 +94,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         options,
     } = check::check(&args)?;
     let (compat, compat_allow) = (config.compat_settings, config.compat_allow.clone());
-    let (server, finished) = build(config, factory)?;
+    let built = build(config, factory)?;
     let stop = stop_flag();
     let start = Instant::now();
     let mut text = super::text_output(
@@ -79,44 +104,45 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         args.status_table,
         start,
     )?;
-    let handle = start_server(args.backend, server, &options)?;
-    announce(&mut text, &handle, compat, &compat_allow);
+    let served = built.start(args.backend, &options)?;
+    announce(&mut text, &served.handle, compat, &compat_allow);
     let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
     let mut timed_out = false;
-    let how = Watch {
-        both_ways: true,
-        print_streams: true,
-        counters: true,
-    };
     let clock = (StatusClock::new(args.status_interval, start), start);
-    let mut results = watch(&handle, &finished, &mut text, clock, &how, |text| {
-        if stop.load(Ordering::SeqCst) || handle.is_finished() {
+    let mut results = served.watch(&mut text, clock, &Watch::SERVER, |text| {
+        if stop.load(Ordering::SeqCst) || served.handle.is_finished() {
             return true;
         }
-        let Some(limit) = time_limit.filter(|limit| start.elapsed() >= *limit) else {
-            return false;
-        };
-        timed_out = true;
-        text.line(&format!(
-            "time limit of {} ms reached: stopping",
-            limit.as_millis()
-        ));
-        true
+        timed_out = time_up(text, time_limit, start);
+        timed_out
     });
     // Streams still running are aborted and reported through the same
     // channel as every other finished stream.
-    let served = handle.server().clone();
+    let Served { handle, finished } = served;
+    let server = handle.server().clone();
     handle.stop()?;
     for r in finished.try_iter() {
         text.stream(&r);
         results.push(r);
     }
-    let interrupted = finish(&args, &mut text, &results, &served.stats(), &stop)?;
+    let interrupted = finish(&args, &mut text, &results, &server.stats(), &stop)?;
     Ok(Outcome {
         results,
         interrupted,
         timed_out,
     })
+}
+
+/// Whether `--time-limit` has passed: if so, says so.
+fn time_up(text: &mut Text, limit: Option<Duration>, start: Instant) -> bool {
+    let Some(limit) = limit.filter(|limit| start.elapsed() >= *limit) else {
+        return false;
+    };
+    text.line(&format!(
+        "time limit of {} ms reached: stopping",
+        limit.as_millis()
+    ));
+    true
 }
 
 /// Where the server listens, and what plain START gets (with a warning

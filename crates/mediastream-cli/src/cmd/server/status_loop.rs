@@ -2,13 +2,13 @@
 //! and `loopback`'s own server): the streams it finishes, collected as
 //! they finish, and a status row each interval, until told to stop.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use mediastream_core::server::{ConnectionManager, ServerStats, StreamResult};
 
 use super::super::{frames_of, StatusClock};
-use super::{requests_line, Handle};
+use super::{requests_line, Served};
 use crate::report::text::Text;
 
 /// What the loop prints besides status rows, and what a row counts.
@@ -24,52 +24,72 @@ pub struct Watch {
     pub counters: bool,
 }
 
-/// Runs until `done` (asked after each wait of up to 50 ms with nothing
-/// finishing) says stop, or the server is gone; the streams it finished.
-/// Finished streams are taken before rows: a busy server reports every
-/// stream, and rows resume when the queue is empty.
-pub fn watch(
-    handle: &Handle,
-    finished: &Receiver<StreamResult>,
-    text: &mut Text,
-    (mut clock, start): (StatusClock, Instant),
-    how: &Watch,
-    mut done: impl FnMut(&mut Text) -> bool,
-) -> Vec<StreamResult> {
-    let mut results = Vec::new();
-    let mut shown = ServerStats::default();
-    loop {
-        match finished.recv_timeout(Duration::from_millis(50)) {
-            Ok(r) => {
-                if how.print_streams {
-                    text.stream(&r);
+impl Watch {
+    /// `mediastream server`: everything it serves, as it happens.
+    pub const SERVER: Watch = Watch {
+        both_ways: true,
+        print_streams: true,
+        counters: true,
+    };
+    /// `mediastream loopback`: rows only; the streams are printed at the
+    /// end, from the clients' side.
+    pub const LOOPBACK: Watch = Watch {
+        both_ways: false,
+        print_streams: false,
+        counters: false,
+    };
+}
+
+impl Served {
+    /// Runs until `done` (asked after each wait of up to 50 ms with nothing
+    /// finishing) says stop, or the server is gone; the streams it finished.
+    /// Finished streams are taken before rows: a busy server reports every
+    /// stream, and rows resume when the queue is empty.
+    pub fn watch(
+        &self,
+        text: &mut Text,
+        (mut clock, start): (StatusClock, Instant),
+        how: &Watch,
+        mut done: impl FnMut(&mut Text) -> bool,
+    ) -> Vec<StreamResult> {
+        let (handle, finished) = (&self.handle, &self.finished);
+        let mut results = Vec::new();
+        let mut shown = ServerStats::default();
+        loop {
+            match finished.recv_timeout(Duration::from_millis(50)) {
+                Ok(r) => {
+                    if how.print_streams {
+                        text.stream(&r);
+                    }
+                    results.push(r);
+                    continue;
                 }
-                results.push(r);
-                continue;
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
-        }
-        let traffic = handle.traffic();
-        let bytes = if how.both_ways {
-            traffic.bytes_sent + traffic.bytes_received
-        } else {
-            traffic.bytes_sent
-        };
-        let streams = handle.server().manager().len();
-        if let Some(row) = clock.tick(Instant::now(), start, streams, bytes, frames_of(&results)) {
-            text.status(&row);
-            if how.counters {
-                let counters = handle.server().stats();
-                if counters != shown {
-                    text.line(&requests_line(&counters));
-                    shown = counters;
+            let traffic = handle.traffic();
+            let bytes = if how.both_ways {
+                traffic.bytes_sent + traffic.bytes_received
+            } else {
+                traffic.bytes_sent
+            };
+            let streams = handle.server().manager().len();
+            if let Some(row) =
+                clock.tick(Instant::now(), start, streams, bytes, frames_of(&results))
+            {
+                text.status(&row);
+                if how.counters {
+                    let counters = handle.server().stats();
+                    if counters != shown {
+                        text.line(&requests_line(&counters));
+                        shown = counters;
+                    }
                 }
             }
+            if done(text) {
+                break;
+            }
         }
-        if done(text) {
-            break;
-        }
+        results
     }
-    results
 }
