@@ -20,6 +20,11 @@ pub struct Watch {
     /// Each stream the server finishes is printed as it finishes
     /// (`loopback` prints its clients' streams instead, at the end).
     pub print_streams: bool,
+    /// Finished streams are taken before any row is made or `done`
+    /// asked, so a busy server reports every stream first (`server`);
+    /// otherwise every wake-up makes a row and asks `done`, so the loop
+    /// ends as soon as it may (`loopback`, whose clients end it).
+    pub streams_first: bool,
     /// After a row, the server's request counters when they changed.
     pub counters: bool,
 }
@@ -29,6 +34,7 @@ impl Watch {
     pub const SERVER: Watch = Watch {
         both_ways: true,
         print_streams: true,
+        streams_first: true,
         counters: true,
     };
     /// `mediastream loopback`: rows only; the streams are printed at the
@@ -36,15 +42,15 @@ impl Watch {
     pub const LOOPBACK: Watch = Watch {
         both_ways: false,
         print_streams: false,
+        streams_first: false,
         counters: false,
     };
 }
 
 impl Served {
-    /// Runs until `done` (asked after each wait of up to 50 ms with nothing
-    /// finishing) says stop, or the server is gone; the streams it finished.
-    /// Finished streams are taken before rows: a busy server reports every
-    /// stream, and rows resume when the queue is empty.
+    /// Runs until `done` (asked after each wait of up to 50 ms, and a
+    /// status row when one is due) says stop, or the server is gone; the
+    /// streams it finished.
     pub fn watch(
         &self,
         text: &mut Text,
@@ -62,7 +68,9 @@ impl Served {
                         text.stream(&r);
                     }
                     results.push(r);
-                    continue;
+                    if how.streams_first {
+                        continue;
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
