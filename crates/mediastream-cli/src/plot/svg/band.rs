@@ -70,6 +70,10 @@ fn summary(caption: &Area, freezes: &[Freeze]) -> Fallible {
         .map_err(err)
 }
 
+/// A row of frame bars: its place, its colour, and which outcomes it
+/// shows.
+type FrameRow = (f64, RGBColor, fn(Outcome) -> bool);
+
 /// Rows, top to bottom: dropped (2..3), late (1..2), freezes (0..1); a
 /// bar is at least `min_w` seconds wide, so a lone frame shows.
 fn bars(chart: &mut Chart, data: &PlotData, s: &Scale, min_w: f64) -> Fallible {
@@ -80,7 +84,7 @@ fn bars(chart: &mut Chart, data: &PlotData, s: &Scale, min_w: f64) -> Fallible {
     chart
         .draw_series((0..3).map(|r| row_bar(f64::from(r), s.t0, s.t1, BAND_BACK)))
         .map_err(err)?;
-    let outcomes: [(f64, RGBColor, fn(Outcome) -> bool); 2] = [
+    let outcomes: [FrameRow; 2] = [
         (2.0, DROPPED_BAR, |o| o == Outcome::Dropped),
         (1.0, LATE, |o| matches!(o, Outcome::Late | Outcome::Other)),
     ];
