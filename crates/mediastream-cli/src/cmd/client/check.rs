@@ -27,7 +27,9 @@ pub struct Checked {
     pub config: ClientConfig,
 }
 
-/// Checks every argument, in the order the errors have always come in.
+/// Checks every argument, in the order the errors have always come in;
+/// `--spin-us`, once checked after the output files, is checked with
+/// the rest now, so a bad value creates no file and prints nothing else.
 pub fn check(args: &ClientArgs) -> Result<Checked, CliError> {
     let direction = direction(&args.direction)?;
     let targets = targets(args)?;

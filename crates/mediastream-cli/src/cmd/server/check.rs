@@ -28,7 +28,9 @@ pub struct Checked {
     pub options: ServerOptions,
 }
 
-/// Checks every argument, in the order the errors have always come in.
+/// Checks every argument, in the order the errors have always come in;
+/// `--spin-us`, once checked after the output files, is checked with
+/// the rest now, so a bad value creates no file and prints nothing else.
 pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     let listen = listen(args)?;
     counts(args)?;
