@@ -28,9 +28,9 @@ pub struct Checked {
     pub options: ServerOptions,
 }
 
-/// Checks every argument, in the order the errors have always come in;
-/// `--spin-us`, once checked after the output files, is checked with
-/// the rest now, so a bad value creates no file and prints nothing else.
+/// Checks every argument, in the order the errors have always come in,
+/// but for `--spin-us`, which once came after the plain START stream was
+/// checked against the limits (by `build`) and now comes before.
 pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     let listen = listen(args)?;
     counts(args)?;
