@@ -7,50 +7,10 @@ use std::time::Duration;
 
 use crate::wire::{DATA_HEADER_LEN, FLAG_DATA};
 
-/// SplitMix64: tiny, seedable, stable forever (a crate's next release
-/// cannot change what a seed means).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed ^ 0x5851_f42d_4c95_7f2d)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && self.unit() < p
-    }
-
-    /// Uniform in [0, n); 0 when n is 0.
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
-        }
-    }
-
-    /// Uniform in [0, max).
-    pub fn duration(&mut self, max: Duration) -> Duration {
-        Duration::from_nanos(self.below(u64::try_from(max.as_nanos()).unwrap_or(u64::MAX)))
-    }
-}
+/// The seeded generator behind every impairment decision: the crate's
+/// one SplitMix64 ([`crate::rand::SplitMix64`]), whose sequence for a
+/// seed never changes between releases.
+pub type Rng = crate::rand::SplitMix64;
 
 /// What the path does. Probabilities are per datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod client;
 pub mod impair;
 pub mod pattern;
+pub mod rand;
 pub mod server;
 pub mod settings;
 pub mod sys;

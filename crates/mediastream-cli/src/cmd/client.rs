@@ -11,11 +11,11 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use mediastream_core::client::{ClientConfig, Direction};
+use mediastream_core::client::{random_token, ClientConfig};
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{ClientOptions, ClientStatus};
 
-use super::{exit_for, random_token, stop_flag, CliError, Exit, Outcome, StatusClock};
+use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::output::{check as check_output, Write};
@@ -112,7 +112,7 @@ fn header(args: &ClientArgs, config: &ClientConfig, targets: &[SocketAddr]) -> S
         stream.buffer_depth_ms,
         targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         if args.compat { "ctsTraffic compat" } else { "v1" },
-        if config.direction == Direction::Send { "send" } else { "recv" },
+        config.direction,
         args.connections,
         if targets.len() > 1 { " per target" } else { "" },
         args.iterations,

@@ -9,13 +9,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mediastream_core::auth::AccessKey;
-use mediastream_core::client::{ClientConfig, Direction};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
 use mediastream_core::server::{Admission, PatternFactory, ServerConfig, StreamResult};
 use mediastream_core::settings::StreamSettings;
 use mediastream_core::sys::{run_client, ClientOptions, ServerOptions};
 
 use super::server::{build, Served, Watch};
-use super::{exit_for, random_token, settings, stop_flag, CliError, Exit, StatusClock};
+use super::{exit_for, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
 use crate::report::text::Text;

@@ -251,20 +251,6 @@ pub fn frames_of(results: &[StreamResult]) -> Frames {
     t
 }
 
-/// A random-enough stream token: the v1 token only has to differ between
-/// concurrent streams and be hard to guess for a spoofer.
-pub fn random_token() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
-}
-
 /// The exit code for a finished run.
 pub fn exit_for(results: &[StreamResult], interrupted: bool) -> Exit {
     if interrupted || results.iter().any(|r| !r.succeeded()) {

@@ -9,7 +9,7 @@ pub mod metrics;
 pub mod output;
 pub mod text;
 
-use mediastream_core::pattern::{Role, Status, StreamError};
+use mediastream_core::pattern::{ReceivedBy, Role, Status, StreamError};
 use mediastream_core::server::StreamResult;
 
 /// Text that came from outside (a peer, an argument) as it may be
@@ -52,34 +52,23 @@ pub struct Frames {
 }
 
 pub fn frames(r: &StreamResult) -> (Frames, Source) {
-    let s = &r.stats;
-    match (r.role, s.peer_report) {
-        (Role::Receiver, _) => (
-            Frames {
-                completed: s.frames_completed,
-                dropped: s.frames_dropped,
-                repeated: s.frames_repeated,
-                error: s.frames_error,
-                bytes_received: s.bytes_received,
-                datagrams_received: s.datagrams_received,
-                jitter_ms: s.jitter_secs * 1e3,
-            },
-            Source::Own,
-        ),
-        (Role::Sender, Some(p)) => (
-            Frames {
-                completed: p.frames_completed,
-                dropped: p.frames_dropped,
-                repeated: p.frames_repeated,
-                error: p.frames_error,
-                bytes_received: p.bytes_received,
-                datagrams_received: p.datagrams_received,
-                jitter_ms: p.jitter_ns as f64 / 1e6,
-            },
-            Source::Peer,
-        ),
-        (Role::Sender, None) => (Frames::default(), Source::Unknown),
-    }
+    let Some(v) = r.received() else {
+        return (Frames::default(), Source::Unknown);
+    };
+    let frames = Frames {
+        completed: v.frames_completed,
+        dropped: v.frames_dropped,
+        repeated: v.frames_repeated,
+        error: v.frames_error,
+        bytes_received: v.bytes_received,
+        datagrams_received: v.datagrams_received,
+        jitter_ms: v.jitter.as_secs_f64() * 1e3,
+    };
+    let source = match v.by {
+        ReceivedBy::ThisEnd => Source::Own,
+        ReceivedBy::Peer { .. } => Source::Peer,
+    };
+    (frames, source)
 }
 
 /// ctsTraffic splits failures into network errors (nothing or too little

@@ -22,6 +22,56 @@ pub enum Direction {
     Send,
 }
 
+impl Direction {
+    /// The name [`FromStr`](std::str::FromStr) takes and `Display` writes:
+    /// `recv` or `send`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Receive => "recv",
+            Direction::Send => "send",
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A direction the client does not know (see [`Direction`]'s `FromStr`).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("'{value}' is not a direction: use recv (or receive) or send")]
+pub struct ParseDirectionError {
+    /// The text that was given.
+    pub value: String,
+}
+
+impl std::str::FromStr for Direction {
+    type Err = ParseDirectionError;
+
+    /// `recv` or `receive`: [`Direction::Receive`]; `send`:
+    /// [`Direction::Send`]. Exact, lowercase, as the CLI's `--direction`.
+    ///
+    /// ```
+    /// use mediastream_core::client::Direction;
+    ///
+    /// assert_eq!("send".parse(), Ok(Direction::Send));
+    /// assert_eq!(Direction::Receive.to_string().parse(), Ok(Direction::Receive));
+    /// let e = "up".parse::<Direction>().unwrap_err();
+    /// assert_eq!(e.to_string(), "'up' is not a direction: use recv (or receive) or send");
+    /// ```
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "recv" | "receive" => Ok(Direction::Receive),
+            "send" => Ok(Direction::Send),
+            other => Err(ParseDirectionError {
+                value: other.to_owned(),
+            }),
+        }
+    }
+}
+
 /// What a client asks for and how it behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientConfig {
@@ -45,7 +95,7 @@ pub struct ClientConfig {
     pub timeline: bool,
     /// JOIN attempts before giving up on a server that does not answer.
     pub join_attempts: u32,
-    /// The stream's token (pick it at random).
+    /// The stream's token (pick it at random: [`random_token`](super::random_token)).
     pub token: u64,
     /// The clock for wire timestamps.
     pub timebase: Option<Timebase>,
@@ -89,7 +139,21 @@ impl ClientConfig {
         })
     }
 
-    fn request(&self) -> RequestRepr {
+    /// The REQUEST / JOIN this configuration sends (without a cookie;
+    /// [`RequestRepr::emit`] writes it, as a JOIN when sending). For a
+    /// hand-written client, or to check what a server will be asked.
+    ///
+    /// ```
+    /// use mediastream_core::client::ClientConfig;
+    /// use mediastream_core::settings::StreamSettings;
+    ///
+    /// let config = ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), 7);
+    /// let request = config.request();
+    /// assert_eq!((request.token, request.frame_rate, request.report_interval_ms), (7, 50, 250));
+    /// let mut buf = [0u8; mediastream_core::wire::v1::REQUEST_LEN];
+    /// assert_eq!(request.emit(false, &mut buf), Some(buf.len()));
+    /// ```
+    pub fn request(&self) -> RequestRepr {
         let s = &self.settings;
         RequestRepr {
             token: self.token,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::auth::AccessKey;
-use crate::pattern::{IoPattern, Role, Status, StreamError};
+use crate::pattern::{IoPattern, ReceivedBy, ReceivedView, Role, Status, StreamError};
 use crate::server::{
     Drive, Handled, ListenerHandler, ListenerId, Received, Server, ServerConfig, StreamKey,
     StreamResult,
@@ -38,6 +38,11 @@ struct Pair {
     /// Datagrams to the client this returns true for (given how long
     /// after the start they arrive) are lost.
     lose_to_client: fn(&[u8], Duration) -> bool,
+    /// The same for datagrams to the server.
+    lose_to_server: fn(&[u8], Duration) -> bool,
+    /// Delay each datagram takes on top of `delay` (either way; the
+    /// path stays first in, first out).
+    extra_delay: fn(&[u8]) -> Duration,
     start: Instant,
     /// One-way delay of the in-memory path.
     delay: Duration,
@@ -60,6 +65,8 @@ impl Pair {
             now,
             server_dies: None,
             lose_to_client: |_, _| false,
+            lose_to_server: |_, _| false,
+            extra_delay: |_| Duration::ZERO,
             start: now,
             delay: DELAY,
         }
@@ -69,10 +76,11 @@ impl Pair {
         let Some(server) = &self.server else { return };
         let mut buf = vec![0u8; 65_536];
         let (now, out, delay) = (self.now, &mut self.to_client, self.delay);
+        let extra = self.extra_delay;
         // Runs of datagrams as a GSO backend would get them, split here.
         let mut send = |_: &crate::server::StreamRequest, b: &[u8], segment: usize| {
             for d in b.chunks(segment) {
-                out.push_back((now + delay, d.to_vec()));
+                out.push_back((now + delay + extra(d), d.to_vec()));
             }
             Ok(())
         };
@@ -105,11 +113,14 @@ impl Pair {
         }
         let mut buf = vec![0u8; 65_536];
         while let Some(len) = self.client.poll_transmit(now, &mut buf) {
-            self.to_server
-                .push_back((now + self.delay, buf[..len].to_vec()));
+            let at = now + self.delay + (self.extra_delay)(&buf[..len]);
+            self.to_server.push_back((at, buf[..len].to_vec()));
         }
         while self.to_server.front().is_some_and(|(t, _)| *t <= now) {
             let (_, bytes) = self.to_server.pop_front().unwrap();
+            if (self.lose_to_server)(&bytes, now - self.start) {
+                continue;
+            }
             let Some(server) = &self.server else { continue };
             let d = Received {
                 listener: ListenerId(0),
@@ -338,6 +349,113 @@ fn v1_send_join_streams_to_the_server() {
     assert!(peer.is_final);
     assert_eq!(peer.frames_completed, 150);
     assert!(p.client.connection_id().is_some());
+}
+
+/// Every tenth frame (3, 13, ...) lost whole; every other frame's
+/// datagrams 1 ms late.
+fn lossy_jittery(p: &mut Pair, direction: Direction) {
+    fn frame_of(b: &[u8]) -> Option<i64> {
+        match crate::wire::parse(b) {
+            Ok(crate::wire::Datagram::Data(d, _)) => Some(d.sequence_number),
+            _ => None,
+        }
+    }
+    let lose: fn(&[u8], Duration) -> bool = |b, _| frame_of(b).is_some_and(|n| n % 10 == 3);
+    match direction {
+        Direction::Receive => p.lose_to_client = lose,
+        Direction::Send => p.lose_to_server = lose,
+    }
+    p.extra_delay = |b| match frame_of(b) {
+        Some(n) if n % 2 == 0 => Duration::from_millis(1),
+        _ => Duration::ZERO,
+    };
+}
+
+#[test]
+fn both_ends_read_the_receivers_numbers_from_one_view() {
+    for direction in [Direction::Receive, Direction::Send] {
+        let config = ClientConfig {
+            direction,
+            ..ClientConfig::new(settings(), 9)
+        };
+        let mut p = Pair::new(config, Some(server_config()));
+        lossy_jittery(&mut p, direction);
+        let p = p.run();
+        assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
+        let server = &p.results[0];
+        let client_role = match direction {
+            Direction::Receive => Role::Receiver,
+            Direction::Send => Role::Sender,
+        };
+        assert_ne!(server.role, client_role);
+        let client = p.client.stats().received(client_role).unwrap();
+        let server = server.received().unwrap();
+        let (own, peer) = match direction {
+            Direction::Receive => (client, server),
+            Direction::Send => (server, client),
+        };
+        assert_eq!(own.by, ReceivedBy::ThisEnd, "{direction:?}");
+        assert_eq!(
+            peer.by,
+            ReceivedBy::Peer { final_report: true },
+            "{direction:?}"
+        );
+        // 15 of 150 frames lost whole, 15 datagrams each.
+        let counts = |v: &ReceivedView| {
+            (
+                v.frames_completed,
+                v.frames_dropped,
+                v.frames_repeated,
+                v.frames_error,
+                v.datagrams_received,
+            )
+        };
+        assert_eq!(counts(&own), (135, 15, 0, 0, 135 * 15), "{direction:?}");
+        assert_eq!(counts(&peer), counts(&own), "{direction:?}");
+        // One unit at both ends: the report's nanoseconds and the
+        // receiver's own seconds agree to the nanosecond.
+        assert!(
+            own.jitter > Duration::from_micros(10),
+            "{direction:?}: {own:?}"
+        );
+        assert!(own.jitter.abs_diff(peer.jitter) <= Duration::from_nanos(1));
+        // Delay is the receiver's own measure: the 1 ms detour is the
+        // whole spread above the fastest datagram.
+        let delay = own.delay.expect("the receiver measured delays");
+        assert_eq!(delay.max, Duration::from_millis(1), "{direction:?}");
+        assert_eq!(delay.datagrams, 135 * 15, "{direction:?}");
+        assert_eq!(peer.delay, None);
+    }
+}
+
+#[test]
+fn a_plain_start_sender_has_no_view_of_the_receiver() {
+    let config = ClientConfig {
+        compat: true,
+        ..ClientConfig::new(settings(), 1)
+    };
+    let p = Pair::new(config, Some(server_config())).run();
+    assert_eq!(p.results[0].role, Role::Sender);
+    assert_eq!(p.results[0].received(), None);
+    let own = p.client.stats().received(Role::Receiver).unwrap();
+    assert_eq!((own.by, own.frames_completed), (ReceivedBy::ThisEnd, 150));
+}
+
+#[test]
+fn direction_parses_and_prints_its_names() {
+    for d in [Direction::Receive, Direction::Send] {
+        assert_eq!(d.to_string().parse(), Ok(d));
+    }
+    assert_eq!("receive".parse(), Ok(Direction::Receive));
+    let e = "RECV".parse::<Direction>().unwrap_err();
+    assert_eq!(e.value, "RECV");
+    assert!(e.to_string().contains("recv") && e.to_string().contains("send"));
+}
+
+#[test]
+fn random_tokens_differ() {
+    let tokens: std::collections::HashSet<u64> = (0..100).map(|_| random_token()).collect();
+    assert_eq!(tokens.len(), 100);
 }
 
 #[test]

@@ -41,14 +41,14 @@ mod stats;
 
 use std::time::Instant;
 
-pub use control::{Greeting, V1Session};
+pub use control::{Greeter, Greeting, V1Session};
 pub use histogram::DurationHistogram;
 pub use jitter::InterarrivalJitter;
 pub use metrics::ReceiveMetrics;
 pub use receiver::{FrameReceiver, ReceiverConfig, Verify, PLAUSIBLE_DELAY_SPREAD};
 pub use record::{FrameOutcome, FrameRecord};
-pub use sender::{FrameSender, SenderConfig};
-pub use stats::{Lateness, Rtt, StreamStats};
+pub use sender::{FrameSender, SenderConfig, SPREAD_STEP};
+pub use stats::{DelaySpread, Lateness, ReceivedBy, ReceivedView, Rtt, StreamStats};
 
 use thiserror::Error;
 
@@ -197,6 +197,32 @@ impl Transmit {
 /// [`poll_timeout`](IoPattern::poll_timeout) (or a datagram arrives) and
 /// then call [`handle_timeout`](IoPattern::handle_timeout); stop when
 /// [`status`](IoPattern::status) is finished.
+///
+/// # The contract a custom pattern keeps
+///
+/// - **Waking.** [`poll_timeout`](IoPattern::poll_timeout) is the only
+///   way a pattern asks for time. `Some(t)` means "call me at `t`" (a
+///   past instant: now); `None` while [`status`](IoPattern::status) is
+///   `Running` means "nothing is due until the next datagram": the
+///   backend then waits for a datagram for this stream, however long,
+///   and never polls in a loop. A pattern with deadlines of its own
+///   (a consent timeout, a stream end) must return them here.
+/// - **Sending.** Everything the pattern owes is taken by
+///   `poll_transmit` or [`poll_transmit_batch`](IoPattern::poll_transmit_batch)
+///   until it returns `None`; a backend may stop early (a send budget, a
+///   full socket buffer, see [`on_unsent`](IoPattern::on_unsent)) and
+///   comes back at once.
+/// - **Greeting (server side, v1).** A pattern the
+///   [`Server`](crate::server::Server) creates sends its greeting first:
+///   an ACCEPT for a v1 request, the connection-id datagram for a plain
+///   START; a v1 client waits for it. The server hands a repeated REQUEST
+///   or JOIN of a running stream to its pattern, which sends the greeting
+///   again. [`Greeter`] does both
+///   ([`StreamRequest::greeter`](crate::server::StreamRequest::greeter)
+///   makes the right one).
+/// - **Finishing.** Once `status` is finished the counters are final and
+///   `poll_timeout` returns `None`; the server then removes the stream and
+///   reports it.
 pub trait IoPattern {
     /// Writes the next datagram due at `now` into the front of `buf` and
     /// returns its length, or `None` when nothing is due. `buf` must hold
@@ -228,8 +254,10 @@ pub trait IoPattern {
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]);
 
     /// When the pattern next needs [`handle_timeout`](IoPattern::handle_timeout)
-    /// or [`poll_transmit`](IoPattern::poll_transmit); `None` once finished.
-    /// An instant in the past means "now".
+    /// or [`poll_transmit`](IoPattern::poll_transmit). An instant in the
+    /// past means "now". `None` once finished; `None` while running means
+    /// "wake me on the next datagram" (the backend waits for one and
+    /// never spins on it).
     fn poll_timeout(&self) -> Option<Instant>;
 
     /// Runs whatever was due at or before `now`.

@@ -1,5 +1,6 @@
 use std::time::{Duration, Instant};
 
+use super::Role;
 use crate::wire::v1::{EndRepr, ReportRepr};
 
 /// Counters of one stream. Receiver and sender fill different fields; the
@@ -84,6 +85,146 @@ impl StreamStats {
             }
             _ => 0.0,
         }
+    }
+}
+
+impl StreamStats {
+    /// What the receiving end of the stream measured, whichever end
+    /// these counters are from: `role` is the role this end played.
+    ///
+    /// A receiver's own counters give it directly
+    /// ([`ReceivedBy::ThisEnd`]). A sender's own frame counters and
+    /// jitter stay 0 (it receives no frames); a v1 sender learns the
+    /// receiver's numbers from its reports, and the latest one is taken
+    /// ([`ReceivedBy::Peer`]). `None` for a sender without a report (a
+    /// plain ctsTraffic stream, whose receiver never reports, or a v1
+    /// stream before its first report).
+    ///
+    /// ```
+    /// use mediastream_core::pattern::{ReceivedBy, Role, StreamStats};
+    /// use mediastream_core::wire::v1::ReportRepr;
+    ///
+    /// let mut sender = StreamStats::default();
+    /// assert!(sender.received(Role::Sender).is_none());
+    /// sender.peer_report = Some(ReportRepr { frames_completed: 149, jitter_ns: 250_000, ..Default::default() });
+    /// let view = sender.received(Role::Sender).unwrap();
+    /// assert_eq!(view.by, ReceivedBy::Peer { final_report: false });
+    /// assert_eq!(view.frames_completed, 149);
+    /// assert_eq!(view.jitter, std::time::Duration::from_micros(250));
+    /// ```
+    pub fn received(&self, role: Role) -> Option<ReceivedView> {
+        match role {
+            Role::Receiver => Some(ReceivedView {
+                by: ReceivedBy::ThisEnd,
+                frames_completed: self.frames_completed,
+                frames_dropped: self.frames_dropped,
+                frames_repeated: self.frames_repeated,
+                frames_error: self.frames_error,
+                datagrams_received: self.datagrams_received,
+                bytes_received: self.bytes_received,
+                datagrams_corrupt: self.datagrams_corrupt,
+                jitter: Duration::try_from_secs_f64(self.jitter_secs).unwrap_or_default(),
+                delay: self
+                    .metrics
+                    .as_deref()
+                    .and_then(|m| DelaySpread::of(&m.datagram_delay)),
+            }),
+            Role::Sender => self.peer_report.map(|r| ReceivedView {
+                by: ReceivedBy::Peer {
+                    final_report: r.is_final,
+                },
+                frames_completed: r.frames_completed,
+                frames_dropped: r.frames_dropped,
+                frames_repeated: r.frames_repeated,
+                frames_error: r.frames_error,
+                datagrams_received: r.datagrams_received,
+                bytes_received: r.bytes_received,
+                datagrams_corrupt: r.datagrams_corrupt,
+                jitter: Duration::from_nanos(r.jitter_ns),
+                delay: None,
+            }),
+        }
+    }
+}
+
+/// The receiving end's account of a stream, read the same way at either
+/// end ([`StreamStats::received`], or
+/// [`StreamResult::received`](crate::server::StreamResult::received)):
+/// every count as ctsTraffic names it, every time a [`Duration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedView {
+    /// Where the numbers come from.
+    pub by: ReceivedBy,
+    /// Frames rendered whole.
+    pub frames_completed: u64,
+    /// Frames rendered with bytes missing (none at all included).
+    pub frames_dropped: u64,
+    /// Frames rendered with more bytes than sent (duplicates).
+    pub frames_repeated: u64,
+    /// Data datagrams that fit no frame (ctsTraffic's "Errors").
+    pub frames_error: u64,
+    /// Data datagrams received.
+    pub datagrams_received: u64,
+    /// Their bytes, headers included.
+    pub bytes_received: u64,
+    /// Data datagrams whose payload failed verification.
+    pub datagrams_corrupt: u64,
+    /// RFC 3550 interarrival jitter.
+    pub jitter: Duration,
+    /// How far datagram delays spread above the stream's fastest
+    /// datagram; measured by a receiver only (a REPORT does not carry
+    /// delays), and `None` before a datagram with a plausible timestamp.
+    pub delay: Option<DelaySpread>,
+}
+
+/// Which end measured a [`ReceivedView`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReceivedBy {
+    /// This end received the stream: its own counters.
+    ThisEnd,
+    /// This end sent it: the receiver's latest v1 REPORT.
+    Peer {
+        /// The receiver's last report (sent after its last frame): the
+        /// numbers are final. Otherwise they are as of an earlier report
+        /// and the stream ended before the final one arrived.
+        final_report: bool,
+    },
+}
+
+/// One-way delay variation (RFC 5481 PDV): each datagram's delay minus
+/// the smallest delay of the stream. It needs no synchronised clocks: a
+/// constant offset between the two ends' clocks cancels out. Absolute
+/// delays (meaningful when both ends share a clock) are in
+/// [`ReceiveMetrics::datagram_delay`](super::ReceiveMetrics::datagram_delay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelaySpread {
+    /// Datagrams measured.
+    pub datagrams: u64,
+    /// The mean.
+    pub mean: Duration,
+    /// The median.
+    pub p50: Duration,
+    /// The 99th percentile.
+    pub p99: Duration,
+    /// The largest.
+    pub max: Duration,
+}
+
+impl DelaySpread {
+    /// The spread of the delays in `h` above its smallest; `None` when it
+    /// is empty.
+    pub fn of(h: &super::metrics::DelayHistogram) -> Option<Self> {
+        let min = h.min()?;
+        let above =
+            |ns: i64| Duration::from_nanos(u64::try_from(ns.saturating_sub(min)).unwrap_or(0));
+        let mean = h.mean().map_or(0.0, |m| (m - min as f64).max(0.0) / 1e9);
+        Some(Self {
+            datagrams: h.count(),
+            mean: Duration::try_from_secs_f64(mean).unwrap_or_default(),
+            p50: above(h.quantile(0.5)?),
+            p99: above(h.quantile(0.99)?),
+            max: above(h.max()?),
+        })
     }
 }
 

@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use super::StreamRequest;
 use crate::pattern::{
-    FrameReceiver, FrameSender, Greeting, IoPattern, ReceiverConfig, Role, SenderConfig, Verify,
+    FrameReceiver, FrameSender, IoPattern, ReceiverConfig, Role, SenderConfig, Verify,
 };
 use crate::time::Timebase;
 
@@ -71,10 +71,7 @@ impl ConnectedSocketFactory for PatternFactory {
         request: &StreamRequest,
         now: Instant,
     ) -> Result<Box<dyn IoPattern + Send>, String> {
-        let greeting = match request.v1 {
-            Some(_) => Greeting::Accept(request.connection_id),
-            None => Greeting::ConnectionId(request.connection_id),
-        };
+        let greeting = request.greeting();
         Ok(match request.key.role {
             Role::Sender => Box::new(FrameSender::new(
                 request.plan,

@@ -150,6 +150,17 @@ fn role_index(role: Role) -> usize {
 }
 
 impl ShardedConnectionManager {
+    /// Locks in the default manager: far more than a host's backend
+    /// threads, so two threads serving different peers rarely meet on
+    /// one (the server's value since the refactor made the manager
+    /// public).
+    pub const DEFAULT_SHARDS: usize = 64;
+    /// Waiting requests the default manager holds: a bound on the memory
+    /// a burst of requests for a full server can take (a request waits
+    /// at most [`ServerConfig::awaiting_timeout`](super::ServerConfig::awaiting_timeout)
+    /// and its client retries anyway).
+    pub const DEFAULT_MAX_AWAITING: usize = 4096;
+
     /// A manager with `shards` locks (at least 1) and room for
     /// `max_awaiting` waiting requests.
     pub fn new(shards: usize, max_awaiting: usize) -> Self {
@@ -183,6 +194,16 @@ impl ShardedConnectionManager {
         self.free[role_index(role)]
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .is_ok()
+    }
+}
+
+impl Default for ShardedConnectionManager {
+    /// What [`Server::with_defaults`](super::Server::with_defaults) uses:
+    /// [`DEFAULT_SHARDS`](Self::DEFAULT_SHARDS) locks and room for
+    /// [`DEFAULT_MAX_AWAITING`](Self::DEFAULT_MAX_AWAITING) waiting
+    /// requests.
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_SHARDS, Self::DEFAULT_MAX_AWAITING)
     }
 }
 

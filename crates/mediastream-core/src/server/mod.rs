@@ -13,6 +13,7 @@ mod counters;
 mod factory;
 mod handler;
 mod manager;
+mod observer;
 mod service;
 mod sources;
 mod types;
@@ -24,6 +25,7 @@ pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};
 pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConnectionManager};
+pub use observer::{Refusal, ServerObserver, StreamRefused};
 pub use service::{
     Batching, Drive, SendRun, Server, ServerConfig, DRIVE_BYTES, DRIVE_DATAGRAMS,
     MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,

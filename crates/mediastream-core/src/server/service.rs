@@ -1,23 +1,24 @@
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::admission::{Admission, Admitted, Refusal, Share};
+use super::admission::{Admission, Admitted, Refusal as AdmissionRefusal, Share};
 use super::cidr::Cidr;
 use super::cookie::{CookieSecret, COOKIE_EPOCH};
 use super::counters::{bump, Counters};
+use super::observer::OnFinished;
 use super::sources::Sources;
 use super::{
     AcceptingSlot, AwaitOutcome, AwaitingEndpoint, ConnectedSocketFactory, ConnectedStream,
-    ConnectionManager, Handled, Ignored, ListenerHandler, PatternFactory, Received, Reply,
-    ServerStats, ShardedConnectionManager, SourceLimits, StreamKey, StreamRequest, StreamResult,
+    ConnectionManager, Handled, Ignored, ListenerHandler, PatternFactory, Received, Refusal, Reply,
+    ServerObserver, ServerStats, ShardedConnectionManager, SourceLimits, StreamKey, StreamRefused,
+    StreamRequest, StreamResult,
 };
 use crate::auth::AccessKey;
 use crate::pattern::{Role, V1Session};
+use crate::rand::SplitMix64;
 use crate::settings::{Limits, StreamPlan, StreamSettings};
 use crate::wire::v1::{self, RefuseCode, RequestRepr, V1Message};
 use crate::wire::{self, ConnectionId, Datagram, WireError};
@@ -149,8 +150,6 @@ pub enum Drive {
     Gone,
 }
 
-type Observer = Box<dyn Fn(&StreamResult) + Send + Sync>;
-
 /// The MediaStream server: a [`ListenerHandler`] that parses requests and
 /// stream datagrams, routes them by role, and creates streams through a
 /// [`ConnectedSocketFactory`] into a [`ConnectionManager`].
@@ -167,7 +166,7 @@ pub struct Server<M = ShardedConnectionManager, F = PatternFactory> {
     counters: Counters,
     id_seed: u64,
     next_id: AtomicU64,
-    observer: Option<Observer>,
+    observers: Vec<Box<dyn ServerObserver>>,
     sources: Sources,
     admitted: Admitted,
     /// The instant cookie epochs count from (the first datagram's).
@@ -190,14 +189,25 @@ impl Server {
     }
 }
 
+impl<M: ConnectionManager> Server<M, PatternFactory> {
+    /// A server over `manager` (a wrapper of
+    /// [`ShardedConnectionManager::default()`], say) with the default
+    /// pattern factory.
+    pub fn with_manager(
+        config: ServerConfig,
+        manager: M,
+    ) -> Result<Self, crate::settings::SettingsError> {
+        Self::new(config, manager, PatternFactory::default())
+    }
+}
+
 impl<F: ConnectedSocketFactory> Server<ShardedConnectionManager, F> {
     /// A server with the default sharded manager and `factory`.
     pub fn with_factory(
         config: ServerConfig,
         factory: F,
     ) -> Result<Self, crate::settings::SettingsError> {
-        let manager = ShardedConnectionManager::new(64, 4096);
-        Self::new(config, manager, factory)
+        Self::new(config, ShardedConnectionManager::default(), factory)
     }
 }
 
@@ -230,23 +240,37 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             manager,
             factory,
             counters: Counters::default(),
-            id_seed: random_seed(),
+            id_seed: crate::rand::random_seed(),
             next_id: AtomicU64::new(0),
-            observer: None,
+            observers: Vec::new(),
             admitted: Admitted::default(),
             epoch_base: OnceLock::new(),
         })
     }
 
-    /// Calls `observer` with every finished stream's result.
-    pub fn on_finished(mut self, observer: impl Fn(&StreamResult) + Send + Sync + 'static) -> Self {
-        self.observer = Some(Box::new(observer));
+    /// Calls `observer` with every finished stream's result (a
+    /// [`ServerObserver`] with only
+    /// [`stream_finished`](ServerObserver::stream_finished)).
+    pub fn on_finished(self, observer: impl Fn(&StreamResult) + Send + Sync + 'static) -> Self {
+        self.with_observer(OnFinished(observer))
+    }
+
+    /// Adds `observer`: it sees every stream started, finished and
+    /// refused from now on, after the observers added before it. Pass
+    /// an `Arc` to keep a handle on it.
+    pub fn with_observer(mut self, observer: impl ServerObserver + 'static) -> Self {
+        self.observers.push(Box::new(observer));
         self
     }
 
     /// The connection manager.
     pub fn manager(&self) -> &M {
         &self.manager
+    }
+
+    /// The factory that creates each stream's pattern.
+    pub fn factory(&self) -> &F {
+        &self.factory
     }
 
     /// The configuration.
@@ -281,8 +305,10 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 
     fn new_connection_id(&self) -> ConnectionId {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let hi = u128::from(mix(self.id_seed ^ n));
-        let lo = u128::from(mix(self.id_seed.rotate_left(29) ^ n ^ 0x5bd1_e995));
+        let hi = u128::from(SplitMix64::mix(self.id_seed ^ n));
+        let lo = u128::from(SplitMix64::mix(
+            self.id_seed.rotate_left(29) ^ n ^ 0x5bd1_e995,
+        ));
         let mut value = (hi << 64) | lo;
         // RFC 4122 version 4 (random) and variant bits.
         value = (value & !(0xf << 76)) | (0x4 << 76);
@@ -325,17 +351,23 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         self.admit(request, d.now)
     }
 
-    fn refuse_over_limit(&self, d: &Received<'_>, token: u64, reason: &str) -> Handled {
+    fn refuse_over_limit(&self, d: &Received<'_>, role: Role, token: u64, reason: &str) -> Handled {
         bump(&self.counters.refused_limits);
-        self.refuse(d, token, RefuseCode::BadParameters, reason)
+        self.refuse(d, role, token, RefuseCode::BadParameters, reason)
     }
 
-    fn refuse_admission(&self, d: &Received<'_>, token: u64, refusal: Refusal) -> Handled {
+    fn refuse_admission(
+        &self,
+        d: &Received<'_>,
+        role: Role,
+        token: u64,
+        refusal: AdmissionRefusal,
+    ) -> Handled {
         match refusal {
-            Refusal::OverLimit(reason) => self.refuse_over_limit(d, token, &reason),
-            Refusal::Full(reason) => {
+            AdmissionRefusal::OverLimit(reason) => self.refuse_over_limit(d, role, token, &reason),
+            AdmissionRefusal::Full(reason) => {
                 bump(&self.counters.busy);
-                self.refuse(d, token, RefuseCode::Busy, &reason)
+                self.refuse(d, role, token, RefuseCode::Busy, &reason)
             }
         }
     }
@@ -357,10 +389,51 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         Handled::Reply(reply)
     }
 
-    fn refuse(&self, d: &Received<'_>, token: u64, code: RefuseCode, reason: &str) -> Handled {
+    fn refuse(
+        &self,
+        d: &Received<'_>,
+        role: Role,
+        token: u64,
+        code: RefuseCode,
+        reason: &str,
+    ) -> Handled {
         bump(&self.counters.refused);
         log::debug!("refusing {} ({code:?}): {reason}", d.remote);
+        let key = StreamKey {
+            role,
+            remote: d.remote,
+        };
+        self.refused(key, d.local, d.now, Refusal::Answered { code, reason });
         self.answer(d, |buf| v1::emit_refuse(token, code, reason, buf))
+    }
+
+    /// Tells the observers that a request for `key` got no stream.
+    fn refused(&self, key: StreamKey, local: SocketAddr, now: Instant, why: Refusal<'_>) {
+        let event = StreamRefused {
+            key,
+            local,
+            now,
+            why,
+        };
+        for o in &self.observers {
+            o.stream_refused(&event);
+        }
+    }
+
+    /// A request that ended in `h`: tells the observers when it was
+    /// dropped for a reason that refuses a stream (not a repeat, not a
+    /// malformed datagram).
+    fn note_dropped(&self, d: &Received<'_>, role: Role, h: Handled) -> Handled {
+        if let Handled::Ignored(why) = h {
+            if refuses(why) {
+                let key = StreamKey {
+                    role,
+                    remote: d.remote,
+                };
+                self.refused(key, d.local, d.now, Refusal::Dropped(why));
+            }
+        }
+        h
     }
 
     /// The cookie epoch `now` falls in.
@@ -441,19 +514,19 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         };
         if !served {
             let why = "this server does not serve that direction";
-            return self.refuse(d, r.token, RefuseCode::DirectionNotServed, why);
+            return self.refuse(d, role, r.token, RefuseCode::DirectionNotServed, why);
         }
         if !self.sources.allow_request(d.remote.ip(), d.now) {
             bump(&self.counters.rate_limited);
             let why = "too many requests from this address; slow down";
-            return self.refuse(d, r.token, RefuseCode::RateLimited, why);
+            return self.refuse(d, role, r.token, RefuseCode::RateLimited, why);
         }
         let (plan, session) = match validate(&r, &self.config.limits, &self.config.admission) {
             Ok(ok) => ok,
-            Err(reason) => return self.refuse_over_limit(d, r.token, &reason),
+            Err(reason) => return self.refuse_over_limit(d, role, r.token, &reason),
         };
         if let Err(refusal) = self.config.admission.check_request(&plan, role) {
-            return self.refuse_admission(d, r.token, refusal);
+            return self.refuse_admission(d, role, r.token, refusal);
         }
         if self.manager.free_slots(role) == 0 {
             // A full server says so; the client prints the reason.
@@ -462,13 +535,13 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                 "busy: stream limit ({} per direction); retry later",
                 self.config.max_streams
             );
-            return self.refuse(d, r.token, RefuseCode::Busy, &why);
+            return self.refuse(d, role, r.token, RefuseCode::Busy, &why);
         }
         if let Err(refusal) = self
             .admitted
             .fits(&self.config.admission, Share::of(&plan, role))
         {
-            return self.refuse_admission(d, r.token, refusal);
+            return self.refuse_admission(d, role, r.token, refusal);
         }
         let request = StreamRequest {
             key,
@@ -481,12 +554,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         match self.admit(request, d.now) {
             Handled::Ignored(Ignored::Busy) => self.refuse(
                 d,
+                role,
                 r.token,
                 RefuseCode::Busy,
                 "server at its stream limit; retry later",
             ),
             Handled::Ignored(Ignored::ExitLimit) => self.refuse(
                 d,
+                role,
                 r.token,
                 RefuseCode::Busy,
                 "server is finishing its last streams",
@@ -562,6 +637,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
         }
         bump(&self.counters.streams_started);
         log::debug!("stream {:?} started", request.key);
+        for o in &self.observers {
+            o.stream_started(&request, now);
+        }
         Handled::Started(request.key)
     }
 
@@ -667,8 +745,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
                 remote: None,
             };
             if let Some((endpoint, slot)) = self.manager.add_accepting(slot) {
-                if let Handled::Started(k) = self.start(endpoint.request, slot, now) {
-                    started = Some(k);
+                let request = endpoint.request;
+                match self.start(request, slot, now) {
+                    Handled::Started(k) => started = Some(k),
+                    Handled::Ignored(why) if refuses(why) => {
+                        let why = Refusal::Dropped(why);
+                        self.refused(request.key, request.local, now, why);
+                    }
+                    _ => {}
                 }
             }
         }
@@ -716,8 +800,8 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             result.role,
             result.status
         );
-        if let Some(observer) = &self.observer {
-            observer(result);
+        for o in &self.observers {
+            o.stream_finished(result);
         }
     }
 
@@ -774,9 +858,15 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
             }
         }
         match parsed {
-            Ok(Datagram::Start) => self.on_start(&d),
-            Ok(Datagram::V1(V1Message::Request(r))) => self.on_request(&d, r, Role::Sender),
-            Ok(Datagram::V1(V1Message::Join(r))) => self.on_request(&d, r, Role::Receiver),
+            Ok(Datagram::Start) => self.note_dropped(&d, Role::Sender, self.on_start(&d)),
+            Ok(Datagram::V1(V1Message::Request(r))) => {
+                let h = self.on_request(&d, r, Role::Sender);
+                self.note_dropped(&d, Role::Sender, h)
+            }
+            Ok(Datagram::V1(V1Message::Join(r))) => {
+                let h = self.on_request(&d, r, Role::Receiver);
+                self.note_dropped(&d, Role::Receiver, h)
+            }
             Ok(Datagram::Data(..)) | Ok(Datagram::V1(V1Message::End(_))) => {
                 self.deliver(&d, StreamKey::receiver(d.remote))
             }
@@ -788,12 +878,29 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
                 bump(&self.counters.unexpected);
                 Handled::Ignored(Ignored::Unexpected)
             }
-            Err(WireError::UnsupportedVersion { version }) if is_request(d.bytes) => {
-                let token = token_of(d.bytes);
+            Err(WireError::UnsupportedVersion { version }) => {
+                let Some(header) = v1::Header::parse(d.bytes)
+                    .ok()
+                    .filter(v1::Header::is_request)
+                else {
+                    bump(&self.counters.malformed);
+                    return Handled::Ignored(Ignored::Malformed);
+                };
+                let token = header.token;
                 let v = v1::VERSION;
                 let why = format!("version {version} not spoken here; this server speaks {v}");
                 let code = RefuseCode::UnsupportedVersion;
                 bump(&self.counters.refused);
+                let key = StreamKey {
+                    role: if header.flag == v1::FLAG_JOIN {
+                        Role::Receiver
+                    } else {
+                        Role::Sender
+                    },
+                    remote: d.remote,
+                };
+                let refusal = Refusal::Answered { code, reason: &why };
+                self.refused(key, d.local, d.now, refusal);
                 let h = if version == 1 {
                     // In the layout a version 1 client reads.
                     self.answer(&d, |buf| v1::emit_refuse_v1(token, code, &why, buf))
@@ -861,35 +968,19 @@ fn validate(
     Ok((plan, session))
 }
 
-fn is_request(bytes: &[u8]) -> bool {
-    matches!(wire::read_flag(bytes), Ok(v1::FLAG_REQUEST | v1::FLAG_JOIN))
+/// Drop reasons that refuse a stream a well-formed request asked for
+/// (the others are repeats, noise or unkeyed datagrams).
+fn refuses(why: Ignored) -> bool {
+    matches!(
+        why,
+        Ignored::CompatDisabled
+            | Ignored::RateLimited
+            | Ignored::Busy
+            | Ignored::ExitLimit
+            | Ignored::FactoryFailed
+    )
 }
 
 fn is_v1(bytes: &[u8]) -> bool {
     wire::read_flag(bytes).is_ok_and(|f| v1::EXTENSION_FLAGS.contains(&f))
-}
-
-fn token_of(bytes: &[u8]) -> u64 {
-    bytes
-        .get(3..11)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
-}
-
-fn random_seed() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
-}
-
-/// SplitMix64's finaliser: spreads a counter into random-looking bits.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

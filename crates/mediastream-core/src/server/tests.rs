@@ -201,9 +201,8 @@ fn verified_request(join: bool, token: u64, port: u16) -> Vec<u8> {
 /// `request` (a REQUEST or JOIN) with the cookie the server makes for
 /// `port` in epoch 0: what a client sends after the CHALLENGE.
 fn cookied(request: &[u8], port: u16) -> Vec<u8> {
-    let flag = u16::from_le_bytes([request[0], request[1]]);
-    let token = u64::from_le_bytes(request[3..11].try_into().unwrap());
-    with_cookie(request, SECRET.cookie(0, addr(port), token, flag))
+    let h = v1::Header::parse(request).unwrap();
+    with_cookie(request, SECRET.cookie(0, addr(port), h.token, h.flag))
 }
 
 fn with_cookie(request: &[u8], cookie: v1::Cookie) -> Vec<u8> {
@@ -387,9 +386,15 @@ fn bad_requests_are_refused_with_a_reason() {
     );
     let mut v3 = request_bytes(true, 5);
     v3[2] = 3;
-    let (code, reason) = refusal(&server.on_datagram(received(1, &v3, now)));
+    let answer = server.on_datagram(received(1, &v3, now));
+    let (code, reason) = refusal(&answer);
     assert_eq!(code, RefuseCode::UnsupportedVersion);
     assert!(reason.contains("version 3"), "{reason}");
+    let Handled::Reply(reply) = &answer else {
+        unreachable!()
+    };
+    // The refusal carries the token of the request it answers.
+    assert_eq!(v1::Header::parse(reply.bytes()).unwrap().token, 5);
     // A version 1 client gets the refusal in the layout it reads (no tag).
     let mut old = request_bytes(true, 5);
     old[2] = 1;
@@ -398,6 +403,7 @@ fn bad_requests_are_refused_with_a_reason() {
     };
     let b = reply.bytes();
     assert_eq!((&b[..3], b[11]), (&[0x04, 0x20, 1][..], 3));
+    assert_eq!(v1::Header::parse(b).unwrap().token, 5);
     assert_eq!(b.len(), 13 + usize::from(b[12]));
     let reason = std::str::from_utf8(&b[13..]).unwrap();
     assert_eq!(reason, "version 1 not spoken here; this server speaks 2");
@@ -1201,15 +1207,6 @@ fn a_cookie_replayed_from_another_port_or_ip_does_nothing() {
     assert_eq!(factory.created.lock().unwrap().len(), 1);
 }
 
-/// SplitMix64, for reproducible hostile datagrams.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 #[test]
 fn an_unverified_address_never_gets_more_than_it_sent() {
     // Every size from 0 to 300 bytes with the REQUEST and JOIN flags, in
@@ -1227,18 +1224,19 @@ fn an_unverified_address_never_gets_more_than_it_sent() {
         };
         let server = Server::new(cfg, FakeManager::default(), &factory).unwrap();
         let now = Instant::now();
-        let mut rng = 1u64;
+        // Reproducible hostile datagrams.
+        let mut rng = crate::rand::SplitMix64::new(1);
         let mut received_from = HashMap::<SocketAddr, usize>::new();
         let mut sent_to = HashMap::<SocketAddr, usize>::new();
         for round in 0..4000u32 {
             let port = 1 + (round % 97) as u16;
             let remote = addr(port);
-            let len = (splitmix(&mut rng) % 301) as usize;
+            let len = (rng.next_u64() % 301) as usize;
             let mut bytes = vec![0u8; len.max(v1::REQUEST_LEN)];
-            match splitmix(&mut rng) % 4 {
-                0 => bytes = request_bytes(false, splitmix(&mut rng)),
-                1 => bytes = request_bytes(true, splitmix(&mut rng)),
-                2 => bytes.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+            match rng.next_u64() % 4 {
+                0 => bytes = request_bytes(false, rng.next_u64()),
+                1 => bytes = request_bytes(true, rng.next_u64()),
+                2 => bytes.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
                 _ => {}
             }
             bytes.resize(len, 0);
@@ -1246,21 +1244,21 @@ fn an_unverified_address_never_gets_more_than_it_sent() {
                 let flags = [
                     0x2001u16, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x20ff,
                 ];
-                let flag = flags[(splitmix(&mut rng) % 8) as usize];
+                let flag = flags[(rng.next_u64() % 8) as usize];
                 bytes[..2].copy_from_slice(&flag.to_le_bytes());
             }
             if len >= 3 {
-                bytes[2] = [1, 2, 3, 0, 255][(splitmix(&mut rng) % 5) as usize];
+                bytes[2] = [1, 2, 3, 0, 255][(rng.next_u64() % 5) as usize];
             }
             if len >= v1::COOKIE_OFFSET + v1::COOKIE_LEN {
                 let c = &mut bytes[v1::COOKIE_OFFSET..v1::COOKIE_OFFSET + v1::COOKIE_LEN];
-                match splitmix(&mut rng) % 3 {
+                match rng.next_u64() % 3 {
                     0 => c.fill(0),
                     1 => c.copy_from_slice(&SECRET.cookie(0, addr(port + 1), 0, 0x2001)),
-                    _ => c.iter_mut().for_each(|b| *b = splitmix(&mut rng) as u8),
+                    _ => c.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
                 }
             }
-            if keyed && splitmix(&mut rng) % 2 == 0 {
+            if keyed && rng.next_u64() % 2 == 0 {
                 key.seal(&mut bytes);
             }
             *received_from.entry(remote).or_default() += bytes.len();
@@ -1407,4 +1405,134 @@ fn every_request_size_from_one_address_stays_within_the_bound() {
     assert_eq!(server.stats().challenged, challenges);
     assert_nothing_kept(&server, &factory);
     assert!(sent * 2 < got, "sent {sent} for {got}");
+}
+
+/// Every event a `ServerObserver` saw, as text a test can compare.
+#[derive(Default)]
+struct Events(Mutex<Vec<String>>);
+
+impl ServerObserver for Events {
+    fn stream_started(&self, r: &StreamRequest, _: Instant) {
+        let e = format!("started {:?} {}", r.key.role, r.key.remote.port());
+        self.0.lock().unwrap().push(e);
+    }
+    fn stream_finished(&self, r: &StreamResult) {
+        let e = format!("finished {:?} {} {:?}", r.role, r.remote.port(), r.status);
+        self.0.lock().unwrap().push(e);
+    }
+    fn stream_refused(&self, r: &StreamRefused<'_>) {
+        let why = match r.why {
+            Refusal::Answered { code, reason } => format!("{code:?}: {reason}"),
+            Refusal::Dropped(why) => format!("dropped {why:?}"),
+        };
+        let e = format!("refused {:?} {} {why}", r.key.role, r.key.remote.port());
+        assert_eq!(r.local, addr(LOCAL));
+        self.0.lock().unwrap().push(e);
+    }
+}
+
+impl Events {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+#[test]
+fn the_observer_sees_started_finished_and_refused_streams() {
+    let mut c = config(1);
+    c.admission.max_total_bits_per_second = 1_500_000;
+    c.compat_settings = Some(StreamSettings::new(1_000_000, 10, 2));
+    let factory = FakeFactory::default();
+    let events = Arc::new(Events::default());
+    let finished = Arc::new(Mutex::new(0));
+    let count = finished.clone();
+    let server = Server::new(c, FakeManager::default(), &factory)
+        .unwrap()
+        .with_observer(events.clone())
+        // The closure hook is an observer too: both see the stream end.
+        .on_finished(move |_| *count.lock().unwrap() += 1);
+    let now = Instant::now();
+    // A stream that fits starts.
+    let request = cookied(&request_bytes(false, 1), 1);
+    assert!(matches!(
+        server.on_datagram(received(1, &request, now)),
+        Handled::Started(_)
+    ));
+    assert_eq!(events.take(), ["started Sender 1"]);
+    // One over the admission limits is refused with a REFUSE.
+    let big = request_with(true, 3, |r| r.bits_per_second = 2_000_000);
+    let (code, _) = refusal(&server.on_datagram(received(3, &cookied(&big, 3), now)));
+    assert_eq!(code, RefuseCode::BadParameters);
+    let refused = events.take();
+    assert_eq!(refused.len(), 1);
+    assert!(
+        refused[0].starts_with("refused Receiver 3 BadParameters: ")
+            && refused[0].contains("max-total-rate"),
+        "{refused:?}"
+    );
+    // A plain START while the only slot is taken waits; a START from
+    // outside the allowed blocks cannot be answered: dropped.
+    assert_eq!(
+        server.on_datagram(received(2, b"START", now)),
+        Handled::Queued
+    );
+    let outside = Received {
+        remote: SocketAddr::from(([192, 0, 2, 1], 9)),
+        ..received(9, b"START", now)
+    };
+    assert_eq!(
+        server.on_datagram(outside),
+        Handled::Ignored(Ignored::CompatDisabled)
+    );
+    assert_eq!(events.take(), ["refused Sender 9 dropped CompatDisabled"]);
+    // Noise and repeats are not refusals.
+    server.on_datagram(received(4, b"STAR", now));
+    server.on_datagram(received(1, &request, now));
+    assert_eq!(events.take(), Vec::<String>::new());
+    // The stream completes; the queued START takes its slot but the
+    // factory fails it now: finished, then a dropped refusal.
+    let first = StreamKey::sender(addr(1));
+    factory.state(first).lock().unwrap().status = Some(Status::Completed);
+    factory
+        .fail
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut buf = [0u8; 2048];
+    assert!(matches!(
+        server.drive(first, now, &mut buf, Batching::NONE, &mut no_send),
+        Drive::Finished { started: None, .. }
+    ));
+    assert_eq!(
+        events.take(),
+        [
+            "finished Sender 1 Completed",
+            "refused Sender 2 dropped FactoryFailed"
+        ]
+    );
+    assert_eq!(*finished.lock().unwrap(), 1);
+}
+
+#[test]
+fn the_default_manager_is_the_one_the_server_uses() {
+    let server =
+        Server::with_manager(ServerConfig::default(), ShardedConnectionManager::default()).unwrap();
+    let _: &PatternFactory = server.factory();
+    assert_eq!(server.manager().free_slots(Role::Sender), 1024);
+    // Room for exactly DEFAULT_MAX_AWAITING waiting requests.
+    let m = ShardedConnectionManager::default();
+    let now = Instant::now();
+    let outcomes: Vec<AwaitOutcome> = (0..=ShardedConnectionManager::DEFAULT_MAX_AWAITING)
+        .map(|i| {
+            let port = u16::try_from(i % 60_000).unwrap() + 1;
+            let ip = std::net::Ipv4Addr::from(0x7f00_0000 + u32::try_from(i / 60_000).unwrap() + 1);
+            let mut e = endpoint(Role::Sender, port, now);
+            e.request.key.remote = SocketAddr::from((ip, port));
+            m.add_awaiting(e)
+        })
+        .collect();
+    let queued = outcomes
+        .iter()
+        .filter(|o| **o == AwaitOutcome::Queued)
+        .count();
+    assert_eq!(queued, ShardedConnectionManager::DEFAULT_MAX_AWAITING);
+    assert_eq!(outcomes.last(), Some(&AwaitOutcome::Full));
 }

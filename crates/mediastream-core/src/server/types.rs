@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::pattern::{Role, Status, StreamStats, V1Session};
+use crate::pattern::{Greeter, Greeting, ReceivedView, Role, Status, StreamStats, V1Session};
 use crate::settings::StreamPlan;
 use crate::wire::ConnectionId;
 
@@ -73,6 +73,25 @@ pub struct StreamRequest {
     pub connection_id: ConnectionId,
 }
 
+impl StreamRequest {
+    /// What the stream must send its client first: an ACCEPT for a v1
+    /// request, the connection-id datagram for a plain START (see
+    /// [`Greeter`] for the rule, and for resending it).
+    pub fn greeting(&self) -> Greeting {
+        match self.v1 {
+            Some(_) => Greeting::Accept(self.connection_id),
+            None => Greeting::ConnectionId(self.connection_id),
+        }
+    }
+
+    /// A [`Greeter`] owing this stream's greeting: what a custom
+    /// server-side [`IoPattern`](crate::pattern::IoPattern) holds to
+    /// send it and to answer a repeated request.
+    pub fn greeter(&self) -> Greeter {
+        Greeter::new(self.greeting(), self.v1.as_ref())
+    }
+}
+
 /// A request waiting for an accepting slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AwaitingEndpoint {
@@ -129,5 +148,14 @@ impl StreamResult {
     /// True when it completed (dropped frames alone do not fail it).
     pub fn succeeded(&self) -> bool {
         self.status == Status::Completed
+    }
+
+    /// What the receiving end measured (frames completed, dropped,
+    /// repeated, errors, jitter, delay), whichever end this result is
+    /// from: this end's own counters when it received, the peer's latest
+    /// report when it sent (see [`StreamStats::received`]). `None` for a
+    /// sending end that never got a report (plain ctsTraffic START).
+    pub fn received(&self) -> Option<ReceivedView> {
+        self.stats.received(self.role)
     }
 }

@@ -42,7 +42,10 @@ pub enum WireError {
         offset: usize,
     },
     /// A v1 datagram of a version this build does not speak.
-    #[error("extension version {version} is not supported (this build speaks version 1)")]
+    #[error(
+        "extension version {version} is not supported (this build speaks version {})",
+        super::v1::VERSION
+    )]
     UnsupportedVersion {
         /// The version byte received.
         version: u8,

@@ -265,19 +265,71 @@ fn expect_len(what: &'static str, len: usize, need: usize, exact: bool) -> Resul
     }
 }
 
+/// The header every v1 datagram starts with (flag, version, token),
+/// read whatever the version: what a server needs to answer a request
+/// of a version it does not speak (a REFUSE must carry the request's
+/// token).
+///
+/// ```
+/// use mediastream_core::client::ClientConfig;
+/// use mediastream_core::settings::StreamSettings;
+/// use mediastream_core::wire::v1::{self, Header};
+///
+/// let mut buf = [0u8; v1::REQUEST_LEN];
+/// let request = ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), 0x1234).request();
+/// request.emit(true, &mut buf).unwrap();
+/// buf[2] = 9; // a version from the future
+/// let header = Header::parse(&buf).unwrap();
+/// assert_eq!((header.flag, header.version, header.token), (v1::FLAG_JOIN, 9, 0x1234));
+/// assert!(header.is_request());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// The message's flag, in [`EXTENSION_FLAGS`].
+    pub flag: u16,
+    /// The version byte (this build speaks [`VERSION`]).
+    pub version: u8,
+    /// The stream's token.
+    pub token: u64,
+}
+
+impl Header {
+    /// Reads the first [`HEADER_LEN`] bytes of a datagram whose flag is
+    /// in [`EXTENSION_FLAGS`]; the version is not checked.
+    pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
+        let flag = super::read_flag(bytes)?;
+        if !EXTENSION_FLAGS.contains(&flag) {
+            return Err(WireError::UnknownFlag { flag });
+        }
+        expect_len("v1", bytes.len(), HEADER_LEN, false)?;
+        let mut r = Reader { bytes, at: 2 };
+        Ok(Self {
+            flag,
+            version: r.u8(),
+            token: r.u64(),
+        })
+    }
+
+    /// A REQUEST or a JOIN.
+    pub fn is_request(&self) -> bool {
+        matches!(self.flag, FLAG_REQUEST | FLAG_JOIN)
+    }
+}
+
 /// Parses a datagram whose flag is in [`EXTENSION_FLAGS`].
 pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
-    let flag = super::read_flag(bytes)?;
-    if !EXTENSION_FLAGS.contains(&flag) {
-        return Err(WireError::UnknownFlag { flag });
-    }
-    expect_len("v1", bytes.len(), HEADER_LEN, false)?;
-    let mut r = Reader { bytes, at: 2 };
-    let version = r.u8();
+    let Header {
+        flag,
+        version,
+        token,
+    } = Header::parse(bytes)?;
     if version != VERSION {
         return Err(WireError::UnsupportedVersion { version });
     }
-    let token = r.u64();
+    let mut r = Reader {
+        bytes,
+        at: HEADER_LEN,
+    };
     match flag {
         FLAG_REQUEST | FLAG_JOIN => {
             // Longer requests are fine: a later version may add fields.

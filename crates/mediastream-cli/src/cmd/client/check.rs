@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mediastream_core::client::{ClientConfig, Direction};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
 use mediastream_core::sys::ClientOptions;
 
-use super::super::{check_connections, key_file, random_token, settings, spin, CliError};
+use super::super::{check_connections, key_file, settings, spin, CliError};
 use crate::args::ClientArgs;
 use crate::values;
 
@@ -78,13 +78,9 @@ pub fn check(args: &ClientArgs) -> Result<Checked, CliError> {
 }
 
 fn direction(value: &str) -> Result<Direction, CliError> {
-    match value {
-        "recv" | "receive" => Ok(Direction::Receive),
-        "send" => Ok(Direction::Send),
-        other => Err(CliError::Usage(format!(
-            "--direction '{other}' is not a direction: use recv or send"
-        ))),
-    }
+    value
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--direction {e}")))
 }
 
 /// Every `--target` as an address; at least one.
