@@ -237,7 +237,7 @@ fn garbage_does_not_disturb_a_real_stream(backend: Backend) {
             if socket.send_to(&bytes, addr).is_ok() {
                 sent += 1;
             }
-            if sent % 1000 == 0 {
+            if sent.is_multiple_of(1000) {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }

@@ -76,7 +76,7 @@ fn flood(target: SocketAddr, total: u32, limit: Duration) -> u32 {
         if socket.send_to(&bytes, target).is_ok() {
             sent += 1;
         }
-        if sent % 500 == 0 {
+        if sent.is_multiple_of(500) {
             std::thread::sleep(Duration::from_millis(1));
         }
     }

@@ -34,17 +34,8 @@ fn main() -> ExitCode {
     // ctsTraffic's syntax (-Name:value) is not argh's: `cts`, or a binary
     // named ctsTraffic, takes the rest of the command line raw.
     if let Some(cts_args) = cts_args(name, &argv) {
-        return match cmd::cts::run(cts_args) {
-            Ok(code) => ExitCode::from(code),
-            Err(CliError::Usage(message)) => {
-                eprintln!("{name} cts: {message}");
-                ExitCode::from(Exit::Usage as u8)
-            }
-            Err(CliError::Runtime(message)) => {
-                eprintln!("{name} cts: {message}");
-                ExitCode::from(Exit::StreamsFailed as u8)
-            }
-        };
+        return cmd::cts::run(cts_args)
+            .map_or_else(|e| failed(&format!("{name} cts"), e), ExitCode::from);
     }
     let rest: Vec<&str> = argv.iter().skip(1).map(String::as_str).collect();
     let cli = match Cli::from_args(&[name], &rest) {
@@ -80,17 +71,19 @@ fn main() -> ExitCode {
             "no subcommand: use server, client, loopback, relay, merge or plot".into(),
         )),
     };
-    match outcome {
-        Ok(exit) => ExitCode::from(exit as u8),
-        Err(CliError::Usage(message)) => {
-            eprintln!("{name}: {message}");
-            ExitCode::from(Exit::Usage as u8)
-        }
-        Err(CliError::Runtime(message)) => {
-            eprintln!("{name}: {message}");
-            ExitCode::from(Exit::StreamsFailed as u8)
-        }
-    }
+    outcome.map_or_else(|e| failed(name, e), |exit| ExitCode::from(exit as u8))
+}
+
+/// A command that could not run: its message on stderr after `who`, and
+/// the exit code its kind of error has.
+#[allow(clippy::print_stderr)]
+fn failed(who: &str, e: CliError) -> ExitCode {
+    let (message, exit) = match e {
+        CliError::Usage(message) => (message, Exit::Usage),
+        CliError::Runtime(message) => (message, Exit::StreamsFailed),
+    };
+    eprintln!("{who}: {message}");
+    ExitCode::from(exit as u8)
 }
 
 /// The ctsTraffic arguments when the program is invoked as ctsTraffic

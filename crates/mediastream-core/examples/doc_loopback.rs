@@ -1,5 +1,6 @@
 // The crate-level example (lib.rs includes this file as its doctest, and
 // `cargo run -p mediastream-core --example doc_loopback` runs it).
+#![allow(clippy::print_stdout)] // an example prints what it measured
 use std::sync::Arc;
 
 use mediastream_core::client::{random_token, ClientConfig, Direction};

@@ -1,22 +1,34 @@
 //! `mediastream loopback`: a server and a client in one process on
-//! 127.0.0.1, both directions at once, then the results table.
+//! 127.0.0.1, both directions at once, then the results table. The
+//! server is wired and watched as `mediastream server` does it.
 
-use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use mediastream_core::auth::AccessKey;
 use mediastream_core::client::{random_token, ClientConfig, Direction};
-use mediastream_core::server::{
-    Admission, ConnectionManager, PatternFactory, Server, ServerConfig, StreamResult,
-};
-use mediastream_core::sys::{run_client, start_server, ClientOptions, ServerOptions};
+use mediastream_core::server::{Admission, PatternFactory, ServerConfig, StreamResult};
+use mediastream_core::settings::StreamSettings;
+use mediastream_core::sys::{run_client, ClientOptions, ServerOptions};
 
-use super::{exit_for, frames_of, settings, stop_flag, CliError, Exit, StatusClock};
+use super::server::{build, Served, Watch};
+use super::{exit_for, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
 use crate::report::text::Text;
 
-pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
+/// What the checked arguments decide.
+struct Checked {
+    stream: StreamSettings,
+    key: Option<AccessKey>,
+    spin: Duration,
+}
+
+/// Every argument checked, before any socket is opened.
+fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     let stream = settings(
         args.bits_per_second,
         args.frame_rate,
@@ -28,34 +40,37 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     if let Some(target) = &args.json {
         json::check("--json", target)?;
     }
+    let key = super::key_file(args.key_file.as_deref())?;
+    let spin = super::spin(args.spin_us)?;
+    Ok(Checked { stream, key, spin })
+}
+
+/// A client stream's thread, and its results.
+type ClientThread = JoinHandle<std::io::Result<Vec<StreamResult>>>;
+
+pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
+    let checked = check(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
-    let (tx, finished) = mpsc::channel::<StreamResult>();
     let spread = Duration::from_millis(args.frame_spread.into());
     let factory = PatternFactory {
         spread,
         timebase: mediastream_core::sys::host_timebase(),
         ..PatternFactory::default()
     };
-    let key = super::key_file(args.key_file.as_deref())?;
     let config = ServerConfig {
-        key: key.clone(),
+        key: checked.key.clone(),
         // Only this process talks to it.
         admission: Admission::unlimited(),
         ..ServerConfig::default()
     };
-    let server = Server::with_factory(config, factory)
-        .map_err(super::usage_of)?
-        .on_finished(move |r| {
-            let _ = tx.send(r.clone());
-        });
-    let mut options = ServerOptions::new(vec!["127.0.0.1:0"
-        .parse()
-        .map_err(|_| CliError::Runtime("address".into()))?]);
-    options.spin = super::spin(args.spin_us)?;
-    let handle = start_server(args.backend, Arc::new(server), &options)?;
-    let target = handle.local_addrs()[0];
+    let built = build(config, factory)?;
+    let mut options = ServerOptions::new([SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
+    options.spin = checked.spin;
+    let served = built.start(args.backend, &options)?;
+    let target = served.handle.local_addrs()[0];
+    let stream = checked.stream;
     text.line(&format!(
         "mediastream loopback: {} bit/s, {} frames/s, {} s, {}-byte datagrams, buffer {} ms, {} stream(s) each way via {target}",
         stream.bits_per_second / 8 * 8,
@@ -65,56 +80,17 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         stream.buffer_depth_ms,
         args.connections
     ));
-    let run = |direction: Direction| {
-        let spin = options.spin;
-        let mut options = ClientOptions::new(target);
-        options.connections = args.connections;
-        options.stop = Some(stop.clone());
-        // Generous: the stream, the buffer, the linger, and slack.
-        options.time_limit = Some(Duration::from_secs(
-            u64::from(stream.stream_length_secs) * 2 + 30,
-        ));
-        options.spin = spin;
-        options.key = key.clone();
-        let config = ClientConfig {
-            direction,
-            spread,
-            timebase: mediastream_core::sys::host_timebase(),
-            timeline: true,
-            ..ClientConfig::new(stream, random_token())
-        };
-        let backend = args.backend;
-        std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
-    };
-    let receiving = run(Direction::Receive);
-    let sending = run(Direction::Send);
-    let mut clock = StatusClock::new(args.status_interval, start);
-    let mut server_results = Vec::new();
-    while !(receiving.is_finished() && sending.is_finished()) {
-        if let Ok(r) = finished.recv_timeout(Duration::from_millis(50)) {
-            server_results.push(r);
-        }
-        let t = handle.traffic();
-        let streams = handle.server().manager().len();
-        if let Some(row) = clock.tick(
-            Instant::now(),
-            start,
-            streams,
-            t.bytes_sent,
-            frames_of(&server_results),
-        ) {
-            text.status(&row);
-        }
-    }
-    let join = |h: std::thread::JoinHandle<std::io::Result<Vec<StreamResult>>>| {
-        h.join()
-            .map_err(|_| CliError::Runtime("a client thread panicked".into()))?
-            .map_err(CliError::from)
-    };
+    let client = |direction| spawn_client(&args, &checked, &stop, target, direction);
+    let (receiving, sending) = (client(Direction::Receive), client(Direction::Send));
+    let clock = (StatusClock::new(args.status_interval, start), start);
+    let mut server_results = served.watch(&mut text, clock, &Watch::LOOPBACK, |_| {
+        receiving.is_finished() && sending.is_finished()
+    });
     let mut clients = join(receiving)?;
     clients.extend(join(sending)?);
     // Give the server a moment to report its side, then stop it.
     let deadline = Instant::now() + Duration::from_secs(5);
+    let Served { handle, finished } = served;
     while server_results.len() < clients.len() && Instant::now() < deadline {
         if let Ok(r) = finished.recv_timeout(Duration::from_millis(50)) {
             server_results.push(r);
@@ -122,7 +98,55 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     }
     handle.stop()?;
     server_results.extend(finished.try_iter());
-    for r in &clients {
+    report(&args, &mut text, &clients, &server_results, &stop)
+}
+
+/// One direction's streams on a thread of their own.
+fn spawn_client(
+    args: &LoopbackArgs,
+    checked: &Checked,
+    stop: &Arc<AtomicBool>,
+    target: SocketAddr,
+    direction: Direction,
+) -> ClientThread {
+    let stream = checked.stream;
+    let mut options = ClientOptions::new(target);
+    options.connections = args.connections;
+    options.stop = Some(stop.clone());
+    // Generous: the stream, the buffer, the linger, and slack.
+    options.time_limit = Some(Duration::from_secs(
+        u64::from(stream.stream_length_secs) * 2 + 30,
+    ));
+    options.spin = checked.spin;
+    options.key = checked.key.clone();
+    let config = ClientConfig {
+        direction,
+        spread: Duration::from_millis(args.frame_spread.into()),
+        timebase: mediastream_core::sys::host_timebase(),
+        timeline: true,
+        ..ClientConfig::new(stream, random_token())
+    };
+    let backend = args.backend;
+    std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
+}
+
+fn join(thread: ClientThread) -> Result<Vec<StreamResult>, CliError> {
+    thread
+        .join()
+        .map_err(|_| CliError::Runtime("a client thread panicked".into()))?
+        .map_err(CliError::from)
+}
+
+/// The clients' streams, each beside the server's view of it; the exit
+/// code counts a failure at either end.
+fn report(
+    args: &LoopbackArgs,
+    text: &mut Text,
+    clients: &[StreamResult],
+    server_results: &[StreamResult],
+    stop: &AtomicBool,
+) -> Result<Exit, CliError> {
+    for r in clients {
         text.stream(r);
     }
     let rows: Vec<_> = clients
@@ -135,10 +159,10 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         })
         .collect();
     text.table(&rows);
-    text.summary(&clients);
+    text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
     if let Some(target) = &args.json {
-        json::write(target, &json::document("loopback", &clients, interrupted))?;
+        json::write(target, &json::document("loopback", clients, interrupted))?;
     }
     let server_failed = rows
         .iter()
@@ -146,6 +170,6 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     Ok(if server_failed {
         Exit::StreamsFailed
     } else {
-        exit_for(&clients, interrupted)
+        exit_for(clients, interrupted)
     })
 }

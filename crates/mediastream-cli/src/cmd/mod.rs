@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use mediastream_core::server::StreamResult;
 use mediastream_core::settings::{SettingsError, StreamSettings, DEFAULT_BUFFER_DEPTH_MS};
 
-use crate::report::text::StatusRow;
+use crate::report::text::{StatusRow, Text};
 use crate::report::{frames, Frames};
 
 /// How a command ended, as an exit code.
@@ -78,6 +78,25 @@ pub fn settings(
     };
     s.plan().map_err(usage_of)?;
     Ok(s)
+}
+
+/// A measuring command's text output: on stderr when `--json` is stdout,
+/// as ctsTraffic's console table when `table`, and copied to ctsTraffic's
+/// status, connection and error files (`files`, in that order) when any
+/// is named: each checked and created now, before any traffic (exit 2
+/// when one cannot be).
+pub fn text_output(
+    files: [&Option<String>; 3],
+    utf16: bool,
+    json: Option<&str>,
+    table: bool,
+    start: Instant,
+) -> Result<Text, CliError> {
+    let files = crate::report::ctsfiles::open(files, utf16, start)?;
+    let mut text = Text::new(json == Some("-"), start);
+    text.attach(files);
+    text.use_table(table);
+    Ok(text)
 }
 
 /// Checks `--connections` against its range.

@@ -188,60 +188,14 @@ pub fn parse(text: &str, file: &str, stream: Option<usize>) -> Result<PlotData, 
             })
         })
         .collect::<Result<_, _>>()?;
-    let has_timeline = |s: &StreamDoc| s.timeline.as_ref().is_some_and(|t| !t.is_empty());
-    let index = match stream {
-        Some(i) if i >= count => {
-            return Err(CliError::Usage(if count == 0 {
-                format!("--stream {i}: {file} has no streams")
-            } else {
-                format!(
-                    "--stream {i} is out of range: {file} has {count} stream(s), 0 to {}",
-                    count - 1
-                )
-            }))
-        }
-        Some(i) if !has_timeline(&streams[i]) => {
-            let with: Vec<String> = (0..count)
-                .filter(|&j| has_timeline(&streams[j]))
-                .map(|j| j.to_string())
-                .collect();
-            let others = if with.is_empty() {
-                format!("no stream of {file} has one: {HOW_TO_GET_A_TIMELINE}")
-            } else {
-                format!("streams with one: {}", with.join(", "))
-            };
-            return Err(CliError::Runtime(format!(
-                "stream {i} of {file} ({}) has no per-frame timeline to plot; {others}",
-                streams[i].role.as_deref().unwrap_or("unknown role")
-            )));
-        }
-        Some(i) => i,
-        None => streams.iter().position(has_timeline).ok_or_else(|| {
-            CliError::Runtime(format!(
-                "{file} has no stream with a per-frame timeline ({count} stream(s), \
-                 none with frames): {HOW_TO_GET_A_TIMELINE}"
-            ))
-        })?,
-    };
+    let index = pick(&streams, stream, file)?;
     let Some(s) = streams.into_iter().nth(index) else {
         return Err(CliError::Runtime(format!(
             "{file}: stream {index} vanished"
         )));
     };
     let settings = s.settings.unwrap_or_default();
-    let mut frames: Vec<Frame> = s
-        .timeline
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| Frame {
-            seq: e.seq,
-            due_s: e.due_ms / 1e3,
-            outcome: Outcome::parse(e.outcome.as_deref().unwrap_or("")),
-            first_ms: e.first_ms.filter(|v| v.is_finite()),
-            last_ms: e.last_ms.filter(|v| v.is_finite()),
-        })
-        .collect();
-    frames.sort_by_key(|f| f.seq);
+    let frames = frames(s.timeline.unwrap_or_default());
     let frame_interval_s = match settings.frame_rate {
         Some(r) if r > 0 => 1.0 / f64::from(r),
         _ => median_step(&frames).unwrap_or(1.0 / 60.0),
@@ -265,6 +219,62 @@ pub fn parse(text: &str, file: &str, stream: Option<usize>) -> Result<PlotData, 
         freezes,
         frame_interval_s,
     })
+}
+
+/// Which of `streams` to plot: `stream`, when it is one with a timeline,
+/// or else the first with one. `file` names the document in errors.
+fn pick(streams: &[StreamDoc], stream: Option<usize>, file: &str) -> Result<usize, CliError> {
+    let has_timeline = |s: &StreamDoc| s.timeline.as_ref().is_some_and(|t| !t.is_empty());
+    let count = streams.len();
+    match stream {
+        Some(i) if i >= count => Err(CliError::Usage(if count == 0 {
+            format!("--stream {i}: {file} has no streams")
+        } else {
+            format!(
+                "--stream {i} is out of range: {file} has {count} stream(s), 0 to {}",
+                count - 1
+            )
+        })),
+        Some(i) if !has_timeline(&streams[i]) => {
+            let with: Vec<String> = (0..count)
+                .filter(|&j| has_timeline(&streams[j]))
+                .map(|j| j.to_string())
+                .collect();
+            let others = if with.is_empty() {
+                format!("no stream of {file} has one: {HOW_TO_GET_A_TIMELINE}")
+            } else {
+                format!("streams with one: {}", with.join(", "))
+            };
+            Err(CliError::Runtime(format!(
+                "stream {i} of {file} ({}) has no per-frame timeline to plot; {others}",
+                streams[i].role.as_deref().unwrap_or("unknown role")
+            )))
+        }
+        Some(i) => Ok(i),
+        None => streams.iter().position(has_timeline).ok_or_else(|| {
+            CliError::Runtime(format!(
+                "{file} has no stream with a per-frame timeline ({count} stream(s), \
+                 none with frames): {HOW_TO_GET_A_TIMELINE}"
+            ))
+        }),
+    }
+}
+
+/// A timeline's entries as frames, in sequence order; a delay that is
+/// not a number is no delay.
+fn frames(timeline: Vec<TimelineEntry>) -> Vec<Frame> {
+    let mut frames: Vec<Frame> = timeline
+        .into_iter()
+        .map(|e| Frame {
+            seq: e.seq,
+            due_s: e.due_ms / 1e3,
+            outcome: Outcome::parse(e.outcome.as_deref().unwrap_or("")),
+            first_ms: e.first_ms.filter(|v| v.is_finite()),
+            last_ms: e.last_ms.filter(|v| v.is_finite()),
+        })
+        .collect();
+    frames.sort_by_key(|f| f.seq);
+    frames
 }
 
 /// The median gap between consecutive render ticks.

@@ -59,7 +59,7 @@ impl CtsConsole {
     /// Counts a status row; true when the table header is due before it
     /// again (every 40 rows, as ctsTraffic).
     pub fn header_due(&mut self) -> bool {
-        let due = self.rows > 0 && self.rows % HEADER_EVERY == 0;
+        let due = self.rows > 0 && self.rows.is_multiple_of(HEADER_EVERY);
         self.rows += 1;
         due
     }

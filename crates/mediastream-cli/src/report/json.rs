@@ -161,52 +161,10 @@ fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A finished stream as the document's stream object.
 pub fn stream(r: &StreamResult) -> Stream {
     let s = &r.stats;
     let (f, source) = frames(r);
-    let p = r.plan.settings();
-    let lateness = (s.lateness.frames > 0).then(|| {
-        let q = |x| {
-            s.lateness
-                .histogram
-                .quantile(x)
-                .unwrap_or_default()
-                .as_secs_f64()
-                * 1e6
-        };
-        Quantiles {
-            p50: q(0.5),
-            p99: q(0.99),
-            max: s.lateness.max.as_secs_f64() * 1e6,
-            steady_max: s.lateness.steady_max.as_secs_f64() * 1e6,
-            steady: s.lateness.steady,
-            frames: s.lateness.frames,
-        }
-    });
-    let rtt = s.rtt.mean().map(|mean| Rtt {
-        samples: s.rtt.samples,
-        min: ms(s.rtt.min),
-        mean: ms(mean),
-        max: ms(s.rtt.max),
-    });
-    let peer = r.v1.then(|| Peer {
-        report: s.peer_report.map(|p| PeerReport {
-            is_final: p.is_final,
-            frames_completed: p.frames_completed,
-            frames_dropped: p.frames_dropped,
-            frames_repeated: p.frames_repeated,
-            frames_error: p.frames_error,
-            datagrams_received: p.datagrams_received,
-            bytes_received: p.bytes_received,
-            datagrams_corrupt: p.datagrams_corrupt,
-            jitter_ms: p.jitter_ns as f64 / 1e6,
-        }),
-        end: s.peer_end.map(|e| PeerEnd {
-            frames_sent: e.frames_sent,
-            datagrams_sent: e.datagrams_sent,
-            bytes_sent: e.bytes_sent,
-        }),
-    });
     Stream {
         role: match r.role {
             Role::Sender => "sender",
@@ -225,15 +183,7 @@ pub fn stream(r: &StreamResult) -> Stream {
             Failure::Network => "network",
             Failure::Protocol => "protocol",
         }),
-        settings: Settings {
-            bits_per_second: r.plan.bits_per_second(),
-            frame_rate: p.frame_rate,
-            stream_length_secs: p.stream_length_secs,
-            datagram_size: p.datagram_size,
-            buffer_depth_ms: p.buffer_depth_ms,
-            frame_size: r.plan.frame_size(),
-            stream_frames: r.plan.stream_frames(),
-        },
+        settings: settings(r),
         duration_secs: r.ended.saturating_duration_since(r.started).as_secs_f64(),
         view: source.name(),
         frames_completed: f.completed,
@@ -252,12 +202,77 @@ pub fn stream(r: &StreamResult) -> Stream {
         bytes_sent: s.bytes_sent,
         frames_skipped: s.frames_skipped,
         datagrams_unsent: s.datagrams_unsent,
-        lateness_us: lateness,
-        rtt_ms: rtt,
-        peer,
+        lateness_us: lateness(r),
+        rtt_ms: rtt(r),
+        peer: peer(r),
         metrics: super::metrics::metrics(r),
         timeline: super::metrics::timeline(r),
     }
+}
+
+/// The stream as planned.
+fn settings(r: &StreamResult) -> Settings {
+    let p = r.plan.settings();
+    Settings {
+        bits_per_second: r.plan.bits_per_second(),
+        frame_rate: p.frame_rate,
+        stream_length_secs: p.stream_length_secs,
+        datagram_size: p.datagram_size,
+        buffer_depth_ms: p.buffer_depth_ms,
+        frame_size: r.plan.frame_size(),
+        stream_frames: r.plan.stream_frames(),
+    }
+}
+
+/// How late this end sent its frames, microseconds; none when it sent
+/// none.
+fn lateness(r: &StreamResult) -> Option<Quantiles> {
+    let l = &r.stats.lateness;
+    (l.frames > 0).then(|| {
+        let q = |x| l.histogram.quantile(x).unwrap_or_default().as_secs_f64() * 1e6;
+        Quantiles {
+            p50: q(0.5),
+            p99: q(0.99),
+            max: l.max.as_secs_f64() * 1e6,
+            steady_max: l.steady_max.as_secs_f64() * 1e6,
+            steady: l.steady,
+            frames: l.frames,
+        }
+    })
+}
+
+/// Round-trip times, milliseconds, when any was measured.
+fn rtt(r: &StreamResult) -> Option<Rtt> {
+    let s = &r.stats.rtt;
+    s.mean().map(|mean| Rtt {
+        samples: s.samples,
+        min: ms(s.min),
+        mean: ms(mean),
+        max: ms(s.max),
+    })
+}
+
+/// What a v1 peer said: its last report and its END.
+fn peer(r: &StreamResult) -> Option<Peer> {
+    let s = &r.stats;
+    r.v1.then(|| Peer {
+        report: s.peer_report.map(|p| PeerReport {
+            is_final: p.is_final,
+            frames_completed: p.frames_completed,
+            frames_dropped: p.frames_dropped,
+            frames_repeated: p.frames_repeated,
+            frames_error: p.frames_error,
+            datagrams_received: p.datagrams_received,
+            bytes_received: p.bytes_received,
+            datagrams_corrupt: p.datagrams_corrupt,
+            jitter_ms: p.jitter_ns as f64 / 1e6,
+        }),
+        end: s.peer_end.map(|e| PeerEnd {
+            frames_sent: e.frames_sent,
+            datagrams_sent: e.datagrams_sent,
+            bytes_sent: e.bytes_sent,
+        }),
+    })
 }
 
 /// The keys of a `streams[]` object that `totals` is computed from.

@@ -1258,7 +1258,7 @@ fn an_unverified_address_never_gets_more_than_it_sent() {
                     _ => c.iter_mut().for_each(|b| *b = rng.next_u64() as u8),
                 }
             }
-            if keyed && rng.next_u64() % 2 == 0 {
+            if keyed && rng.next_u64().is_multiple_of(2) {
                 key.seal(&mut bytes);
             }
             *received_from.entry(remote).or_default() += bytes.len();

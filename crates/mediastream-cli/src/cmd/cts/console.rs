@@ -93,7 +93,7 @@ fn stream_lines(stream: &StreamSettings, buffer_depth: bool) -> Vec<String> {
     ];
     if buffer_depth {
         let ms = stream.buffer_depth_ms;
-        let secs = if ms % 1000 == 0 {
+        let secs = if ms.is_multiple_of(1000) {
             (ms / 1000).to_string()
         } else {
             format!("{:.3}", f64::from(ms) / 1000.0)

@@ -1,0 +1,129 @@
+//! The client's command line checked in one place: every argument is
+//! refused here, before any file is created or socket opened, so `execute`
+//! only wires.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::sys::ClientOptions;
+
+use super::super::{check_connections, key_file, settings, spin, CliError};
+use crate::args::ClientArgs;
+use crate::values;
+
+/// The most streams one client process runs, every target together.
+const MAX_CONNECTIONS: usize = 10_000;
+
+/// What the checked arguments decide.
+pub struct Checked {
+    /// Every `--target`, in order.
+    pub targets: Vec<SocketAddr>,
+    /// Options every target shares: the first target's; `stop` and
+    /// `status_interval` are left for `execute`, which owns the flag and
+    /// the clock.
+    pub options: ClientOptions,
+    /// The stream, with the first target's token.
+    pub config: ClientConfig,
+}
+
+/// Checks every argument, in the order the errors have always come in;
+/// `--spin-us`, once checked after the output files, is checked with
+/// the rest now, so a bad value creates no file and prints nothing else.
+pub fn check(args: &ClientArgs) -> Result<Checked, CliError> {
+    let direction = direction(&args.direction)?;
+    let targets = targets(args)?;
+    let bind = match &args.bind {
+        Some(b) => {
+            Some(values::listen(b, 0).map_err(|e| CliError::Usage(format!("--bind {e}")))?[0])
+        }
+        None => None,
+    };
+    let stream = settings(
+        args.bits_per_second,
+        args.frame_rate,
+        args.stream_length,
+        args.datagram_size,
+        args.buffer_depth,
+    )?;
+    counts(args, targets.len())?;
+    combinations(args, targets.len(), direction)?;
+    let key = key_file(args.key_file.as_deref())?;
+    let config = ClientConfig {
+        direction,
+        compat: args.compat,
+        record_frames: args.jitter_file.is_some(),
+        spread: Duration::from_millis(args.frame_spread.into()),
+        timebase: mediastream_core::sys::host_timebase(),
+        timeline: !args.no_timeline,
+        ..ClientConfig::new(stream, random_token())
+    };
+    config.plan().map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut options = ClientOptions::new(targets[0]);
+    options.bind = bind;
+    options.connections = args.connections;
+    options.socket_buffer = args.socket_buffer;
+    options.time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
+    options.spin = spin(args.spin_us)?;
+    options.key = key;
+    Ok(Checked {
+        targets,
+        options,
+        config,
+    })
+}
+
+fn direction(value: &str) -> Result<Direction, CliError> {
+    value
+        .parse()
+        .map_err(|e| CliError::Usage(format!("--direction {e}")))
+}
+
+/// Every `--target` as an address; at least one.
+fn targets(args: &ClientArgs) -> Result<Vec<SocketAddr>, CliError> {
+    if args.target.is_empty() {
+        return Err(CliError::Usage(
+            "--target is required: the server, HOST[:PORT]; repeat it for several servers".into(),
+        ));
+    }
+    args.target
+        .iter()
+        .map(|t| values::target(t, args.port).map_err(|e| CliError::Usage(format!("--target {e}"))))
+        .collect()
+}
+
+/// `--connections` (alone and times the targets) and `--iterations`.
+fn counts(args: &ClientArgs, targets: usize) -> Result<(), CliError> {
+    check_connections(args.connections, MAX_CONNECTIONS)?;
+    if args.connections * targets > MAX_CONNECTIONS {
+        return Err(CliError::Usage(format!(
+            "--connections {} for each of {} --target is {} streams: accepted {MAX_CONNECTIONS} in all",
+            args.connections,
+            targets,
+            args.connections * targets
+        )));
+    }
+    if args.iterations == 0 {
+        return Err(CliError::Usage(
+            "--iterations 0 is out of range: accepted 1 or more".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Options that are fine alone but not together.
+fn combinations(args: &ClientArgs, targets: usize, direction: Direction) -> Result<(), CliError> {
+    if args.jitter_file.is_some()
+        && (args.connections != 1 || targets != 1 || direction == Direction::Send)
+    {
+        return Err(CliError::Usage(
+            "--jitter-file records the frames this end receives: it needs one --target, --connections 1 and --direction recv".into(),
+        ));
+    }
+    if args.compat && args.key_file.is_some() {
+        return Err(CliError::Usage(
+            "--key-file keys the v1 extension, and --compat speaks plain ctsTraffic, which has no key: drop one or the other".into(),
+        ));
+    }
+    Ok(())
+}
