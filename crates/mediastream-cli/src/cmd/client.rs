@@ -129,7 +129,11 @@ fn runs(
             let token = if i == 0 { config.token } else { random_token() };
             let mut options = options.clone();
             options.target = target;
-            (options, ClientConfig { token, ..*config })
+            (options, {
+                let mut client_config = *config;
+                client_config.token = token;
+                client_config
+            })
         })
         .collect()
 }

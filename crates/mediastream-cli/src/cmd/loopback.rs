@@ -54,17 +54,13 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     let spread = Duration::from_millis(args.frame_spread.into());
-    let factory = PatternFactory {
-        spread,
-        timebase: mediastream_core::sys::host_timebase(),
-        ..PatternFactory::default()
-    };
-    let config = ServerConfig {
-        key: checked.key.clone(),
-        // Only this process talks to it.
-        admission: Admission::unlimited(),
-        ..ServerConfig::default()
-    };
+    let mut factory = PatternFactory::default();
+    factory.spread = spread;
+    factory.timebase = mediastream_core::sys::host_timebase();
+    let mut config = ServerConfig::default();
+    config.key = checked.key.clone();
+    // Only this process talks to it.
+    config.admission = Admission::unlimited();
     let built = build(config, factory)?;
     let mut options = ServerOptions::new([SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
     options.spin = checked.spin;
@@ -119,13 +115,11 @@ fn spawn_client(
     ));
     options.spin = checked.spin;
     options.key = checked.key.clone();
-    let config = ClientConfig {
-        direction,
-        spread: Duration::from_millis(args.frame_spread.into()),
-        timebase: mediastream_core::sys::host_timebase(),
-        timeline: true,
-        ..ClientConfig::new(stream, random_token())
-    };
+    let mut config = ClientConfig::new(stream, random_token());
+    config.direction = direction;
+    config.spread = Duration::from_millis(args.frame_spread.into());
+    config.timebase = mediastream_core::sys::host_timebase();
+    config.timeline = true;
     let backend = args.backend;
     std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
 }

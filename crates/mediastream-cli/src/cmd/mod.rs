@@ -69,13 +69,9 @@ pub fn settings(
     datagram_size: u32,
     buffer_depth_ms: Option<u32>,
 ) -> Result<StreamSettings, CliError> {
-    let s = StreamSettings {
-        bits_per_second,
-        frame_rate,
-        stream_length_secs: stream_length,
-        datagram_size,
-        buffer_depth_ms: buffer_depth_ms.unwrap_or(DEFAULT_BUFFER_DEPTH_MS),
-    };
+    let mut s = StreamSettings::new(bits_per_second, frame_rate, stream_length);
+    s.datagram_size = datagram_size;
+    s.buffer_depth_ms = buffer_depth_ms.unwrap_or(DEFAULT_BUFFER_DEPTH_MS);
     s.plan().map_err(usage_of)?;
     Ok(s)
 }

@@ -74,6 +74,7 @@ impl std::str::FromStr for Direction {
 
 /// What a client asks for and how it behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The stream.
     pub settings: StreamSettings,
@@ -175,6 +176,7 @@ fn millis(d: Duration) -> u32 {
 
 /// Why a client configuration cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The stream settings are invalid.
     #[error(transparent)]

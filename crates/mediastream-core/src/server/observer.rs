@@ -70,6 +70,7 @@ impl<T: ServerObserver + ?Sized> ServerObserver for Arc<T> {
 
 /// A request that got no stream, as a [`ServerObserver`] sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamRefused<'a> {
     /// The role the server would have played, and the client's address.
     pub key: StreamKey,
@@ -83,6 +84,7 @@ pub struct StreamRefused<'a> {
 
 /// Why a request got no stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Refusal<'a> {
     /// A v1 REFUSE went to the client with this code and reason.
     Answered {

@@ -13,6 +13,7 @@ use crate::server::StreamResult;
 
 /// Where and how a client connects.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// The server.
     pub target: SocketAddr,
@@ -86,6 +87,7 @@ pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
 
 /// Totals across a client's streams so far, for status lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientStatus {
     /// Time since the run started.
     pub elapsed: Duration,
