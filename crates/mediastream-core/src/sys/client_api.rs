@@ -125,26 +125,33 @@ impl ClientStatus {
             ..Self::default()
         };
         for p in parts {
-            total.running += p.running;
-            total.bytes_sent += p.bytes_sent;
-            total.bytes_received += p.bytes_received;
-            total.frames_completed += p.frames_completed;
-            total.frames_dropped += p.frames_dropped;
-            total.frames_repeated += p.frames_repeated;
-            total.frames_error += p.frames_error;
+            total.merge(p);
         }
         total
     }
 
     /// Adds one stream's counters.
     pub(crate) fn add(&mut self, s: &StreamStats, running: bool) {
-        self.running += usize::from(running);
-        self.bytes_sent += s.bytes_sent;
-        self.bytes_received += s.bytes_received;
-        self.frames_completed += s.frames_completed;
-        self.frames_dropped += s.frames_dropped;
-        self.frames_repeated += s.frames_repeated;
-        self.frames_error += s.frames_error;
+        self.merge(&Self {
+            elapsed: Duration::ZERO,
+            running: usize::from(running),
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.bytes_received,
+            frames_completed: s.frames_completed,
+            frames_dropped: s.frames_dropped,
+            frames_repeated: s.frames_repeated,
+            frames_error: s.frames_error,
+        });
+    }
+
+    fn merge(&mut self, p: &ClientStatus) {
+        self.running += p.running;
+        self.bytes_sent += p.bytes_sent;
+        self.bytes_received += p.bytes_received;
+        self.frames_completed += p.frames_completed;
+        self.frames_dropped += p.frames_dropped;
+        self.frames_repeated += p.frames_repeated;
+        self.frames_error += p.frames_error;
     }
 }
 
@@ -161,3 +168,37 @@ pub trait ClientObserver {
 
 /// Observes nothing.
 impl ClientObserver for () {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_sum_field_by_field() {
+        let mut a = ClientStatus::default();
+        let mut stats = StreamStats::default();
+        stats.bytes_sent = 10;
+        stats.frames_completed = 3;
+        stats.frames_dropped = 1;
+        a.add(&stats, true);
+        let mut b = ClientStatus::default();
+        stats.bytes_received = 7;
+        stats.frames_repeated = 2;
+        stats.frames_error = 5;
+        b.add(&stats, false);
+        let total = ClientStatus::sum([&a, &b], Duration::from_secs(4));
+        assert_eq!(
+            total,
+            ClientStatus {
+                elapsed: Duration::from_secs(4),
+                running: 1,
+                bytes_sent: 20,
+                bytes_received: 7,
+                frames_completed: 6,
+                frames_dropped: 2,
+                frames_repeated: 2,
+                frames_error: 5,
+            }
+        );
+    }
+}
