@@ -176,10 +176,12 @@ mod tests {
     #[test]
     fn statuses_sum_field_by_field() {
         let mut a = ClientStatus::default();
-        let mut stats = StreamStats::default();
-        stats.bytes_sent = 10;
-        stats.frames_completed = 3;
-        stats.frames_dropped = 1;
+        let mut stats = StreamStats {
+            bytes_sent: 10,
+            frames_completed: 3,
+            frames_dropped: 1,
+            ..StreamStats::default()
+        };
         a.add(&stats, true);
         let mut b = ClientStatus::default();
         stats.bytes_received = 7;
