@@ -100,7 +100,6 @@ impl IoPattern for Probe {
     }
 }
 
-#[derive(Debug)]
 struct ProbeFactory(Arc<Mutex<Seen>>);
 
 impl ClientPatternFactory for ProbeFactory {
@@ -110,8 +109,7 @@ impl ClientPatternFactory for ProbeFactory {
         config: &ClientConfig,
         now: Instant,
     ) -> io::Result<Box<dyn IoPattern + Send>> {
-        let inner = ClientSession::new(*config, now)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let inner = ClientSession::new(*config, now)?;
         Ok(Box::new(Probe {
             inner,
             seen: self.0.clone(),

@@ -65,7 +65,6 @@ impl ConnectedSocketFactory for IdleServerStreams {
     }
 }
 
-#[derive(Debug)]
 struct IdleClientStreams(Arc<AtomicU64>);
 
 impl ClientPatternFactory for IdleClientStreams {

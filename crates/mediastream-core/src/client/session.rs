@@ -186,6 +186,13 @@ pub enum ClientError {
     CompatCannotSend,
 }
 
+impl From<ClientError> for std::io::Error {
+    /// A configuration that cannot run is invalid input.
+    fn from(e: ClientError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
+}
+
 // One per session and never moved after creation: boxing would only add
 // an indirection on every datagram.
 #[allow(clippy::large_enum_variant)]

@@ -41,7 +41,10 @@ pub trait ServerObserver: Send + Sync {
     }
 
     /// A stream ended (completed, failed, aborted or shut down) and was
-    /// removed; `result` is its final account.
+    /// removed; `result` is its final account. It is called when the
+    /// server's side of the stream ends, which can be after the client's
+    /// side did (the server lingers for late reports): count after the
+    /// server's `stop` or `join` for exact totals.
     fn stream_finished(&self, result: &StreamResult) {
         let _ = result;
     }

@@ -12,7 +12,7 @@ use crate::pattern::{FrameRecord, IoPattern, StreamStats};
 use crate::server::StreamResult;
 
 /// Where and how a client connects.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
     /// The server.
@@ -37,7 +37,12 @@ pub struct ClientOptions {
     pub key: Option<crate::auth::AccessKey>,
     /// Run this pattern on every connection instead of the built-in
     /// [`ClientSession`](crate::client::ClientSession). It gets the same
-    /// sockets, timers, GSO runs and kernel receive timestamps.
+    /// sockets, timers, GSO runs and kernel receive timestamps. What the
+    /// built-in session does beyond the [`IoPattern`] contract is then the
+    /// factory's to do: apply [`key`](Self::key) (it is not applied for
+    /// it; `ClientSession::with_key` does it for a wrapped session), and
+    /// the result's `connection_id` is `None` and
+    /// [`ClientObserver::on_record`] is not called.
     pub pattern: Option<Arc<dyn ClientPatternFactory>>,
 }
 
@@ -59,9 +64,45 @@ impl ClientOptions {
     }
 }
 
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("target", &self.target)
+            .field("bind", &self.bind)
+            .field("connections", &self.connections)
+            .field("socket_buffer", &self.socket_buffer)
+            .field("time_limit", &self.time_limit)
+            .field("status_interval", &self.status_interval)
+            .field("spin", &self.spin)
+            .field("keyed", &self.key.is_some())
+            .field("custom_pattern", &self.pattern.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builds the pattern each connection of a client run drives, for a
 /// client that speaks something other than the built-in session (see
-/// [`ClientOptions::pattern`]).
+/// [`ClientOptions::pattern`]). A closure with `create`'s arguments is
+/// one:
+///
+/// ```
+/// use std::sync::Arc;
+/// use mediastream_core::client::{ClientConfig, ClientSession};
+/// use mediastream_core::pattern::IoPattern;
+/// use mediastream_core::sys::ClientOptions;
+///
+/// let mut options = ClientOptions::new("127.0.0.1:4444".parse().unwrap());
+/// options.pattern = Some(Arc::new(|_index: usize, config: &ClientConfig, now| {
+///     // The built-in session; a real factory would wrap it or replace it.
+///     let session = ClientSession::new(*config, now)?;
+///     Ok(Box::new(session) as Box<dyn IoPattern + Send>)
+/// }));
+/// ```
+///
+/// A pattern that wraps another must forward every [`IoPattern`] method it
+/// does not mean to change, `on_unsent` included (its default does
+/// nothing, and then the stream's counts would include datagrams that
+/// never left).
 ///
 /// The backend drives the pattern by the [`IoPattern`] contract: it sends
 /// what `poll_transmit_batch` hands it (a run of several datagrams is one
@@ -72,7 +113,7 @@ impl ClientOptions {
 /// `poll_timeout` is `None`; while running, `None` means "call me when a
 /// datagram arrives". The stream's result takes its role and plan from
 /// the run's [`ClientConfig`].
-pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
+pub trait ClientPatternFactory: Send + Sync {
     /// The pattern of connection `index` (from 0) of a run that started
     /// at `now`. `config` is the run's configuration with this
     /// connection's own token. An error ends the run before any stream
@@ -83,6 +124,20 @@ pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
         config: &ClientConfig,
         now: Instant,
     ) -> io::Result<Box<dyn IoPattern + Send>>;
+}
+
+impl<F> ClientPatternFactory for F
+where
+    F: Fn(usize, &ClientConfig, Instant) -> io::Result<Box<dyn IoPattern + Send>> + Send + Sync,
+{
+    fn create(
+        &self,
+        index: usize,
+        config: &ClientConfig,
+        now: Instant,
+    ) -> io::Result<Box<dyn IoPattern + Send>> {
+        self(index, config, now)
+    }
 }
 
 /// Totals across a client's streams so far, for status lines.
