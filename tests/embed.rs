@@ -88,6 +88,7 @@ fn stopping_a_client_ends_a_long_stream_at_once_with_partial_results() {
         let asked = Instant::now();
         let results = run.stop().unwrap();
         let took = asked.elapsed();
+        eprintln!("{direction:?}: stop took {took:?}");
         assert!(
             took < Duration::from_secs(1),
             "{direction:?}: stop took {took:?}"
