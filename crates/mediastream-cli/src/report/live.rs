@@ -406,8 +406,8 @@ impl Live {
             event: "interval",
             schema: super::json::SCHEMA,
             command: self.command,
-            time_slice: row.time_slice,
-            interval_secs: (row.time_slice - self.last_slice).max(0.0),
+            time_slice: millis(row.time_slice),
+            interval_secs: millis((row.time_slice - self.last_slice).max(0.0)),
             bits_per_second: row.bits_per_second,
             streams_running: self.tracker.running(),
             interval,
@@ -426,6 +426,11 @@ impl Live {
         stream.line(document);
         stream.finish()
     }
+}
+
+/// Seconds to the millisecond, as the status rows print them.
+fn millis(secs: f64) -> f64 {
+    (secs * 1e3).round() / 1e3
 }
 
 /// A server's stream (running or finished) as an entry: its key (the
