@@ -380,3 +380,30 @@ fn json_stream_of_loopback_is_read_while_it_runs() {
     let (doc, _) = check_stream(&followed, "loopback");
     assert_eq!(doc["streams"].as_array().unwrap().len(), 2);
 }
+
+/// `--json-stream` cannot share stdout or a file with `--json`, and a
+/// place it cannot write is refused before any traffic: exit 2 naming it.
+#[test]
+fn json_stream_clashes_and_unwritable_places_exit_2() {
+    let doc = temp("clash.json");
+    let doc = doc.to_str().unwrap();
+    let missing = temp("no/such/dir/stream.jsonl");
+    let missing = missing.to_str().unwrap();
+    let cases: [&[&str]; 4] = [
+        &["loopback", "--json", "-", "--json-stream", "-"],
+        &["loopback", "--json", doc, "--json-stream", doc],
+        &["loopback", "--json-stream", missing],
+        &["server", "--listen", "127.0.0.1:0", "--json-stream", missing],
+    ];
+    for args in cases {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("--json-stream"), "{args:?}: {err}");
+    }
+    let out = run(&["client", "--target", "127.0.0.1:9", "--json-stream", missing]);
+    assert_eq!(out.status.code(), Some(2));
+    let help = run(&["client", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--json-stream"), "{help}");
+}

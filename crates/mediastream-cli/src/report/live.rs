@@ -7,7 +7,7 @@
 //! one its finished stream has in the final document: the intervals of
 //! every row and every line add up to the document's totals.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -153,19 +153,26 @@ pub struct StreamLine {
 #[derive(Debug, Default)]
 pub struct Tracker {
     entries: Vec<Entry>,
-    retired: HashSet<String>,
+    /// Where each key's entry is in `entries`.
+    index: HashMap<String, usize>,
+    /// Keys retired at the last two intervals: a late look at a stream
+    /// already reported cannot count it again. Older ones are forgotten
+    /// (a server may run for months): a stream is reported after it left
+    /// the server's table, so no later look sees it.
+    retired: [HashSet<String>; 2],
     retired_total: Counts,
     last_total: Counts,
 }
 
 impl Tracker {
     fn entry(&mut self, key: &str, about: impl FnOnce() -> About) -> Option<&mut Entry> {
-        if self.retired.contains(key) {
+        if self.retired.iter().any(|r| r.contains(key)) {
             return None;
         }
-        let i = match self.entries.iter().position(|e| e.key == key) {
-            Some(i) => i,
+        let i = match self.index.get(key) {
+            Some(&i) => i,
             None => {
+                self.index.insert(key.to_owned(), self.entries.len());
                 self.entries.push(Entry {
                     key: key.to_owned(),
                     about: about(),
@@ -223,11 +230,19 @@ impl Tracker {
                 }
             })
             .collect();
+        let mut retired = HashSet::new();
         for e in self.entries.iter().filter(|e| e.settled) {
-            self.retired.insert(e.key.clone());
+            retired.insert(e.key.clone());
             self.retired_total = self.retired_total.plus(e.now);
         }
-        self.entries.retain(|e| !e.settled);
+        if !retired.is_empty() {
+            self.entries.retain(|e| !e.settled);
+            self.index = (self.entries.iter().enumerate())
+                .map(|(i, e)| (e.key.clone(), i))
+                .collect();
+        }
+        self.retired.swap(0, 1);
+        self.retired[0] = retired;
         let interval = total.minus(self.last_total);
         self.last_total = total;
         (lines, interval, total)
@@ -486,5 +501,62 @@ pub fn role_name(role: Role) -> &'static str {
     match role {
         Role::Sender => "sender",
         Role::Receiver => "receiver",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn about() -> About {
+        About {
+            role: "receiver",
+            local: None,
+            remote: "127.0.0.1:9".into(),
+            connection_id: None,
+            streams: 1,
+        }
+    }
+
+    fn completed(n: u64) -> Counts {
+        Counts {
+            frames_completed: n,
+            bytes_received: n * 10,
+            ..Counts::default()
+        }
+    }
+
+    /// Intervals add up to the settled counts whatever the looks saw in
+    /// between: a look that saw less (a stream between the server's
+    /// table and its report) takes nothing back, a settled stream is
+    /// counted once, and a look after it was reported adds nothing.
+    #[test]
+    fn intervals_add_up_to_the_settled_counts() {
+        let mut t = Tracker::default();
+        let mut sum = Counts::default();
+        t.observe("a", about, completed(5), true);
+        t.observe("b", about, completed(2), true);
+        let (lines, interval, total) = t.interval();
+        assert_eq!((lines.len(), interval, total), (2, completed(7), completed(7)));
+        sum = sum.plus(interval);
+        t.observe("a", about, completed(3), true);
+        t.settle("b", about, completed(4));
+        let (lines, interval, _) = t.interval();
+        assert_eq!(lines.len(), 2, "b's last interval is listed");
+        assert_eq!(lines[1].interval, completed(2));
+        assert!(!lines[1].running);
+        sum = sum.plus(interval);
+        t.observe("b", about, completed(9), true);
+        t.settle("b", about, completed(9));
+        t.settle("a", about, completed(8));
+        let (lines, interval, total) = t.interval();
+        assert_eq!(lines.len(), 1, "b is retired: {lines:?}");
+        sum = sum.plus(interval);
+        assert_eq!(total, completed(12));
+        assert_eq!(sum, total);
+        assert_eq!(t.running(), 0);
+        let (lines, interval, _) = t.interval();
+        assert!(lines.is_empty());
+        assert_eq!(interval, Counts::default());
     }
 }
