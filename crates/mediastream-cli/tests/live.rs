@@ -251,7 +251,10 @@ fn check_stream(followed: &Followed, command: &str) -> (Value, usize) {
     assert!(doc.get("event").is_none());
     assert!(intervals.iter().all(|(l, _)| l["event"] == "interval"));
     let live = intervals.iter().filter(|(_, running)| *running).count();
-    assert!(live >= 1, "no interval line before the process ended: {err}");
+    assert!(
+        live >= 1,
+        "no interval line before the process ended: {err}"
+    );
     let mut by_stream = std::collections::HashMap::<String, Vec<u64>>::new();
     for (line, _) in intervals {
         assert_eq!(line["command"], command);
@@ -333,7 +336,10 @@ fn json_stream_of_a_receiving_client_is_read_while_it_runs() {
     // The last line is the --json document (but for its layout).
     assert_eq!(doc, json(&doc_file));
     let text = String::from_utf8_lossy(&followed.output.stderr);
-    assert!(text.contains("TimeSlice,Bits/Sec"), "text on stderr: {text}");
+    assert!(
+        text.contains("TimeSlice,Bits/Sec"),
+        "text on stderr: {text}"
+    );
 }
 
 /// A server receiving (a JOIN) writes `--json-stream -` as it runs.
@@ -393,7 +399,13 @@ fn json_stream_clashes_and_unwritable_places_exit_2() {
         &["loopback", "--json", "-", "--json-stream", "-"],
         &["loopback", "--json", doc, "--json-stream", doc],
         &["loopback", "--json-stream", missing],
-        &["server", "--listen", "127.0.0.1:0", "--json-stream", missing],
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--json-stream",
+            missing,
+        ],
     ];
     for args in cases {
         let out = run(args);
@@ -401,7 +413,13 @@ fn json_stream_clashes_and_unwritable_places_exit_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("--json-stream"), "{args:?}: {err}");
     }
-    let out = run(&["client", "--target", "127.0.0.1:9", "--json-stream", missing]);
+    let out = run(&[
+        "client",
+        "--target",
+        "127.0.0.1:9",
+        "--json-stream",
+        missing,
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let help = run(&["client", "--help"]);
     let help = String::from_utf8_lossy(&help.stdout);

@@ -19,9 +19,9 @@ use mediastream_core::sys::{ClientOptions, ClientStatus};
 use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
-use crate::report::output::{check as check_output, Write};
 use crate::report::json;
 use crate::report::live::{self, About, Counts, JsonStream, Live};
+use crate::report::output::{check as check_output, Write};
 use check::Checked;
 use observer::{Observer, Shared, Target};
 

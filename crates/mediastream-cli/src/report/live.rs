@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use mediastream_core::pattern::Role;
 use mediastream_core::server::{LiveStream, StreamResult};
-use mediastream_core::wire::ConnectionId;
 use mediastream_core::sys::ClientStatus;
+use mediastream_core::wire::ConnectionId;
 
 use super::text::{StatusRow, Text};
 use super::Frames;
@@ -188,7 +188,13 @@ impl Tracker {
     }
 
     /// A stream's counts so far (never taken below what was seen).
-    pub fn observe(&mut self, key: &str, about: impl FnOnce() -> About, now: Counts, running: bool) {
+    pub fn observe(
+        &mut self,
+        key: &str,
+        about: impl FnOnce() -> About,
+        now: Counts,
+        running: bool,
+    ) {
         if let Some(e) = self.entry(key, about) {
             e.now = e.now.max(now);
             e.running = running;
@@ -483,7 +489,14 @@ pub fn server_side(
         connection_id: cid,
         streams: 1,
     };
-    (key, about, Counts { bytes_sent, ..counts })
+    (
+        key,
+        about,
+        Counts {
+            bytes_sent,
+            ..counts
+        },
+    )
 }
 
 /// A finished stream of this end as an entry: its key as
@@ -537,7 +550,10 @@ mod tests {
         t.observe("a", about, completed(5), true);
         t.observe("b", about, completed(2), true);
         let (lines, interval, total) = t.interval();
-        assert_eq!((lines.len(), interval, total), (2, completed(7), completed(7)));
+        assert_eq!(
+            (lines.len(), interval, total),
+            (2, completed(7), completed(7))
+        );
         sum = sum.plus(interval);
         t.observe("a", about, completed(3), true);
         t.settle("b", about, completed(4));

@@ -1550,12 +1550,20 @@ fn live_streams_show_running_counters_in_both_roles() {
     assert!(server.live_streams().is_empty());
     let join = verified_request(true, 21, 6100);
     let request = verified_request(false, 22, 6200);
-    assert!(matches!(server.on_datagram(received(6100, &join, now)), Handled::Started(_)));
-    assert!(matches!(server.on_datagram(received(6200, &request, now)), Handled::Started(_)));
+    assert!(matches!(
+        server.on_datagram(received(6100, &join, now)),
+        Handled::Started(_)
+    ));
+    assert!(matches!(
+        server.on_datagram(received(6200, &request, now)),
+        Handled::Started(_)
+    ));
     let by_role = |role: Role| {
         let live = server.live_streams();
         assert_eq!(live.len(), 2, "{live:?}");
-        live.into_iter().find(|s| s.request.key.role == role).unwrap()
+        live.into_iter()
+            .find(|s| s.request.key.role == role)
+            .unwrap()
     };
     let rx = by_role(Role::Receiver);
     assert_eq!(rx.request.key.remote, addr(6100));
