@@ -9,8 +9,8 @@
 mod common;
 use common::{bin, finish};
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -72,7 +72,7 @@ fn assert_live(rows: &[Vec<f64>], text: &str) {
 
 /// A server on a free loopback port that exits after one stream, its
 /// status rows every `interval` ms, its document in `doc`; `extra` added.
-fn one_stream_server(doc: &PathBuf, interval: &str, extra: &[&str]) -> (Child, String) {
+fn one_stream_server(doc: &Path, interval: &str, extra: &[&str]) -> (Child, String) {
     let mut args = vec![
         "server",
         "--listen",
@@ -289,7 +289,8 @@ fn check_stream(followed: &Followed, command: &str) -> (Value, usize) {
         .filter(|(l, _)| l["interval"]["frames_completed"].as_u64() > Some(0))
         .count();
     assert!(counting >= 2, "frames in {counting} intervals");
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "{command}: {} interval lines, {live} read before the process ended, frames in {counting}; totals {}",
         intervals.len(),
         doc["totals"]
