@@ -149,7 +149,9 @@ fn live_targets(targets: &[SocketAddr], direction: Direction, connections: usize
     };
     targets
         .iter()
-        .map(|t| Target {
+        .enumerate()
+        .map(|(i, t)| Target {
+            key: format!("{i} {t}"),
             about: About {
                 role: live::role_name(role),
                 local: None,

@@ -162,6 +162,10 @@ pub struct Tracker {
     retired: [HashSet<String>; 2],
     retired_total: Counts,
     last_total: Counts,
+    /// No intervals but the last (no status rows): an ended stream goes
+    /// straight into the totals, so a server that runs for months keeps
+    /// nothing of it.
+    retire_at_once: bool,
 }
 
 impl Tracker {
@@ -203,6 +207,14 @@ impl Tracker {
 
     /// A stream's final counts: the document's. Ignored once reported.
     pub fn settle(&mut self, key: &str, about: impl FnOnce() -> About, last: Counts) {
+        if self.retire_at_once {
+            if let Some(i) = self.index.remove(key) {
+                self.entries.remove(i);
+                self.reindex();
+            }
+            self.retired_total = self.retired_total.plus(last);
+            return;
+        }
         if let Some(e) = self.entry(key, about) {
             e.now = last;
             e.running = false;
@@ -243,15 +255,19 @@ impl Tracker {
         }
         if !retired.is_empty() {
             self.entries.retain(|e| !e.settled);
-            self.index = (self.entries.iter().enumerate())
-                .map(|(i, e)| (e.key.clone(), i))
-                .collect();
+            self.reindex();
         }
         self.retired.swap(0, 1);
         self.retired[0] = retired;
         let interval = total.minus(self.last_total);
         self.last_total = total;
         (lines, interval, total)
+    }
+
+    fn reindex(&mut self) {
+        self.index = (self.entries.iter().enumerate())
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
     }
 
     /// Entries running now.
@@ -366,8 +382,12 @@ impl Live {
         start: Instant,
         stream: Option<JsonStream>,
     ) -> Self {
+        let tracker = Tracker {
+            retire_at_once: clock.interval().is_none(),
+            ..Tracker::default()
+        };
         Self {
-            tracker: Tracker::default(),
+            tracker,
             clock,
             start,
             command,
@@ -574,5 +594,22 @@ mod tests {
         let (lines, interval, _) = t.interval();
         assert!(lines.is_empty());
         assert_eq!(interval, Counts::default());
+    }
+
+    /// Without status rows nothing is kept of an ended stream but its
+    /// share of the totals.
+    #[test]
+    fn without_rows_ended_streams_go_straight_into_the_totals() {
+        let mut t = Tracker {
+            retire_at_once: true,
+            ..Tracker::default()
+        };
+        t.observe("a", about, completed(1), true);
+        t.settle("a", about, completed(3));
+        t.settle("b", about, completed(4));
+        assert!(t.entries.is_empty() && t.index.is_empty());
+        let (lines, interval, total) = t.interval();
+        assert!(lines.is_empty());
+        assert_eq!((interval, total), (completed(7), completed(7)));
     }
 }

@@ -27,17 +27,13 @@ pub struct Observer {
 /// One `--target`'s streams as one live entry: a client sees its streams'
 /// totals while they run, not each stream's.
 pub struct Target {
+    /// Its place among the targets (one may be given twice).
+    pub key: String,
     pub about: About,
     /// Streams of earlier iterations, as the document counts them.
     pub base: Counts,
     /// Every finished stream so far, as the document counts them.
     pub finished: Counts,
-}
-
-impl Target {
-    fn key(&self) -> &str {
-        &self.about.remote
-    }
 }
 
 impl Observer {
@@ -53,7 +49,7 @@ impl Observer {
             let about = || t.about.clone();
             self.live
                 .tracker
-                .observe(t.key(), about, counts, s.running > 0);
+                .observe(&t.key, about, counts, s.running > 0);
         }
         let bytes = self.base_bytes + sum.bytes_received + sum.bytes_sent;
         self.live.tick(&mut self.text, now, bytes);
@@ -72,7 +68,7 @@ impl Observer {
     pub fn settle(&mut self) {
         for t in &self.targets {
             let about = || t.about.clone();
-            self.live.tracker.settle(t.key(), about, t.finished);
+            self.live.tracker.settle(&t.key, about, t.finished);
         }
         let bytes = self.base_bytes;
         self.live.last(&mut self.text, Instant::now(), bytes);
