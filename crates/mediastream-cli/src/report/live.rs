@@ -402,9 +402,17 @@ impl Live {
     }
 
     /// A row and a line when one is due at `now`; `bytes` is the total
-    /// the row's rate counts.
-    pub fn tick(&mut self, text: &mut Text, now: Instant, bytes: u64) -> bool {
-        let (running, frames) = (self.tracker.running(), self.tracker.total().frames());
+    /// the row's rate counts, `streams` the streams running (default:
+    /// the entries running).
+    pub fn tick(
+        &mut self,
+        text: &mut Text,
+        now: Instant,
+        bytes: u64,
+        streams: Option<usize>,
+    ) -> bool {
+        let running = streams.unwrap_or_else(|| self.tracker.running());
+        let frames = self.tracker.total().frames();
         match self.clock.tick(now, self.start, running, bytes, frames) {
             Some(row) => {
                 self.emit(text, &row);
@@ -450,7 +458,7 @@ impl Live {
             time_slice: millis(row.time_slice),
             interval_secs: millis((row.time_slice - self.last_slice).max(0.0)),
             bits_per_second: row.bits_per_second,
-            streams_running: self.tracker.running(),
+            streams_running: row.streams,
             interval,
             cumulative,
             streams,

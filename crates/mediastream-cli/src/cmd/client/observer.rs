@@ -52,7 +52,8 @@ impl Observer {
                 .observe(&t.key, about, counts, s.running > 0);
         }
         let bytes = self.base_bytes + sum.bytes_received + sum.bytes_sent;
-        self.live.tick(&mut self.text, now, bytes);
+        self.live
+            .tick(&mut self.text, now, bytes, Some(sum.running));
     }
 
     /// An iteration ended: its streams count from now on as finished.

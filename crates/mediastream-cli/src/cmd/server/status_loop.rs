@@ -92,7 +92,7 @@ impl Served {
                 } else {
                     traffic.bytes_sent
                 };
-                if live.tick(text, now, bytes) && how.counters {
+                if live.tick(text, now, bytes, None) && how.counters {
                     let counters = handle.server().stats();
                     if counters != shown {
                         text.line(&requests_line(&counters));
