@@ -250,7 +250,15 @@ fn check_stream(followed: &Followed, command: &str) -> (Value, usize) {
     assert_eq!(doc["command"], command);
     assert!(doc.get("event").is_none());
     assert!(intervals.iter().all(|(l, _)| l["event"] == "interval"));
-    let live = intervals.iter().filter(|(_, running)| *running).count();
+    // Read while the process ran, and written while its streams ran.
+    let live = intervals
+        .iter()
+        .filter(|(l, running)| *running && l["streams_running"].as_u64() > Some(0))
+        .count();
+    assert!(
+        live >= 1,
+        "no interval line mid-run before the process ended: {err}"
+    );
     assert!(
         live >= 1,
         "no interval line before the process ended: {err}"
@@ -291,7 +299,7 @@ fn check_stream(followed: &Followed, command: &str) -> (Value, usize) {
     assert!(counting >= 2, "frames in {counting} intervals");
     let _ = writeln!(
         std::io::stderr(),
-        "{command}: {} interval lines, {live} read before the process ended, frames in {counting}; totals {}",
+        "{command}: {} interval lines, {live} read mid-run before the process ended, frames in {counting}; totals {}",
         intervals.len(),
         doc["totals"]
     );
