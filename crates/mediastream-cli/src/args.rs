@@ -112,6 +112,12 @@ pub struct ServerArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
@@ -266,6 +272,12 @@ pub struct ClientArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
@@ -367,6 +379,12 @@ pub struct LoopbackArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,

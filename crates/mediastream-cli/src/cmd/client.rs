@@ -11,17 +11,19 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use mediastream_core::client::{random_token, ClientConfig};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::pattern::Role;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{ClientOptions, ClientStatus};
 
 use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
+use crate::report::json;
+use crate::report::live::{self, About, Counts, JsonStream, Live};
 use crate::report::output::{check as check_output, Write};
-use crate::report::{json, Frames};
 use check::Checked;
-use observer::{Observer, Shared};
+use observer::{Observer, Shared, Target};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     let outcome = execute(args)?;
@@ -41,25 +43,26 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     let text = super::text_output(
         [&args.status_file, &args.connection_file, &args.error_file],
         args.utf16,
-        args.json.as_deref(),
+        [args.json.as_deref(), args.json_stream.as_deref()],
         args.status_table,
         start,
     )?;
+    let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    let clock = StatusClock::new(args.status_interval, start);
     let mut observer = Observer {
         text,
         jitter,
         jitter_error: None,
-        clock: StatusClock::new(args.status_interval, start),
-        start,
+        live: Live::new("client", clock, start, stream),
         base_bytes: 0,
-        base_frames: Frames::default(),
+        targets: live_targets(&targets, config.direction, args.connections),
     };
     let bind = options.bind;
     super::cts::console::client(&mut observer.text, &args, &config.settings, &targets, bind);
     observer.text.line(&header(&args, &config, &targets));
     let mut options = options;
     options.stop = Some(stop.clone());
-    options.status_interval = observer.clock.interval();
+    options.status_interval = observer.live.clock.interval();
     let runs = runs(&targets, &options, &config);
     let shared = Mutex::new(Shared {
         observer,
@@ -138,13 +141,39 @@ fn runs(
         .collect()
 }
 
-/// The summary, then every file the options asked for; the first error.
+/// One live entry per target: its streams' totals.
+fn live_targets(targets: &[SocketAddr], direction: Direction, connections: usize) -> Vec<Target> {
+    let role = match direction {
+        Direction::Receive => Role::Receiver,
+        Direction::Send => Role::Sender,
+    };
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Target {
+            key: format!("{i} {t}"),
+            about: About {
+                role: live::role_name(role),
+                local: None,
+                remote: t.to_string(),
+                connection_id: None,
+                streams: connections,
+            },
+            base: Counts::default(),
+            finished: Counts::default(),
+        })
+        .collect()
+}
+
+/// The last status row, the summary, then every file the options asked
+/// for; the first error.
 fn finish(
     args: &ClientArgs,
     mut observer: Observer,
     results: &[StreamResult],
     interrupted: bool,
 ) -> Result<(), CliError> {
+    observer.settle();
     observer.text.summary(results);
     observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
@@ -157,8 +186,12 @@ fn finish(
     if let Some(e) = observer.jitter_error {
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));
     }
-    if let Some(target) = &args.json {
-        json::write(target, &json::document("client", results, interrupted))?;
+    if args.json.is_some() || args.json_stream.is_some() {
+        let doc = json::document("client", results, interrupted);
+        if let Some(target) = &args.json {
+            json::write(target, &doc)?;
+        }
+        observer.live.finish(&doc)?;
     }
     Ok(())
 }

@@ -18,6 +18,7 @@ use super::server::{build, Served, Watch};
 use super::{exit_for, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
+use crate::report::live::{self, JsonStream, Live};
 use crate::report::text::Text;
 
 /// What the checked arguments decide.
@@ -25,6 +26,8 @@ struct Checked {
     stream: StreamSettings,
     key: Option<AccessKey>,
     spin: Duration,
+    /// `--json-stream`, opened.
+    json_stream: Option<JsonStream>,
 }
 
 /// Every argument checked, before any socket is opened.
@@ -42,17 +45,24 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     }
     let key = super::key_file(args.key_file.as_deref())?;
     let spin = super::spin(args.spin_us)?;
-    Ok(Checked { stream, key, spin })
+    let json_stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    Ok(Checked {
+        stream,
+        key,
+        spin,
+        json_stream,
+    })
 }
 
 /// A client stream's thread, and its results.
 type ClientThread = JoinHandle<std::io::Result<Vec<StreamResult>>>;
 
 pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
-    let checked = check(&args)?;
+    let mut checked = check(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
-    let mut text = Text::new(args.json.as_deref() == Some("-"), start);
+    let on_stdout = [&args.json, &args.json_stream].map(Option::as_deref);
+    let mut text = Text::new(on_stdout.contains(&Some("-")), start);
     let spread = Duration::from_millis(args.frame_spread.into());
     let mut factory = PatternFactory::default();
     factory.spread = spread;
@@ -78,8 +88,9 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     ));
     let client = |direction| spawn_client(&args, &checked, &stop, target, direction);
     let (receiving, sending) = (client(Direction::Receive), client(Direction::Send));
-    let clock = (StatusClock::new(args.status_interval, start), start);
-    let mut server_results = served.watch(&mut text, clock, &Watch::LOOPBACK, |_| {
+    let clock = StatusClock::new(args.status_interval, start);
+    let mut live = Live::new("loopback", clock, start, checked.json_stream.take());
+    let mut server_results = served.watch(&mut text, &mut live, &Watch::LOOPBACK, |_| {
         receiving.is_finished() && sending.is_finished()
     });
     let mut clients = join(receiving)?;
@@ -92,9 +103,21 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
             server_results.push(r);
         }
     }
+    let bytes_sent = handle.traffic().bytes_sent;
     handle.stop()?;
     server_results.extend(finished.try_iter());
-    report(&args, &mut text, &clients, &server_results, &stop)
+    settle(&mut live, &clients);
+    live.last(&mut text, Instant::now(), bytes_sent);
+    report(&args, &mut text, live, &clients, &server_results, &stop)
+}
+
+/// The clients' streams settle the live counts: the intervals then add
+/// up to the document's totals.
+fn settle(live: &mut Live, clients: &[StreamResult]) {
+    for r in clients {
+        let (key, about, counts) = live::own_result(r);
+        live.tracker.settle(&key, || about, counts);
+    }
 }
 
 /// One direction's streams on a thread of their own.
@@ -136,6 +159,7 @@ fn join(thread: ClientThread) -> Result<Vec<StreamResult>, CliError> {
 fn report(
     args: &LoopbackArgs,
     text: &mut Text,
+    live: Live,
     clients: &[StreamResult],
     server_results: &[StreamResult],
     stop: &AtomicBool,
@@ -155,8 +179,12 @@ fn report(
     text.table(&rows);
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
-    if let Some(target) = &args.json {
-        json::write(target, &json::document("loopback", clients, interrupted))?;
+    if args.json.is_some() || args.json_stream.is_some() {
+        let doc = json::document("loopback", clients, interrupted);
+        if let Some(target) = &args.json {
+            json::write(target, &doc)?;
+        }
+        live.finish(&doc)?;
     }
     let server_failed = rows
         .iter()

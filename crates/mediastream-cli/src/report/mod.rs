@@ -6,6 +6,7 @@ pub mod ctsfiles;
 pub mod histogram;
 pub mod jitter;
 pub mod json;
+pub mod live;
 pub mod metrics;
 pub mod output;
 pub mod text;
