@@ -332,6 +332,17 @@ pub struct ClientArgs {
         default = "mediastream_core::sys::Backend::platform_default()"
     )]
     pub backend: mediastream_core::sys::Backend,
+    /// an expectation the run must meet, e.g. 'loss < 0.1%',
+    /// 'max(frame_delay_p99) < 50ms', 'freezes == 0'; repeatable; exit 1
+    /// lists every one violated with the measured value (docs/metrics.md,
+    /// "SLA checks", has the names and units)
+    #[argh(option)]
+    pub expect: Vec<String>,
+    /// the ITU-T G.107 E-model estimate (R, MOS) for every stream, with
+    /// this codec: g711 or g711-plc (default: voice-like streams only, as
+    /// g711)
+    #[argh(option)]
+    pub emodel: Option<String>,
     /// keyed access: tag v1 requests and reports with HMAC-SHA256 under
     /// the key in FILE (the file's bytes, at least 16, one trailing newline
     /// ignored; the server's --key-file), and drop v1 answers without the
@@ -389,6 +400,17 @@ pub struct LoopbackArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// an expectation the run must meet, e.g. 'loss < 0.1%',
+    /// 'max(frame_delay_p99) < 50ms', 'freezes == 0'; repeatable; exit 1
+    /// lists every one violated with the measured value (docs/metrics.md,
+    /// "SLA checks", has the names and units)
+    #[argh(option)]
+    pub expect: Vec<String>,
+    /// the ITU-T G.107 E-model estimate (R, MOS) for every stream, with
+    /// this codec: g711 or g711-plc (default: voice-like streams only, as
+    /// g711)
+    #[argh(option)]
+    pub emodel: Option<String>,
     /// keyed access on both ends: the key in FILE (as the server's and
     /// client's --key-file)
     #[argh(option)]

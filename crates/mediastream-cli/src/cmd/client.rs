@@ -20,21 +20,31 @@ use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::output::{check as check_output, Write};
 use crate::report::{json, Frames};
+use crate::sla::Sla;
 use check::Checked;
 use observer::{Observer, Shared};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
-    let outcome = execute(args)?;
-    Ok(exit_for(&outcome.results, outcome.interrupted))
+    let (outcome, expectations_met) = execute_checked(args)?;
+    Ok(match exit_for(&outcome.results, outcome.interrupted) {
+        Exit::Success if !expectations_met => Exit::StreamsFailed,
+        exit => exit,
+    })
 }
 
 /// Runs every iteration of the streams; the finished streams.
 pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
+    execute_checked(args).map(|(outcome, _)| outcome)
+}
+
+/// [`execute`], and whether every `--expect` was met.
+fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
     let Checked {
         targets,
         options,
         config,
     } = check::check(&args)?;
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     let jitter = outputs(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
@@ -71,11 +81,12 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         .unwrap_or_else(PoisonError::into_inner)
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
-    finish(&args, observer, &results, interrupted)?;
-    Ok(Outcome {
+    let met = finish(&args, &sla, observer, &results, interrupted)?;
+    let outcome = Outcome {
         results,
         interrupted,
-    })
+    };
+    Ok((outcome, met))
 }
 
 /// Every output file checked (the jitter file created) before any
@@ -138,14 +149,18 @@ fn runs(
         .collect()
 }
 
-/// The summary, then every file the options asked for; the first error.
+/// The summary and the SLA checks, then every file the options asked
+/// for; the first error, or whether every `--expect` was met.
 fn finish(
     args: &ClientArgs,
+    sla: &Sla,
     mut observer: Observer,
     results: &[StreamResult],
     interrupted: bool,
-) -> Result<(), CliError> {
+) -> Result<bool, CliError> {
     observer.text.summary(results);
+    let doc = json::document("client", results, interrupted);
+    let (doc, met) = sla.judge(&doc, &mut observer.text)?;
     observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
@@ -158,7 +173,7 @@ fn finish(
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));
     }
     if let Some(target) = &args.json {
-        json::write(target, &json::document("client", results, interrupted))?;
+        json::write(target, &doc)?;
     }
-    Ok(())
+    Ok(met)
 }

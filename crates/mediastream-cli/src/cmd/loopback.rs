@@ -19,12 +19,14 @@ use super::{exit_for, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
 use crate::report::text::Text;
+use crate::sla::Sla;
 
 /// What the checked arguments decide.
 struct Checked {
     stream: StreamSettings,
     key: Option<AccessKey>,
     spin: Duration,
+    sla: Sla,
 }
 
 /// Every argument checked, before any socket is opened.
@@ -42,7 +44,13 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     }
     let key = super::key_file(args.key_file.as_deref())?;
     let spin = super::spin(args.spin_us)?;
-    Ok(Checked { stream, key, spin })
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
+    Ok(Checked {
+        stream,
+        key,
+        spin,
+        sla,
+    })
 }
 
 /// A client stream's thread, and its results.
@@ -94,7 +102,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     }
     handle.stop()?;
     server_results.extend(finished.try_iter());
-    report(&args, &mut text, &clients, &server_results, &stop)
+    report(&args, &checked.sla, &mut text, &clients, &server_results, &stop)
 }
 
 /// One direction's streams on a thread of their own.
@@ -135,6 +143,7 @@ fn join(thread: ClientThread) -> Result<Vec<StreamResult>, CliError> {
 /// code counts a failure at either end.
 fn report(
     args: &LoopbackArgs,
+    sla: &Sla,
     text: &mut Text,
     clients: &[StreamResult],
     server_results: &[StreamResult],
@@ -155,13 +164,15 @@ fn report(
     text.table(&rows);
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
+    let doc = json::document("loopback", clients, interrupted);
+    let (doc, expectations_met) = sla.judge(&doc, text)?;
     if let Some(target) = &args.json {
-        json::write(target, &json::document("loopback", clients, interrupted))?;
+        json::write(target, &doc)?;
     }
     let server_failed = rows
         .iter()
         .any(|(_, s)| s.as_ref().is_some_and(|s| !s.succeeded()));
-    Ok(if server_failed {
+    Ok(if server_failed || !expectations_met {
         Exit::StreamsFailed
     } else {
         exit_for(clients, interrupted)
