@@ -102,7 +102,14 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     }
     handle.stop()?;
     server_results.extend(finished.try_iter());
-    report(&args, &checked.sla, &mut text, &clients, &server_results, &stop)
+    report(
+        &args,
+        &checked.sla,
+        &mut text,
+        &clients,
+        &server_results,
+        &stop,
+    )
 }
 
 /// One direction's streams on a thread of their own.

@@ -119,8 +119,8 @@ fn id(ro: f64, no: f64, t: f64, tr: f64, ta: f64) -> f64 {
     let terv = TELR - 40.0 * lg((1.0 + t / 10.0) / (1.0 + t / 150.0)) + 6.0 * (-0.3 * t * t).exp();
     let roe = -1.5 * (no - RLR);
     let re = 80.0 + 2.5 * (terv - 14.0);
-    let idte = ((roe - re) / 2.0 + ((roe - re).powi(2) / 4.0 + 100.0).sqrt() - 1.0)
-        * (1.0 - (-t).exp());
+    let idte =
+        ((roe - re) / 2.0 + ((roe - re).powi(2) / 4.0 + 100.0).sqrt() - 1.0) * (1.0 - (-t).exp());
     let rle = 10.5 * (WEPL + 7.0) * (tr + 1.0).powf(-0.25);
     let idle = (ro - rle) / 2.0 + ((ro - rle).powi(2) / 4.0 + 169.0).sqrt();
     let idd = if ta <= 100.0 {
@@ -142,7 +142,8 @@ pub fn ie_eff(ie: f64, bpl: f64, ppl_percent: f64, burst_r: f64) -> f64 {
 pub fn r_factor(i: &Inputs) -> f64 {
     let (ro, no) = ro_no();
     let t = i.ta_ms;
-    ro - is(ro, no, t) - id(ro, no, t, 2.0 * t, i.ta_ms)
+    ro - is(ro, no, t)
+        - id(ro, no, t, 2.0 * t, i.ta_ms)
         - ie_eff(i.codec.ie, i.codec.bpl, i.ppl_percent, i.burst_r)
         + A
 }
@@ -226,7 +227,9 @@ mod tests {
     fn codecs_by_name() {
         assert_eq!(codec("g711").unwrap().bpl, 4.3);
         assert_eq!(codec("g711-plc").unwrap().bpl, 25.1);
-        assert!(codec("opus").unwrap_err().contains("publishes no Ie/Bpl for Opus"));
+        assert!(codec("opus")
+            .unwrap_err()
+            .contains("publishes no Ie/Bpl for Opus"));
         assert!(codec("amr").unwrap_err().contains("unknown codec"));
     }
 }

@@ -211,7 +211,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("r_factor", "verdicts.emodel.r"),
     ("mos", "verdicts.emodel.mos"),
     ("webrtc_freezes", "verdicts.webrtc_freeze.freezes"),
-    ("webrtc_freeze_total", "verdicts.webrtc_freeze.freeze_ms_total"),
+    (
+        "webrtc_freeze_total",
+        "verdicts.webrtc_freeze.freeze_ms_total",
+    ),
 ];
 
 /// Families of short names: prefix, object path, statistics.
@@ -226,7 +229,11 @@ const FAMILIES: &[(&str, &str, &[&str])] = &[
     ("pdv_", "metrics.pdv_ms", &PCT_STATS),
     ("ipdv_", "metrics.ipdv_ms", &PCT_STATS),
     ("rtt_", "rtt_ms", &["min", "mean", "max"]),
-    ("lateness_", "lateness_us", &["p50", "p99", "max", "steady_max"]),
+    (
+        "lateness_",
+        "lateness_us",
+        &["p50", "p99", "max", "steady_max"],
+    ),
 ];
 
 const PCT_STATS: [&str; 7] = ["min", "mean", "p50", "p90", "p99", "p999", "max"];
@@ -296,7 +303,9 @@ fn resolve(metric: &str) -> Option<String> {
 pub fn kind_of(path: &str) -> Kind {
     let mut kind = Kind::Count;
     for seg in path.split('.') {
-        kind = if seg.ends_with("_ms") || seg.starts_with("freeze_ms") || seg.starts_with("burst_ms")
+        kind = if seg.ends_with("_ms")
+            || seg.starts_with("freeze_ms")
+            || seg.starts_with("burst_ms")
             || seg.starts_with("gap_ms")
         {
             Kind::Time(1e-3)
@@ -319,14 +328,12 @@ pub fn kind_of(path: &str) -> Kind {
 
 /// Splits `text` at its comparison operator.
 fn split_op(text: &str) -> Option<(&str, Op, &str)> {
-    let (at, len, op) = text
-        .char_indices()
-        .find_map(|(i, _)| {
-            Op::ALL
-                .iter()
-                .find(|(s, _)| text[i..].starts_with(s))
-                .map(|(s, op)| (i, s.len(), *op))
-        })?;
+    let (at, len, op) = text.char_indices().find_map(|(i, _)| {
+        Op::ALL
+            .iter()
+            .find(|(s, _)| text[i..].starts_with(s))
+            .map(|(s, op)| (i, s.len(), *op))
+    })?;
     Some((text[..at].trim(), op, text[at + len..].trim()))
 }
 
@@ -418,8 +425,10 @@ pub fn parse(text: &str) -> Result<Expectation, BadExpression> {
         reason,
     };
     let (lhs, op, rhs) = split_op(text).ok_or_else(|| {
-        bad("no comparison: write METRIC OP VALUE, OP one of < <= > >= == !=, e.g. 'loss < 0.1%'"
-            .into())
+        bad(
+            "no comparison: write METRIC OP VALUE, OP one of < <= > >= == !=, e.g. 'loss < 0.1%'"
+                .into(),
+        )
     })?;
     let (scope, metric) = target(lhs).map_err(bad)?;
     if metric.is_empty() {
@@ -538,7 +547,12 @@ impl Expectation {
 
     /// A canonical value as a number in the expression's unit.
     pub fn in_unit(&self, canonical: f64) -> f64 {
-        self.unit.as_ref().map_or(canonical, |u| canonical / u.scale)
+        let x = self
+            .unit
+            .as_ref()
+            .map_or(canonical, |u| canonical / u.scale);
+        // 12 significant digits: no 59.17000000000001 from the scaling.
+        format!("{x:.11e}").parse().unwrap_or(x)
     }
 }
 
@@ -661,7 +675,10 @@ mod tests {
         assert!(reason("role.x < 1").contains("unknown metric"));
         assert!(reason("metrics..lost < 1").contains("unknown metric"));
         let shown = parse("lossy < 1%").unwrap_err().to_string();
-        assert!(shown.starts_with("--expect 'lossy < 1%': unknown metric"), "{shown}");
+        assert!(
+            shown.starts_with("--expect 'lossy < 1%': unknown metric"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ struct Basis {
     delay: Delay,
     /// Datagram loss, fraction.
     loss: Option<f64>,
+    /// Datagrams the ratios are over: a ratio bound below 1 / this is
+    /// not resolved by the run.
+    datagrams: Option<f64>,
 }
 
 fn receiving(s: &Value, m: &Value) -> Basis {
@@ -62,6 +65,7 @@ fn receiving(s: &Value, m: &Value) -> Basis {
         },
         delay,
         loss,
+        datagrams: Some(expected),
     }
 }
 
@@ -85,6 +89,7 @@ fn sending(s: &Value) -> Option<Basis> {
         },
         delay,
         loss,
+        datagrams: Some(sent),
     })
 }
 
@@ -109,6 +114,7 @@ fn y1541_json(b: &Basis) -> Value {
             "iptd_ms": b.y.iptd_ms, "iptd_from": b.delay.from,
             "ipdv_ms": b.y.ipdv_ms, "ipdv_from": "p99.9 of delay minus the minimum delay (pdv_ms.p999)",
             "iplr": b.y.iplr, "iper": b.y.iper,
+            "datagrams": b.datagrams,
         },
         "best_class": v.best_class,
         "next_missed": next,
@@ -198,8 +204,8 @@ fn emodel_json(s: &Value, b: &Basis, codec: Codec) -> Value {
 
 fn freeze_json(s: &Value, m: &Value) -> Value {
     let ours = json!({
-        "freezes": num(m, &["playout", "freezes"]),
-        "freeze_ms_total": num(m, &["playout", "freeze_ms_total"]),
+        "freezes": m["playout"]["freezes"],
+        "freeze_ms_total": m["playout"]["freeze_ms_total"],
     });
     let Some(frames) = s.get("timeline").and_then(Value::as_array) else {
         return json!({"source": FREEZE_SOURCE, "freezes": null, "freeze_ms_total": null,

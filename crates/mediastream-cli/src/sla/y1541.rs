@@ -261,13 +261,34 @@ mod tests {
             assert_eq!(classify(&m).best_class, Some(best), "{m:?}");
         }
         // Just past: 100.1 ms of IPTD with class 0's other values is class 1.
-        assert_eq!(classify(&all(past(100.0), 50.0, 1e-3, 1e-4)).best_class, Some(1));
-        assert_eq!(classify(&all(past(1000.0), 1.0, 0.0, 0.0)).best_class, Some(5));
-        assert_eq!(classify(&all(1.0, past(50.0), 0.0, 0.0)).best_class, Some(2));
-        assert_eq!(classify(&all(1.0, 1.0, past(1e-5), 0.0)).best_class, Some(0));
-        assert_eq!(classify(&all(1.0, 1.0, 0.0, past(1e-6))).best_class, Some(0));
-        assert_eq!(classify(&all(1.0, 1.0, past(1e-3), 0.0)).best_class, Some(5));
-        assert_eq!(classify(&all(1.0, 1.0, 0.0, past(1e-4))).best_class, Some(5));
+        assert_eq!(
+            classify(&all(past(100.0), 50.0, 1e-3, 1e-4)).best_class,
+            Some(1)
+        );
+        assert_eq!(
+            classify(&all(past(1000.0), 1.0, 0.0, 0.0)).best_class,
+            Some(5)
+        );
+        assert_eq!(
+            classify(&all(1.0, past(50.0), 0.0, 0.0)).best_class,
+            Some(2)
+        );
+        assert_eq!(
+            classify(&all(1.0, 1.0, past(1e-5), 0.0)).best_class,
+            Some(0)
+        );
+        assert_eq!(
+            classify(&all(1.0, 1.0, 0.0, past(1e-6))).best_class,
+            Some(0)
+        );
+        assert_eq!(
+            classify(&all(1.0, 1.0, past(1e-3), 0.0)).best_class,
+            Some(5)
+        );
+        assert_eq!(
+            classify(&all(1.0, 1.0, 0.0, past(1e-4))).best_class,
+            Some(5)
+        );
     }
 
     #[test]
@@ -277,7 +298,12 @@ mod tests {
         assert!(c5.met);
         assert_eq!(
             c5.unspecified,
-            [Parameter::Iptd, Parameter::Ipdv, Parameter::Iplr, Parameter::Iper]
+            [
+                Parameter::Iptd,
+                Parameter::Ipdv,
+                Parameter::Iplr,
+                Parameter::Iper
+            ]
         );
         assert_eq!(v.classes[2].unspecified, [Parameter::Ipdv]);
         assert!(v.classes[0].unspecified.is_empty());
