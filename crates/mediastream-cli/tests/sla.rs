@@ -10,7 +10,7 @@ mod common;
 use common::{bin, finish};
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ fn run(args: &[&str], limit: Duration) -> Output {
     finish(child, limit)
 }
 
-fn json(path: &PathBuf) -> Value {
+fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -45,7 +45,7 @@ fn text(o: &Output) -> (String, String) {
 
 /// A one-second loopback run at 1 Mbit/s, 50 frames/s each way, with
 /// `extra` options, its JSON at `path`.
-fn loopback(path: &PathBuf, extra: &[&str]) -> Output {
+fn loopback(path: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "loopback",
         "--bits-per-second",
