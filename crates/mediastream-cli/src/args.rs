@@ -211,9 +211,10 @@ pub struct ServerArgs {
 /// Ask a server for streams and measure them. Exit status: 0 when every
 /// stream completed; 1 when one failed (refused, no answer, the server
 /// stopped sending for longer than the buffer depth, a v1 server's END or
-/// final report never came, no frame completed) or the run was
-/// interrupted; 2 for bad arguments, or an output file that cannot be
-/// written (every one is checked before any traffic). Text from the
+/// final report never came, no frame completed), the run was
+/// interrupted or an --expect was not met; 2 for bad arguments (a bad
+/// --expect included), or an output file that cannot be written (every
+/// one is checked before any traffic). Text from the
 /// server (a refusal's reason) is printed with control characters
 /// escaped.
 #[derive(FromArgs, Debug)]
