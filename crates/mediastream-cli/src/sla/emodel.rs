@@ -175,22 +175,28 @@ mod tests {
 
     #[test]
     fn the_default_values_give_r_93_2() {
-        // G.107 clause 7.7: with every default, R = 93.2 (93.19...).
+        // G.107 clause 7.7: with every default, R = 93.2.
         let r = r_factor(&inputs(0.0, 0.0, 1.0, G711));
         assert!((r - 93.2).abs() < 0.05, "R = {r}");
-        // Ro with the defaults is 94.77 (G.107's worked basic signal-to-noise ratio).
-        let (ro, _) = ro_no();
+        // Its terms: Ro 94.77, Is 1.41, Id 0.15 (T = Tr = Ta = 0).
+        let (ro, no) = ro_no();
         assert!((ro - 94.77).abs() < 0.01, "Ro = {ro}");
+        let is0 = is(ro, no, 0.0);
+        assert!((is0 - 1.41).abs() < 0.01, "Is = {is0}");
+        let id0 = id(ro, no, 0.0, 0.0, 0.0);
+        assert!((id0 - 0.15).abs() < 0.01, "Id = {id0}");
     }
 
     #[test]
     fn mos_mapping_endpoints_and_known_points() {
-        // Annex B: R < 0 gives 1, R > 100 gives 4.5; R = 0 gives 1, R = 100 gives 4.5.
+        // G.107 Annex B (B-4): R < 0 gives 1, R > 100 gives 4.5, and the
+        // formula meets both ends: R = 0 gives 1, R = 100 gives 4.5.
         assert_eq!(mos(-5.0), 1.0);
         assert_eq!(mos(120.0), 4.5);
         assert!((mos(0.0) - 1.0).abs() < 1e-12);
         assert!((mos(100.0) - 4.5).abs() < 1e-12);
-        // R = 93.2 (the defaults) is MOS 4.41; R = 50 is 2.58 (Annex B figure B.1's range).
+        // R = 93.2 (the defaults) is MOS 4.41; R = 50 by the B-4 formula:
+        // 1 + 1.75 + 50 x (-10) x 50 x 7e-6 = 2.575.
         assert!((mos(93.2) - 4.41).abs() < 0.005, "{}", mos(93.2));
         assert!((mos(50.0) - 2.575).abs() < 1e-9);
     }
