@@ -22,21 +22,31 @@ use crate::report::jitter::JitterFile;
 use crate::report::json;
 use crate::report::live::{self, About, Counts, JsonStream, Live};
 use crate::report::output::{check as check_output, Write};
+use crate::sla::Sla;
 use check::Checked;
 use observer::{Observer, Shared, Target};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
-    let outcome = execute(args)?;
-    Ok(exit_for(&outcome.results, outcome.interrupted))
+    let (outcome, expectations_met) = execute_checked(args)?;
+    Ok(match exit_for(&outcome.results, outcome.interrupted) {
+        Exit::Success if !expectations_met => Exit::StreamsFailed,
+        exit => exit,
+    })
 }
 
 /// Runs every iteration of the streams; the finished streams.
 pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
+    execute_checked(args).map(|(outcome, _)| outcome)
+}
+
+/// [`execute`], and whether every `--expect` was met.
+fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
     let Checked {
         targets,
         options,
         config,
     } = check::check(&args)?;
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     let jitter = outputs(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
@@ -74,11 +84,12 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         .unwrap_or_else(PoisonError::into_inner)
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
-    finish(&args, observer, &results, interrupted)?;
-    Ok(Outcome {
+    let met = finish(&args, &sla, observer, &results, interrupted)?;
+    let outcome = Outcome {
         results,
         interrupted,
-    })
+    };
+    Ok((outcome, met))
 }
 
 /// Every output file checked (the jitter file created) before any
@@ -165,16 +176,20 @@ fn live_targets(targets: &[SocketAddr], direction: Direction, connections: usize
         .collect()
 }
 
-/// The last status row, the summary, then every file the options asked
-/// for; the first error.
+/// The last status row, the summary and the SLA checks, then every file
+/// the options asked for; the first error, or whether every `--expect`
+/// was met.
 fn finish(
     args: &ClientArgs,
+    sla: &Sla,
     mut observer: Observer,
     results: &[StreamResult],
     interrupted: bool,
-) -> Result<(), CliError> {
+) -> Result<bool, CliError> {
     observer.settle();
     observer.text.summary(results);
+    let doc = json::document("client", results, interrupted);
+    let (doc, met) = sla.judge(&doc, &mut observer.text)?;
     observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
@@ -186,12 +201,9 @@ fn finish(
     if let Some(e) = observer.jitter_error {
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));
     }
-    if args.json.is_some() || args.json_stream.is_some() {
-        let doc = json::document("client", results, interrupted);
-        if let Some(target) = &args.json {
-            json::write(target, &doc)?;
-        }
-        observer.live.finish(&doc)?;
+    if let Some(target) = &args.json {
+        json::write(target, &doc)?;
     }
-    Ok(())
+    observer.live.finish(&doc)?;
+    Ok(met)
 }

@@ -20,6 +20,7 @@ use crate::args::LoopbackArgs;
 use crate::report::json;
 use crate::report::live::{self, JsonStream, Live};
 use crate::report::text::Text;
+use crate::sla::Sla;
 
 /// What the checked arguments decide.
 struct Checked {
@@ -28,6 +29,7 @@ struct Checked {
     spin: Duration,
     /// `--json-stream`, opened.
     json_stream: Option<JsonStream>,
+    sla: Sla,
 }
 
 /// Every argument checked, before any socket is opened.
@@ -46,11 +48,13 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     let key = super::key_file(args.key_file.as_deref())?;
     let spin = super::spin(args.spin_us)?;
     let json_stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     Ok(Checked {
         stream,
         key,
         spin,
         json_stream,
+        sla,
     })
 }
 
@@ -108,7 +112,15 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     server_results.extend(finished.try_iter());
     settle(&mut live, &clients);
     live.last(&mut text, Instant::now(), bytes_sent);
-    report(&args, &mut text, live, &clients, &server_results, &stop)
+    report(
+        &args,
+        &checked.sla,
+        &mut text,
+        live,
+        &clients,
+        &server_results,
+        &stop,
+    )
 }
 
 /// The clients' streams settle the live counts: the intervals then add
@@ -158,6 +170,7 @@ fn join(thread: ClientThread) -> Result<Vec<StreamResult>, CliError> {
 /// code counts a failure at either end.
 fn report(
     args: &LoopbackArgs,
+    sla: &Sla,
     text: &mut Text,
     live: Live,
     clients: &[StreamResult],
@@ -179,17 +192,16 @@ fn report(
     text.table(&rows);
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
-    if args.json.is_some() || args.json_stream.is_some() {
-        let doc = json::document("loopback", clients, interrupted);
-        if let Some(target) = &args.json {
-            json::write(target, &doc)?;
-        }
-        live.finish(&doc)?;
+    let doc = json::document("loopback", clients, interrupted);
+    let (doc, expectations_met) = sla.judge(&doc, text)?;
+    if let Some(target) = &args.json {
+        json::write(target, &doc)?;
     }
+    live.finish(&doc)?;
     let server_failed = rows
         .iter()
         .any(|(_, s)| s.as_ref().is_some_and(|s| !s.succeeded()));
-    Ok(if server_failed {
+    Ok(if server_failed || !expectations_met {
         Exit::StreamsFailed
     } else {
         exit_for(clients, interrupted)
