@@ -122,13 +122,7 @@ impl Pair {
                 continue;
             }
             let Some(server) = &self.server else { continue };
-            let d = Received {
-                listener: ListenerId(0),
-                local: server_addr(),
-                remote: client_addr(),
-                bytes: &bytes,
-                now,
-            };
+            let d = Received::new(ListenerId(0), server_addr(), client_addr(), &bytes, now);
             match server.on_datagram(d) {
                 Handled::Delivered(k) | Handled::Started(k) => self.drive_server(k),
                 Handled::Reply(r) => self

@@ -13,6 +13,11 @@ pub struct V1Session {
     pub report_interval: Duration,
     /// The sender stops when no report arrived for this long.
     pub consent_timeout: Duration,
+    /// The peer reads REPORT blocks (it announced
+    /// [`FEATURE_REPORT_BLOCKS`](crate::wire::v1::FEATURE_REPORT_BLOCKS)),
+    /// so a receiver appends its marking counts to its reports. A
+    /// client's receiver learns it from the server's END instead.
+    pub report_blocks: bool,
 }
 
 impl V1Session {
@@ -27,6 +32,7 @@ impl V1Session {
             token,
             report_interval: Self::DEFAULT_REPORT_INTERVAL,
             consent_timeout: Self::DEFAULT_CONSENT_TIMEOUT,
+            report_blocks: false,
         }
     }
 }

@@ -4,7 +4,7 @@ use super::control::{Control, ControlQueue};
 use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
 use crate::settings::StreamPlan;
 use crate::time::Timebase;
-use crate::wire::v1::{EndRepr, ReportRepr, V1Message};
+use crate::wire::v1::{EndRepr, ReportRepr, V1Message, FEATURE_REPORT_BLOCKS};
 use crate::wire::{self, DataRepr, Datagram};
 
 /// Options of a [`FrameSender`].
@@ -220,6 +220,7 @@ impl FrameSender {
             frames_sent: self.stats.frames_sent,
             datagrams_sent: self.stats.datagrams_sent,
             bytes_sent: self.stats.bytes_sent,
+            features: FEATURE_REPORT_BLOCKS,
         };
         for _ in 0..END_COPIES {
             self.control.push(Control::End(end));

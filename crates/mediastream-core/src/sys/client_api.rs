@@ -38,6 +38,10 @@ pub struct ClientOptions {
     /// [`ClientSession`](crate::client::ClientSession). It gets the same
     /// sockets, timers, GSO runs and kernel receive timestamps.
     pub pattern: Option<Arc<dyn ClientPatternFactory>>,
+    /// The DSCP and ECN every datagram of every connection carries (IP_TOS
+    /// or IPV6_TCLASS on its socket); default: none set. Windows ignores
+    /// it without the QoS2 API (docs/PROTOCOL.md).
+    pub marking: crate::marking::Marking,
 }
 
 impl ClientOptions {
@@ -54,6 +58,7 @@ impl ClientOptions {
             spin: Duration::ZERO,
             key: None,
             pattern: None,
+            marking: Default::default(),
         }
     }
 }

@@ -3,6 +3,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::marking::Marking;
+
 /// Socket buffer sizes: what was asked for and what the kernel granted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SocketBuffers {
@@ -114,8 +116,10 @@ pub(crate) fn bind_listener(
     addr: SocketAddr,
     reuse_port: bool,
     buffer: usize,
+    marking: Marking,
 ) -> io::Result<(std::net::UdpSocket, SocketBuffers)> {
     let socket = new_socket(&addr)?;
+    set_marking(&socket, addr.is_ipv6(), marking)?;
     if reuse_port {
         #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
         socket.set_reuse_port(true)?;
@@ -133,6 +137,7 @@ pub(crate) fn connect_client(
     target: SocketAddr,
     bind: Option<SocketAddr>,
     buffer: usize,
+    marking: Marking,
 ) -> io::Result<(std::net::UdpSocket, SocketBuffers)> {
     let local = bind.unwrap_or(match target {
         SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
@@ -144,6 +149,7 @@ pub(crate) fn connect_client(
         Some(Protocol::UDP),
     )?;
     socket.set_nonblocking(true)?;
+    set_marking(&socket, target.is_ipv6(), marking)?;
     let buffers = size_buffers(&socket, buffer);
     socket
         .bind(&local.into())
@@ -152,6 +158,62 @@ pub(crate) fn connect_client(
         .connect(&target.into())
         .map_err(|e| io::Error::new(e.kind(), format!("cannot reach {target}: {e}")))?;
     Ok((socket.into(), buffers))
+}
+
+/// Sets the TOS byte (IPv4: IP_TOS) or traffic class (IPv6: IPV6_TCLASS)
+/// every datagram of `socket` carries; nothing when `marking` sets
+/// neither DSCP nor ECN. An error names the option: a marking asked for
+/// and not set would make the measurement a lie.
+///
+/// Windows accepts IP_TOS and ignores it unless the host's policy lets
+/// applications mark (real marking takes the QoS2 API); Wine passes it
+/// on to the Linux socket.
+pub(crate) fn set_marking(socket: &Socket, ipv6: bool, marking: Marking) -> io::Result<()> {
+    let Some(tos) = marking.tos() else {
+        return Ok(());
+    };
+    let set = if ipv6 {
+        set_tclass(socket, tos)
+    } else {
+        socket.set_tos_v4(tos.into())
+    };
+    set.map_err(|e| {
+        let option = if ipv6 { "IPV6_TCLASS" } else { "IP_TOS" };
+        io::Error::new(
+            e.kind(),
+            format!("cannot set the marking ({marking}, {option} {tos:#04x}): {e}"),
+        )
+    })
+}
+
+#[cfg(unix)]
+fn set_tclass(socket: &Socket, tos: u8) -> io::Result<()> {
+    socket.set_tclass_v6(tos.into())
+}
+
+/// socket2 has no IPV6_TCLASS on Windows: the option itself (39).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn set_tclass(socket: &Socket, tos: u8) -> io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{setsockopt, IPPROTO_IPV6, IPV6_TCLASS};
+    let value = i32::from(tos);
+    // SAFETY: the socket is live and owned by `socket`; the value points
+    // at an i32 that outlives the call, with its size.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as _,
+            IPPROTO_IPV6,
+            IPV6_TCLASS,
+            (&value as *const i32).cast(),
+            size_of::<i32>() as i32,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Errors that concern one peer (an ICMP error came back), not the socket.
