@@ -206,6 +206,16 @@ pub struct ServerArgs {
     /// are counted as unkeyed. Plain START is not keyed
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
 /// Ask a server for streams and measure them. Exit status: 0 when every
@@ -338,10 +348,20 @@ pub struct ClientArgs {
     /// tag. Not with --compat
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
-/// Run a server and a client on 127.0.0.1 in this process, both
-/// directions at once, and print the results table.
+/// Run a server and a client on 127.0.0.1 (or [::1]) in this process,
+/// both directions at once, and print the results table.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "loopback")]
 pub struct LoopbackArgs {
@@ -389,10 +409,23 @@ pub struct LoopbackArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// run on [::1] instead of 127.0.0.1
+    #[argh(switch)]
+    pub ipv6: bool,
     /// keyed access on both ends: the key in FILE (as the server's and
     /// client's --key-file)
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
 /// Forward UDP between clients and a server as a bad path would: seeded

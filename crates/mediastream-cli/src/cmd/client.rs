@@ -45,6 +45,8 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         args.status_table,
         start,
     )?;
+    let mut text = text;
+    text.set_requested(requested(&args));
     let mut observer = Observer {
         text,
         jitter,
@@ -154,7 +156,20 @@ fn finish(
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));
     }
     if let Some(target) = &args.json {
-        json::write(target, &json::document("client", results, interrupted))?;
+        let requested = requested(args);
+        json::write(
+            target,
+            &json::document("client", results, interrupted, &requested),
+        )?;
     }
     Ok(())
+}
+
+/// This client's streams that send carry `--dscp` / `--ecn`.
+fn requested(args: &ClientArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: false,
+    }
 }

@@ -2,7 +2,7 @@
 //! 127.0.0.1, both directions at once, then the results table. The
 //! server is wired and watched as `mediastream server` does it.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -53,6 +53,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let stop = stop_flag();
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
+    text.set_requested(requested(&args));
     let spread = Duration::from_millis(args.frame_spread.into());
     let factory = PatternFactory {
         spread,
@@ -66,8 +67,14 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
         ..ServerConfig::default()
     };
     let built = build(config, factory)?;
-    let mut options = ServerOptions::new([SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
+    let host: IpAddr = if args.ipv6 {
+        Ipv6Addr::LOCALHOST.into()
+    } else {
+        Ipv4Addr::LOCALHOST.into()
+    };
+    let mut options = ServerOptions::new([SocketAddr::new(host, 0)]);
     options.spin = checked.spin;
+    options.marking = requested(&args).marking;
     let served = built.start(args.backend, &options)?;
     let target = served.handle.local_addrs()[0];
     let stream = checked.stream;
@@ -119,6 +126,7 @@ fn spawn_client(
     ));
     options.spin = checked.spin;
     options.key = checked.key.clone();
+    options.marking = requested(args).marking;
     let config = ClientConfig {
         direction,
         spread: Duration::from_millis(args.frame_spread.into()),
@@ -162,7 +170,11 @@ fn report(
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
     if let Some(target) = &args.json {
-        json::write(target, &json::document("loopback", clients, interrupted))?;
+        let requested = requested(args);
+        json::write(
+            target,
+            &json::document("loopback", clients, interrupted, &requested),
+        )?;
     }
     let server_failed = rows
         .iter()
@@ -172,4 +184,13 @@ fn report(
     } else {
         exit_for(clients, interrupted)
     })
+}
+
+/// Both ends set `--dscp` / `--ecn`: every stream's sender is known.
+fn requested(args: &LoopbackArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: true,
+    }
 }

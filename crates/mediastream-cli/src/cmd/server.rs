@@ -104,6 +104,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         args.status_table,
         start,
     )?;
+    text.set_requested(requested(&args));
     let served = built.start(args.backend, &options)?;
     let (local, shards) = (served.handle.local_addrs(), served.handle.shards());
     super::cts::console::server(&mut text, &args, compat.as_ref(), local, shards);
@@ -196,9 +197,18 @@ fn finish(
     text.finish_files()?;
     text.line(&requests_line(counters));
     if let Some(target) = &args.json {
-        let mut doc = json::document("server", results, interrupted);
+        let mut doc = json::document("server", results, interrupted, &requested(args));
         doc.server = Some(json::ServerCounters(*counters));
         json::write(target, &doc)?;
     }
     Ok(interrupted)
+}
+
+/// The server's streams that send carry `--dscp` / `--ecn`.
+fn requested(args: &ServerArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: false,
+    }
 }
