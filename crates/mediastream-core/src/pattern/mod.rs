@@ -33,6 +33,8 @@
 mod control;
 mod histogram;
 mod jitter;
+#[cfg(test)]
+mod marking_tests;
 pub mod metrics;
 mod receiver;
 mod record;
