@@ -112,9 +112,9 @@ impl Greeter {
             (Greeting::Accept(id), None) => Some(Control::ConnectionId(id)),
         };
         Self {
+            owed: greeting.is_some(),
             greeting,
             token: session.map(|s| s.token),
-            owed: greeting.is_some(),
         }
     }
 
@@ -132,7 +132,7 @@ impl Greeter {
         if !self.owed {
             return None;
         }
-        let len = match self.greeting? {
+        let len = match self.greeting.clone()? {
             Control::ConnectionId(id) => id.emit(buf),
             Control::Accept(token, id) => v1::emit_accept(token, &id, buf),
             Control::Report(_) | Control::End(_) => None,
@@ -147,7 +147,7 @@ impl Greeter {
     /// anything at all when there is no greeting, is left to the pattern
     /// (false).
     pub fn handle_datagram(&mut self, datagram: &[u8]) -> bool {
-        let repeated = match (self.greeting, self.token, v1::parse(datagram)) {
+        let repeated = match (self.greeting.clone(), self.token, v1::parse(datagram)) {
             (Some(_), Some(token), Ok(V1Message::Request(r) | V1Message::Join(r))) => {
                 r.token == token
             }
@@ -167,11 +167,11 @@ impl Greeter {
 }
 
 /// A control datagram waiting to be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Control {
     ConnectionId(ConnectionId),
     Accept(u64, ConnectionId),
-    Report(ReportRepr),
+    Report(Box<ReportRepr>),
     End(EndRepr),
 }
 

@@ -43,7 +43,7 @@ fn run(report_blocks: bool, tos: u8) -> (FrameReceiver, Vec<ReportRepr>) {
         }
         while let Some(len) = rx.poll_transmit(now, &mut buf) {
             if let Ok(Datagram::V1(V1Message::Report(r))) = wire::parse(&buf[..len]) {
-                reports.push(r);
+                reports.push(*r);
             }
             tx.handle_datagram(now, &buf[..len]);
         }

@@ -431,7 +431,7 @@ impl FrameReceiver {
             return;
         }
         if let Some(report) = self.report(now, false) {
-            self.control.push(Control::Report(report));
+            self.control.push(Control::Report(Box::new(report)));
         }
         // Never queue a backlog of reports after a stall: one, then on time.
         let next = due + session.report_interval;
@@ -446,7 +446,7 @@ impl FrameReceiver {
         self.next_report = None;
         if let Some(report) = self.report(now, true) {
             for _ in 0..FINAL_REPORT_COPIES {
-                self.control.push(Control::Report(report));
+                self.control.push(Control::Report(Box::new(report)));
             }
         }
     }

@@ -332,7 +332,7 @@ impl IoPattern for FrameSender {
         match wire::parse(datagram) {
             Ok(Datagram::V1(V1Message::Report(r))) if Some(r.token) == token => {
                 if !self.status.is_finished() {
-                    self.on_report(now, r);
+                    self.on_report(now, *r);
                 }
             }
             Ok(Datagram::V1(V1Message::Request(r))) if Some(r.token) == token => {

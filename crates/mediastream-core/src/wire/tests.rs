@@ -331,7 +331,7 @@ mod v1_messages {
         assert_eq!(len, REPORT_LEN);
         assert_eq!(
             parse(&buf[..len]),
-            Ok(Datagram::V1(V1Message::Report(report)))
+            Ok(Datagram::V1(V1Message::Report(Box::new(report))))
         );
         let end = EndRepr {
             token: 8,
@@ -452,7 +452,7 @@ fn report_marking_block_layout_and_checks() {
     assert_eq!(&buf[at..len - TAG_LEN], &block[..]);
     assert_eq!(
         parse(&buf[..len]),
-        Ok(Datagram::V1(V1Message::Report(report)))
+        Ok(Datagram::V1(V1Message::Report(Box::new(report))))
     );
     // A block of another type is skipped; the fixed fields still parse.
     let mut other = buf[..at].to_vec();

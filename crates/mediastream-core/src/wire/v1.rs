@@ -220,8 +220,10 @@ pub enum V1Message<'a> {
         /// A human-readable reason (UTF-8, possibly cut).
         reason: &'a [u8],
     },
-    /// Receiver's report.
-    Report(ReportRepr),
+    /// Receiver's report (boxed: its marking block makes it the largest
+    /// message by far, and every datagram's parse result would carry
+    /// that size).
+    Report(Box<ReportRepr>),
     /// Sender's totals.
     End(EndRepr),
 }
@@ -414,7 +416,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
             }
             let blocks = &bytes[REPORT_LEN - TAG_LEN..bytes.len() - TAG_LEN];
             let marks = parse_blocks(blocks, REPORT_LEN - TAG_LEN)?;
-            Ok(V1Message::Report(ReportRepr {
+            Ok(V1Message::Report(Box::new(ReportRepr {
                 token,
                 is_final: r.u8() & 1 == 1,
                 frames_completed: r.u64(),
@@ -429,7 +431,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 echo_delay_ns: r.i64(),
                 jitter_ns: r.u64(),
                 marks,
-            }))
+            })))
         }
         FLAG_END => {
             expect_len("end", bytes.len(), END_LEN, true)?;
@@ -474,7 +476,7 @@ fn parse_blocks(mut blocks: &[u8], mut at: usize) -> Result<Option<MarkCounts>, 
 
 fn parse_marking(body: &[u8]) -> Result<MarkCounts, &'static str> {
     let fixed = MARKING_BLOCK_FIXED - 4;
-    if body.len() < fixed || (body.len() - fixed) % 9 != 0 {
+    if body.len() < fixed || !(body.len() - fixed).is_multiple_of(9) {
         return Err("marking block length is not 40 + 9 x DSCPs");
     }
     let mut r = Reader { bytes: body, at: 0 };
