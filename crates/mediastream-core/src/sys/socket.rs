@@ -241,3 +241,53 @@ pub(crate) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io
     }
     Ok(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marking::{Dscp, Ecn};
+
+    #[test]
+    fn the_marking_is_set_on_the_socket_or_refused_by_name() {
+        let v4 = new_socket(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0);
+        // Nothing asked: the socket is left alone.
+        set_marking(&v4, false, Marking::default()).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0);
+        let af41 = Marking::new(Some(Dscp::AF41), Some(Ecn::Ect0));
+        set_marking(&v4, false, af41).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0x8a);
+        // IPv6: set (Linux), or an error naming the option (Wine 8).
+        let Ok(v6) = new_socket(&SocketAddr::from((Ipv6Addr::LOCALHOST, 0))) else {
+            return; // no IPv6 here
+        };
+        match set_marking(&v6, true, af41) {
+            Ok(()) => {
+                #[cfg(target_os = "linux")]
+                {
+                    use std::os::fd::AsRawFd;
+                    let mut value: libc::c_int = 0;
+                    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+                    // SAFETY: a live socket; value and len are live locals
+                    // of the sizes given.
+                    #[allow(unsafe_code)]
+                    let rc = unsafe {
+                        libc::getsockopt(
+                            v6.as_raw_fd(),
+                            libc::IPPROTO_IPV6,
+                            libc::IPV6_TCLASS,
+                            (&mut value as *mut libc::c_int).cast(),
+                            &mut len,
+                        )
+                    };
+                    assert_eq!((rc, value), (0, 0x8a));
+                }
+            }
+            // Linux sets it; only Windows (Wine) may refuse.
+            #[cfg(not(windows))]
+            Err(e) => panic!("{e}"),
+            #[cfg(windows)]
+            Err(e) => assert!(e.to_string().contains("IPV6_TCLASS"), "{e}"),
+        }
+    }
+}
