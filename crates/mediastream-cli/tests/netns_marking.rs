@@ -90,7 +90,7 @@ impl Rewrite {
         // Continue to the next filter after rewriting.
         dscp.extend([
             "action", "pedit", "ex", "munge", "ip", "dsfield", "set", &tos, "retain", "0xfc",
-            "pipe", "action", "csum", "ip", "continue",
+            "pipe", "action", "csum", "ip4h", "continue",
         ]);
         // The sequence number's low byte is payload byte 2: offset 30.
         let (mask, value) = (
@@ -100,7 +100,7 @@ impl Rewrite {
         let mut ce = base("2");
         ce.extend([
             "match", "u8", &value, &mask, "at", "30", "action", "pedit", "ex", "munge", "ip",
-            "dsfield", "set", "0x03", "retain", "0x03", "pipe", "action", "csum", "ip",
+            "dsfield", "set", "0x03", "retain", "0x03", "pipe", "action", "csum", "ip4h",
         ]);
         self.tc(&dscp) && self.tc(&ce)
     }
