@@ -160,6 +160,7 @@ pub fn render_frames(plan: &StreamPlan, bytes: &[u64], out: &mut Expected) {
             FrameOutcome::Completed => out.completed += 1,
             FrameOutcome::Dropped => out.dropped += 1,
             FrameOutcome::Repeated => out.repeated += 1,
+            _ => unreachable!("the model renders only these three outcomes"),
         }
         out.outcomes.push(outcome);
     }

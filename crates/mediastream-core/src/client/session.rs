@@ -74,6 +74,7 @@ impl std::str::FromStr for Direction {
 
 /// What a client asks for and how it behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The stream.
     pub settings: StreamSettings,
@@ -176,6 +177,7 @@ fn millis(d: Duration) -> u32 {
 
 /// Why a client configuration cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The stream settings are invalid.
     #[error(transparent)]
@@ -183,6 +185,13 @@ pub enum ClientError {
     /// ctsTraffic has no way for a client to send.
     #[error("compat mode cannot send: ctsTraffic servers only send (drop --compat or use --direction recv)")]
     CompatCannotSend,
+}
+
+impl From<ClientError> for std::io::Error {
+    /// A configuration that cannot run is invalid input.
+    fn from(e: ClientError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
 }
 
 // One per session and never moved after creation: boxing would only add

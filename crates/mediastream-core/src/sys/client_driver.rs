@@ -76,16 +76,11 @@ impl ClientStream {
             token: token_for(config.token, index),
             ..*config
         };
-        let invalid = |e: crate::client::ClientError| {
-            io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
-        };
-        let plan = config.plan().map_err(invalid)?;
+        let plan = config.plan()?;
         let pattern = match &options.pattern {
             Some(factory) => Pattern::Custom(factory.create(index, &config, start)?),
             None => Pattern::Session(Box::new(
-                ClientSession::new(config, start)
-                    .map_err(invalid)?
-                    .with_key(options.key.clone()),
+                ClientSession::new(config, start)?.with_key(options.key.clone()),
             )),
         };
         Ok(Self {
@@ -241,9 +236,7 @@ impl ClientControl {
     /// Checks the configuration (so that no socket is opened for a run
     /// that cannot start) and starts the run's clock.
     pub(crate) fn check(options: &ClientOptions, config: &ClientConfig) -> io::Result<Self> {
-        config
-            .plan()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        config.plan()?;
         let start = Instant::now();
         Ok(Self {
             start,

@@ -7,6 +7,7 @@ use crate::marking::Marking;
 
 /// Socket buffer sizes: what was asked for and what the kernel granted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SocketBuffers {
     /// Requested size of each buffer, bytes.
     pub requested: usize,

@@ -50,15 +50,13 @@ pub fn check(args: &ClientArgs) -> Result<Checked, CliError> {
     counts(args, targets.len())?;
     combinations(args, targets.len(), direction)?;
     let key = key_file(args.key_file.as_deref())?;
-    let config = ClientConfig {
-        direction,
-        compat: args.compat,
-        record_frames: args.jitter_file.is_some(),
-        spread: Duration::from_millis(args.frame_spread.into()),
-        timebase: mediastream_core::sys::host_timebase(),
-        timeline: !args.no_timeline,
-        ..ClientConfig::new(stream, random_token())
-    };
+    let mut config = ClientConfig::new(stream, random_token());
+    config.direction = direction;
+    config.compat = args.compat;
+    config.record_frames = args.jitter_file.is_some();
+    config.spread = Duration::from_millis(args.frame_spread.into());
+    config.timebase = mediastream_core::sys::host_timebase();
+    config.timeline = !args.no_timeline;
     config.plan().map_err(|e| CliError::Usage(e.to_string()))?;
     let mut options = ClientOptions::new(targets[0]);
     options.bind = bind;
