@@ -84,7 +84,7 @@ fuzz_target!(|input: (bool, Vec<(u8, u16, u16, u8, Vec<u8>)>)| {
             key.seal(&mut bytes);
         }
         *received.entry(remote).or_default() += bytes.len();
-        let d = Received { listener: ListenerId(0), local, remote, bytes: &bytes, now };
+        let d = Received::new(ListenerId(0), local, remote, &bytes, now);
         match server.on_datagram(d) {
             Handled::Reply(r) => {
                 assert!(r.bytes().len() <= bytes.len(), "an answer larger than its request");

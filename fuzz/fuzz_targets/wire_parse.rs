@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(&buf[..], data);
         }
         Ok(Datagram::V1(message)) => {
-            let mut buf = [0u8; 256];
+            // A REPORT with a marking block of all 64 DSCPs is the longest.
+            let mut buf = [0u8; v1::MAX_REPORT_LEN];
             let len = match message {
                 v1::V1Message::Request(r) => r.emit(false, &mut buf),
                 v1::V1Message::Join(r) => r.emit(true, &mut buf),

@@ -212,6 +212,16 @@ pub struct ServerArgs {
     /// are counted as unkeyed. Plain START is not keyed
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
 /// Ask a server for streams and measure them. Exit status: 0 when every
@@ -362,10 +372,20 @@ pub struct ClientArgs {
     /// tag. Not with --compat
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
-/// Run a server and a client on 127.0.0.1 in this process, both
-/// directions at once, and print the results table.
+/// Run a server and a client on 127.0.0.1 (or [::1]) in this process,
+/// both directions at once, and print the results table.
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "loopback")]
 pub struct LoopbackArgs {
@@ -419,6 +439,9 @@ pub struct LoopbackArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// run on [::1] instead of 127.0.0.1
+    #[argh(switch)]
+    pub ipv6: bool,
     /// an expectation the run must meet, e.g. 'loss < 0.1%',
     /// 'max(frame_delay_p99) < 50ms', 'freezes == 0'; repeatable; exit 1
     /// lists every one violated with the measured value (docs/metrics.md,
@@ -434,6 +457,16 @@ pub struct LoopbackArgs {
     /// client's --key-file)
     #[argh(option)]
     pub key_file: Option<String>,
+    /// mark every datagram this end sends with this DSCP: a name (ef,
+    /// af11 to af43, cs0 to cs7, le, voice-admit) or a number 0 to 63
+    /// (default: none set). The receiver counts the DSCP and ECN its data
+    /// arrived with (Linux), and a v1 report carries them back
+    #[argh(option, from_str_fn(values::dscp))]
+    pub dscp: Option<mediastream_core::marking::Dscp>,
+    /// mark every datagram this end sends ECN-capable: ect0 or ect1
+    /// (default: not-ECT)
+    #[argh(option, from_str_fn(values::ecn))]
+    pub ecn: Option<mediastream_core::marking::Ecn>,
 }
 
 /// Forward UDP between clients and a server as a bad path would: seeded

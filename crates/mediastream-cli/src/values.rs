@@ -11,6 +11,20 @@ pub fn backend(value: &str) -> Result<mediastream_core::sys::Backend, String> {
         .map_err(|e: mediastream_core::sys::BackendError| e.to_string())
 }
 
+/// A DSCP: a name (`ef`, `af41`, `cs5`, ...) or a number 0 to 63.
+pub fn dscp(value: &str) -> Result<mediastream_core::marking::Dscp, String> {
+    value
+        .parse()
+        .map_err(|e: mediastream_core::marking::MarkingParseError| e.to_string())
+}
+
+/// An ECN code point a sender may set: `ect0` or `ect1`.
+pub fn ecn(value: &str) -> Result<mediastream_core::marking::Ecn, String> {
+    value
+        .parse()
+        .map_err(|e: mediastream_core::marking::MarkingParseError| e.to_string())
+}
+
 /// Bits per second, from `8000000`, `8M`, `1.5G`, `500k`.
 pub fn rate(value: &str) -> Result<u64, String> {
     let v = value.trim();

@@ -782,6 +782,13 @@ fn every_bad_value_of_every_option_exits_2_naming_it() {
         (relay(&["--jitter", "x"]), "--jitter"),
         (relay(&["--corrupt", "1.5"]), "--corrupt"),
         (relay(&["--seed", "x"]), "--seed"),
+        (client(&["--dscp", "af44"]), "--dscp"),
+        (client(&["--dscp", "64"]), "--dscp"),
+        (client(&["--ecn", "ce"]), "--ecn"),
+        (server(&["--dscp", "x"]), "--dscp"),
+        (server(&["--ecn", "not-ect"]), "--ecn"),
+        (loopback(&["--dscp", "-1"]), "--dscp"),
+        (loopback(&["--ecn", "ect2"]), "--ecn"),
         (loopback(&["--bits-per-second", "0"]), "--bits-per-second"),
         (loopback(&["--frame-rate", "0"]), "--frame-rate"),
         (loopback(&["--stream-length", "x"]), "--stream-length"),
@@ -1314,4 +1321,70 @@ fn key_file_keys_both_ends_and_a_bad_one_exits_2() {
     }
     let help = run(&["server", "--help"], Duration::from_secs(10));
     assert!(String::from_utf8_lossy(&help.stdout).contains("--key-file"));
+}
+
+/// `--dscp af41 --ecn ect0` arrives as set in both directions, over IPv4
+/// and IPv6: each receiving end counts every data datagram AF41 and
+/// ECT(0) (the kernel's IP_RECVTOS / IPV6_RECVTCLASS), and each sending
+/// end hears the same from the receiver's report and judges it kept.
+#[cfg(target_os = "linux")]
+#[test]
+fn loopback_marking_arrives_as_set_both_ways_v4_and_v6() {
+    for family in ["v4", "v6"] {
+        let out_path = temp(&format!("marking-{family}.json"));
+        let mut args = vec![
+            "loopback",
+            "--bits-per-second",
+            "2M",
+            "--frame-rate",
+            "50",
+            "--stream-length",
+            "1",
+            "--buffer-depth",
+            "0.3",
+            "--status-interval",
+            "0",
+            "--dscp",
+            "af41",
+            "--ecn",
+            "ect0",
+            "--json",
+            out_path.to_str().unwrap(),
+        ];
+        if family == "v6" {
+            if std::net::UdpSocket::bind("[::1]:0").is_err() {
+                eprintln!("skipped v6: no IPv6 loopback here");
+                continue;
+            }
+            args.push("--ipv6");
+        }
+        let out = run(&args, Duration::from_secs(60));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{family}: {stdout}");
+        let doc = json(&out_path);
+        let streams = doc["streams"].as_array().unwrap();
+        assert_eq!(streams.len(), 2, "{family}");
+        for s in streams {
+            let role = s["role"].as_str().unwrap();
+            let m = &s["marking"];
+            let n = s["datagrams_received"].as_u64().unwrap();
+            assert_eq!(n, 200, "{family} {role}: 50 frames of 4 datagrams");
+            assert_eq!(m["datagrams"], n, "{family} {role}: {m}");
+            assert_eq!(m["dscp"], serde_json::json!({ "34": n }), "{family} {role}");
+            assert_eq!(m["ecn"]["ect0"], n, "{family} {role}");
+            assert_eq!(m["requested"]["dscp_name"], "af41", "{family} {role}");
+            assert_eq!(m["requested"]["ecn"], "ect0", "{family} {role}");
+            assert_eq!(
+                (&m["dscp_kept"], &m["ecn_kept"]),
+                (&Value::Bool(true), &Value::Bool(true))
+            );
+            let view = if role == "sender" { "peer" } else { "own" };
+            assert_eq!(m["view"], view, "{family} {role}");
+        }
+        assert_eq!(
+            stdout.matches("Dscp [af41 x 200]  Ecn [ect0 200]  Marking [sent dscp af41, ecn ect0: dscp kept, ecn kept]").count(),
+            2,
+            "{family}: {stdout}"
+        );
+    }
 }

@@ -43,6 +43,7 @@
 pub mod auth;
 pub mod client;
 pub mod impair;
+pub mod marking;
 pub mod pattern;
 pub mod rand;
 pub mod server;

@@ -57,6 +57,8 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
         args.status_table,
         start,
     )?;
+    let mut text = text;
+    text.set_requested(requested(&args));
     let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
     let clock = StatusClock::new(args.status_interval, start);
     let mut observer = Observer {
@@ -188,7 +190,7 @@ fn finish(
 ) -> Result<bool, CliError> {
     observer.settle();
     observer.text.summary(results);
-    let doc = json::document("client", results, interrupted);
+    let doc = json::document("client", results, interrupted, &requested(args));
     let (doc, met) = sla.judge(&doc, &mut observer.text)?;
     observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
@@ -206,4 +208,13 @@ fn finish(
     }
     observer.live.finish(&doc)?;
     Ok(met)
+}
+
+/// This client's streams that send carry `--dscp` / `--ecn`.
+fn requested(args: &ClientArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: false,
+    }
 }

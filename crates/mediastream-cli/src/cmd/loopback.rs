@@ -2,7 +2,7 @@
 //! 127.0.0.1, both directions at once, then the results table. The
 //! server is wired and watched as `mediastream server` does it.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -67,6 +67,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let start = Instant::now();
     let on_stdout = [&args.json, &args.json_stream].map(Option::as_deref);
     let mut text = Text::new(on_stdout.contains(&Some("-")), start);
+    text.set_requested(requested(&args));
     let spread = Duration::from_millis(args.frame_spread.into());
     let mut factory = PatternFactory::default();
     factory.spread = spread;
@@ -76,8 +77,14 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     // Only this process talks to it.
     config.admission = Admission::unlimited();
     let built = build(config, factory)?;
-    let mut options = ServerOptions::new([SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
+    let host: IpAddr = if args.ipv6 {
+        Ipv6Addr::LOCALHOST.into()
+    } else {
+        Ipv4Addr::LOCALHOST.into()
+    };
+    let mut options = ServerOptions::new([SocketAddr::new(host, 0)]);
     options.spin = checked.spin;
+    options.marking = requested(&args).marking;
     let served = built.start(args.backend, &options)?;
     let target = served.handle.local_addrs()[0];
     let stream = checked.stream;
@@ -150,6 +157,7 @@ fn spawn_client(
     ));
     options.spin = checked.spin;
     options.key = checked.key.clone();
+    options.marking = requested(args).marking;
     let mut config = ClientConfig::new(stream, random_token());
     config.direction = direction;
     config.spread = Duration::from_millis(args.frame_spread.into());
@@ -192,7 +200,7 @@ fn report(
     text.table(&rows);
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
-    let doc = json::document("loopback", clients, interrupted);
+    let doc = json::document("loopback", clients, interrupted, &requested(args));
     let (doc, expectations_met) = sla.judge(&doc, text)?;
     if let Some(target) = &args.json {
         json::write(target, &doc)?;
@@ -206,4 +214,13 @@ fn report(
     } else {
         exit_for(clients, interrupted)
     })
+}
+
+/// Both ends set `--dscp` / `--ecn`: every stream's sender is known.
+fn requested(args: &LoopbackArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: true,
+    }
 }

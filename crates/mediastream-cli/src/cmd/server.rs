@@ -105,6 +105,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         args.status_table,
         start,
     )?;
+    text.set_requested(requested(&args));
     let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
     let served = built.start(args.backend, &options)?;
     let (local, shards) = (served.handle.local_addrs(), served.handle.shards());
@@ -207,7 +208,7 @@ fn finish(
     text.finish_files()?;
     text.line(&requests_line(counters));
     if args.json.is_some() || args.json_stream.is_some() {
-        let mut doc = json::document("server", results, interrupted);
+        let mut doc = json::document("server", results, interrupted, &requested(args));
         doc.server = Some(json::ServerCounters(*counters));
         if let Some(target) = &args.json {
             json::write(target, &doc)?;
@@ -215,4 +216,13 @@ fn finish(
         live.finish(&doc)?;
     }
     Ok(interrupted)
+}
+
+/// The server's streams that send carry `--dscp` / `--ecn`.
+fn requested(args: &ServerArgs) -> crate::report::Requested {
+    crate::report::Requested {
+        marking: mediastream_core::marking::Marking::new(args.dscp, args.ecn),
+        senders: true,
+        receivers: false,
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{bits_per_second, failure, frames, Failure};
+use mediastream_core::marking::{MarkCounts, Marking};
 use mediastream_core::pattern::Role;
 use mediastream_core::server::StreamResult;
 
@@ -137,6 +138,66 @@ pub struct Stream {
     pub peer: Option<Peer>,
     pub metrics: Option<super::metrics::MetricsJson>,
     pub timeline: Option<Vec<super::metrics::TimelineJson>>,
+    pub marking: Option<MarkingJson>,
+}
+
+/// A DSCP / ECN marking as JSON: the code point and its name.
+#[derive(Serialize)]
+pub struct MarkingSetJson {
+    pub dscp: Option<u8>,
+    pub dscp_name: Option<String>,
+    pub ecn: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct EcnJson {
+    pub not_ect: u64,
+    pub ect1: u64,
+    pub ect0: u64,
+    pub ce: u64,
+}
+
+/// `streams[].marking` (docs/json.md).
+#[derive(Serialize)]
+pub struct MarkingJson {
+    pub view: &'static str,
+    pub requested: Option<MarkingSetJson>,
+    pub datagrams: u64,
+    pub dscp: std::collections::BTreeMap<u8, u64>,
+    pub ecn: EcnJson,
+    pub dscp_kept: Option<bool>,
+    pub ecn_kept: Option<bool>,
+}
+
+impl MarkingJson {
+    /// The counts of `r` (own or the peer's) against `requested`; `None`
+    /// when there are neither.
+    pub fn of(r: &StreamResult, requested: Option<Marking>) -> Option<Self> {
+        let counts = super::marks(r);
+        if counts.is_none() && requested.is_none() {
+            return None;
+        }
+        let (m, source) = counts.unwrap_or((MarkCounts::new(), super::Source::Unknown));
+        let kept = requested.map(|asked| m.kept(asked)).unwrap_or_default();
+        Some(Self {
+            view: source.name(),
+            requested: requested.map(|asked| MarkingSetJson {
+                dscp: asked.dscp.map(|d| d.value()),
+                dscp_name: asked.dscp.and_then(|d| d.name()).map(str::to_owned),
+                ecn: asked.ecn.map(|e| e.name()),
+            }),
+            datagrams: m.datagrams,
+            dscp: m.dscp_seen().map(|(d, n)| (d.value(), n)).collect(),
+            ecn: EcnJson {
+                not_ect: m.not_ect(),
+                ect1: m.ect1(),
+                ect0: m.ect0(),
+                ce: m.ce(),
+            },
+            dscp_kept: kept.dscp,
+            ecn_kept: kept.ecn,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -207,6 +268,7 @@ pub fn stream(r: &StreamResult) -> Stream {
         peer: peer(r),
         metrics: super::metrics::metrics(r),
         timeline: super::metrics::timeline(r),
+        marking: MarkingJson::of(r, None),
     }
 }
 
@@ -361,8 +423,20 @@ pub fn totals_of<'a>(streams: impl IntoIterator<Item = &'a Counts>) -> TotalsJso
     t
 }
 
-pub fn document<'a>(command: &'a str, results: &[StreamResult], interrupted: bool) -> Document<'a> {
-    let streams: Vec<Stream> = results.iter().map(stream).collect();
+pub fn document<'a>(
+    command: &'a str,
+    results: &[StreamResult],
+    interrupted: bool,
+    requested: &super::Requested,
+) -> Document<'a> {
+    let streams: Vec<Stream> = results
+        .iter()
+        .map(|r| {
+            let mut s = stream(r);
+            s.marking = MarkingJson::of(r, requested.of(r));
+            s
+        })
+        .collect();
     let counts: Vec<Counts> = streams.iter().map(Counts::from).collect();
     Document {
         schema: SCHEMA,

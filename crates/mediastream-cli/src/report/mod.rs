@@ -164,3 +164,48 @@ impl From<&json::TotalsJson> for Totals {
         }
     }
 }
+
+/// The DSCP / ECN marking the sending end of a stream set, as far as
+/// this run knows it: `marking` on the streams whose role is in `roles`
+/// (a client or server: its own sending streams; loopback: both, since
+/// both ends use the same options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requested {
+    pub marking: mediastream_core::marking::Marking,
+    pub senders: bool,
+    pub receivers: bool,
+}
+
+impl Requested {
+    /// What the sending end of `r` set, when known and set at all.
+    pub fn of(&self, r: &StreamResult) -> Option<mediastream_core::marking::Marking> {
+        let known = match r.role {
+            Role::Sender => self.senders,
+            Role::Receiver => self.receivers,
+        };
+        Some(self.marking).filter(|m| known && m.is_set())
+    }
+}
+
+/// The markings a stream's data arrived with: this end's own counts when
+/// it received, the receiver's v1 report block when it sent; `None`
+/// when nothing was read (another platform, an older peer, no data).
+pub fn marks(r: &StreamResult) -> Option<(mediastream_core::marking::MarkCounts, Source)> {
+    match r.role {
+        Role::Receiver => Some((r.stats.marks, Source::Own)),
+        Role::Sender => r
+            .stats
+            .peer_report
+            .and_then(|p| p.marks)
+            .map(|m| (m, Source::Peer)),
+    }
+    .filter(|(m, _)| m.datagrams > 0)
+}
+
+/// `af41 x 1000, cs1 x 3`: the DSCPs seen with their datagram counts.
+pub fn dscp_text(m: &mediastream_core::marking::MarkCounts) -> String {
+    m.dscp_seen()
+        .map(|(d, n)| format!("{d} x {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

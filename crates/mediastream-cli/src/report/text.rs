@@ -104,6 +104,8 @@ pub struct Text {
     table: bool,
     /// ctsTraffic's whole console instead of ours.
     cts: Option<CtsConsole>,
+    /// The marking this run's senders set (`--dscp`, `--ecn`).
+    requested: super::Requested,
 }
 
 impl Text {
@@ -122,7 +124,14 @@ impl Text {
             files: None,
             table: false,
             cts: None,
+            requested: Default::default(),
         }
+    }
+
+    /// The marking this run's sending streams set, for each stream line's
+    /// `Marking [...]` verdict.
+    pub fn set_requested(&mut self, requested: super::Requested) {
+        self.requested = requested;
     }
 
     /// Prints status rows as ctsTraffic's fixed-width table, after its
@@ -284,6 +293,7 @@ impl Text {
             }
         }
         line += &additions(r);
+        line += &marking(r, self.requested.of(r));
         self.emit(&line);
     }
 
@@ -412,6 +422,41 @@ impl Text {
 /// when the receiver's view is known; at a receiving end the p99 frame
 /// delay with its basis, datagram loss, late frames and freezes; at a
 /// sending end send lateness and RTT.
+/// `  Dscp [af41 x 1000]  Ecn [ect0 990, ce 10]  Marking [sent dscp
+/// af41, ecn ect0: kept]`, for what is known of the stream's marking.
+fn marking(r: &StreamResult, requested: Option<mediastream_core::marking::Marking>) -> String {
+    let mut line = String::new();
+    let counts = super::marks(r);
+    if let Some((m, _)) = &counts {
+        line += &format!("  Dscp [{}]", super::dscp_text(m));
+        let ecn: Vec<String> = mediastream_core::marking::Ecn::ALL
+            .iter()
+            .filter(|&&e| m.ecn_count(e) > 0)
+            .map(|&e| format!("{e} {}", m.ecn_count(e)))
+            .collect();
+        line += &format!("  Ecn [{}]", ecn.join(", "));
+    }
+    if let Some(asked) = requested {
+        let verdict = match counts.map(|(m, _)| m.kept(asked)) {
+            None => "not read".to_owned(),
+            Some(k) => {
+                let part = |name: &str, kept: Option<bool>| match kept {
+                    Some(true) => Some(format!("{name} kept")),
+                    Some(false) => Some(format!("{name} CHANGED")),
+                    None => None,
+                };
+                [part("dscp", k.dscp), part("ecn", k.ecn)]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        line += &format!("  Marking [sent {asked}: {verdict}]");
+    }
+    line
+}
+
 fn additions(r: &StreamResult) -> String {
     let (f, source) = frames(r);
     let mut line = String::new();

@@ -137,6 +137,7 @@ impl ClientConfig {
             token: self.token,
             report_interval: self.report_interval,
             consent_timeout: self.consent_timeout,
+            report_blocks: false,
         })
     }
 
@@ -439,6 +440,52 @@ impl ClientSession {
     }
 }
 
+impl ClientSession {
+    /// A datagram from the server: the session's own handling, then the
+    /// stream's pattern gets it with its marking.
+    fn on_datagram(&mut self, now: Instant, datagram: &[u8], tos: Option<u8>) {
+        if self.failure.is_some() {
+            return;
+        }
+        let token = self.config.token;
+        let parsed = wire::parse(datagram);
+        if let Some(key) = &self.key {
+            if matches!(parsed, Ok(Datagram::V1(_))) && !key.verify(datagram) {
+                return;
+            }
+        }
+        match parsed {
+            Ok(Datagram::V1(V1Message::Challenge { token: t, cookie })) if t == token => {
+                self.on_challenge(now, cookie);
+                return;
+            }
+            Ok(Datagram::V1(V1Message::Refuse {
+                token: t, reason, ..
+            })) if t == token => {
+                // The reason is the peer's text: escaped once here, so no
+                // embedder prints it raw.
+                let reason = wire::printable(reason);
+                self.fail(StreamError::Refused { reason });
+                return;
+            }
+            Ok(Datagram::V1(V1Message::Accept {
+                token: t,
+                connection_id,
+            })) if t == token => {
+                self.on_accept(now, connection_id);
+            }
+            Ok(Datagram::ConnectionId(id)) => {
+                self.heard_from_server = true;
+                self.connection_id = Some(id);
+            }
+            _ => {}
+        }
+        if let Some(inner) = self.inner_mut() {
+            inner.handle_marked_datagram(now, datagram, tos);
+        }
+    }
+}
+
 impl IoPattern for ClientSession {
     fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if self.failure.is_some() {
@@ -510,45 +557,11 @@ impl IoPattern for ClientSession {
     }
 
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) {
-        if self.failure.is_some() {
-            return;
-        }
-        let token = self.config.token;
-        let parsed = wire::parse(datagram);
-        if let Some(key) = &self.key {
-            if matches!(parsed, Ok(Datagram::V1(_))) && !key.verify(datagram) {
-                return;
-            }
-        }
-        match parsed {
-            Ok(Datagram::V1(V1Message::Challenge { token: t, cookie })) if t == token => {
-                self.on_challenge(now, cookie);
-                return;
-            }
-            Ok(Datagram::V1(V1Message::Refuse {
-                token: t, reason, ..
-            })) if t == token => {
-                // The reason is the peer's text: escaped once here, so no
-                // embedder prints it raw.
-                let reason = wire::printable(reason);
-                self.fail(StreamError::Refused { reason });
-                return;
-            }
-            Ok(Datagram::V1(V1Message::Accept {
-                token: t,
-                connection_id,
-            })) if t == token => {
-                self.on_accept(now, connection_id);
-            }
-            Ok(Datagram::ConnectionId(id)) => {
-                self.heard_from_server = true;
-                self.connection_id = Some(id);
-            }
-            _ => {}
-        }
-        if let Some(inner) = self.inner_mut() {
-            inner.handle_datagram(now, datagram);
-        }
+        self.on_datagram(now, datagram, None);
+    }
+
+    fn handle_marked_datagram(&mut self, now: Instant, datagram: &[u8], tos: Option<u8>) {
+        self.on_datagram(now, datagram, tos);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -46,6 +46,9 @@ struct Pair {
     start: Instant,
     /// One-way delay of the in-memory path.
     delay: Duration,
+    /// The TOS byte each datagram arrives with (either way), as a
+    /// backend that reads markings hands it on.
+    mark: fn(&[u8]) -> Option<u8>,
 }
 
 impl Pair {
@@ -69,6 +72,7 @@ impl Pair {
             extra_delay: |_| Duration::ZERO,
             start: now,
             delay: DELAY,
+            mark: |_| None,
         }
     }
 
@@ -122,13 +126,8 @@ impl Pair {
                 continue;
             }
             let Some(server) = &self.server else { continue };
-            let d = Received {
-                listener: ListenerId(0),
-                local: server_addr(),
-                remote: client_addr(),
-                bytes: &bytes,
-                now,
-            };
+            let mut d = Received::new(ListenerId(0), server_addr(), client_addr(), &bytes, now);
+            d.tos = (self.mark)(&bytes);
             match server.on_datagram(d) {
                 Handled::Delivered(k) | Handled::Started(k) => self.drive_server(k),
                 Handled::Reply(r) => self
@@ -149,7 +148,8 @@ impl Pair {
         while self.to_client.front().is_some_and(|(t, _)| *t <= now) {
             let (_, bytes) = self.to_client.pop_front().unwrap();
             if !(self.lose_to_client)(&bytes, now - self.start) {
-                self.client.handle_datagram(now, &bytes);
+                let tos = (self.mark)(&bytes);
+                self.client.handle_marked_datagram(now, &bytes, tos);
             }
         }
         if self.client.poll_timeout().is_some_and(|t| t <= now) {
@@ -702,4 +702,43 @@ fn a_server_silent_mid_stream_for_longer_than_the_buffer_fails_the_client() {
     let p = p.run();
     assert_eq!(p.client.status(), Status::Completed);
     assert!(p.client.stats().frames_dropped > 0);
+}
+
+/// AF41 and ECT(0) on every datagram, CE on the data of frames 1, 5, 9,
+/// ...: what a path with an ECN-marking queue would deliver.
+fn af41_some_ce(bytes: &[u8]) -> Option<u8> {
+    let ce = matches!(crate::wire::parse(bytes), Ok(crate::wire::Datagram::Data(d, _)) if d.sequence_number % 4 == 1);
+    Some(34 << 2 | if ce { 3 } else { 2 })
+}
+
+#[test]
+fn markings_are_counted_and_reported_back_in_both_directions() {
+    for direction in [Direction::Receive, Direction::Send] {
+        let config = ClientConfig {
+            direction,
+            ..ClientConfig::new(settings(), 77)
+        };
+        let mut p = Pair::new(config, Some(server_config()));
+        p.mark = af41_some_ce;
+        let p = p.run();
+        assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
+        let server = &p.results[0].stats;
+        let (receiver, sender) = match direction {
+            Direction::Receive => (p.client.stats(), server),
+            Direction::Send => (server, p.client.stats()),
+        };
+        // 150 frames of 15 datagrams; frames 1, 5, ..., 149 (38) are CE.
+        let m = receiver.marks;
+        assert_eq!(m.datagrams, receiver.datagrams_received, "{direction:?}");
+        assert_eq!(m.datagrams, 150 * 15, "{direction:?}");
+        assert_eq!(m.dscp[34], 150 * 15, "{direction:?}");
+        assert_eq!((m.ce(), m.ect0()), (38 * 15, 112 * 15), "{direction:?}");
+        // The sender got the same counts in the receiver's final report:
+        // a JOIN announced it reads REPORT blocks (the server's receiver
+        // appends them from the start), and the server's END did (the
+        // client's receiver appends them from then on).
+        let report = sender.peer_report.expect("reports arrived");
+        assert!(report.is_final, "{direction:?}");
+        assert_eq!(report.marks, Some(m), "{direction:?}");
+    }
 }

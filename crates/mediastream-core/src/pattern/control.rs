@@ -13,6 +13,11 @@ pub struct V1Session {
     pub report_interval: Duration,
     /// The sender stops when no report arrived for this long.
     pub consent_timeout: Duration,
+    /// The peer reads REPORT blocks (it announced
+    /// [`FEATURE_REPORT_BLOCKS`](crate::wire::v1::FEATURE_REPORT_BLOCKS)),
+    /// so a receiver appends its marking counts to its reports. A
+    /// client's receiver learns it from the server's END instead.
+    pub report_blocks: bool,
 }
 
 impl V1Session {
@@ -27,6 +32,7 @@ impl V1Session {
             token,
             report_interval: Self::DEFAULT_REPORT_INTERVAL,
             consent_timeout: Self::DEFAULT_CONSENT_TIMEOUT,
+            report_blocks: false,
         }
     }
 }
@@ -106,9 +112,9 @@ impl Greeter {
             (Greeting::Accept(id), None) => Some(Control::ConnectionId(id)),
         };
         Self {
+            owed: greeting.is_some(),
             greeting,
             token: session.map(|s| s.token),
-            owed: greeting.is_some(),
         }
     }
 
@@ -126,7 +132,7 @@ impl Greeter {
         if !self.owed {
             return None;
         }
-        let len = match self.greeting? {
+        let len = match self.greeting.clone()? {
             Control::ConnectionId(id) => id.emit(buf),
             Control::Accept(token, id) => v1::emit_accept(token, &id, buf),
             Control::Report(_) | Control::End(_) => None,
@@ -141,7 +147,7 @@ impl Greeter {
     /// anything at all when there is no greeting, is left to the pattern
     /// (false).
     pub fn handle_datagram(&mut self, datagram: &[u8]) -> bool {
-        let repeated = match (self.greeting, self.token, v1::parse(datagram)) {
+        let repeated = match (self.greeting.clone(), self.token, v1::parse(datagram)) {
             (Some(_), Some(token), Ok(V1Message::Request(r) | V1Message::Join(r))) => {
                 r.token == token
             }
@@ -161,11 +167,11 @@ impl Greeter {
 }
 
 /// A control datagram waiting to be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Control {
     ConnectionId(ConnectionId),
     Accept(u64, ConnectionId),
-    Report(ReportRepr),
+    Report(Box<ReportRepr>),
     End(EndRepr),
 }
 

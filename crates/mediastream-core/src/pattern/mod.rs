@@ -33,6 +33,8 @@
 mod control;
 mod histogram;
 mod jitter;
+#[cfg(test)]
+mod marking_tests;
 pub mod metrics;
 mod receiver;
 mod record;
@@ -254,6 +256,18 @@ pub trait IoPattern {
 
     /// Takes one datagram received from the peer at `now`.
     fn handle_datagram(&mut self, now: Instant, datagram: &[u8]);
+
+    /// Takes one datagram received at `now` with the IP TOS /
+    /// traffic-class byte it arrived with (DSCP and ECN, see
+    /// [`crate::marking`]), where the backend reads it (`None`
+    /// elsewhere). Backends call this one; the default forgets the
+    /// marking and calls [`handle_datagram`](IoPattern::handle_datagram).
+    /// The [`FrameReceiver`] counts the marking of every data datagram
+    /// ([`StreamStats::marks`]).
+    fn handle_marked_datagram(&mut self, now: Instant, datagram: &[u8], tos: Option<u8>) {
+        let _ = tos;
+        self.handle_datagram(now, datagram);
+    }
 
     /// When the pattern next needs [`handle_timeout`](IoPattern::handle_timeout)
     /// or [`poll_transmit`](IoPattern::poll_transmit). An instant in the

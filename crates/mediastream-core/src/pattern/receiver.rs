@@ -9,7 +9,7 @@ use super::{
 };
 use crate::settings::StreamPlan;
 use crate::time::{ticks_to_secs, Timebase};
-use crate::wire::v1::{ReportRepr, V1Message};
+use crate::wire::v1::{self, ReportRepr, V1Message};
 use crate::wire::{self, payload, ConnectionId, DataRepr, Datagram};
 
 /// What the receiver does with a payload that fails verification.
@@ -214,6 +214,8 @@ pub struct FrameReceiver {
     /// The first silence mid-stream longer than the buffer depth: when it
     /// began (from the anchor) and how long it was.
     silence: Option<(std::time::Duration, std::time::Duration)>,
+    /// v1: the sender's END said it reads REPORT blocks.
+    peer_reads_blocks: bool,
 }
 
 impl FrameReceiver {
@@ -248,6 +250,7 @@ impl FrameReceiver {
             control: ControlQueue::new(config.greeting, config.v1.as_ref()),
             next_report: config.v1.map(|s| now + s.report_interval),
             latest: None,
+            peer_reads_blocks: false,
             highest_sequence: 0,
             stamps: StampCheck::new(&plan),
             silence: None,
@@ -416,6 +419,8 @@ impl FrameReceiver {
             echo_timestamp,
             echo_delay_ns,
             jitter_ns: (self.jitter.secs() * 1e9) as u64,
+            marks: Some(s.marks)
+                .filter(|m| m.datagrams > 0 && (session.report_blocks || self.peer_reads_blocks)),
         })
     }
 
@@ -427,7 +432,7 @@ impl FrameReceiver {
             return;
         }
         if let Some(report) = self.report(now, false) {
-            self.control.push(Control::Report(report));
+            self.control.push(Control::Report(Box::new(report)));
         }
         // Never queue a backlog of reports after a stall: one, then on time.
         let next = due + session.report_interval;
@@ -442,7 +447,7 @@ impl FrameReceiver {
         self.next_report = None;
         if let Some(report) = self.report(now, true) {
             for _ in 0..FINAL_REPORT_COPIES {
-                self.control.push(Control::Report(report));
+                self.control.push(Control::Report(Box::new(report)));
             }
         }
     }
@@ -669,7 +674,10 @@ impl FrameReceiver {
     fn on_v1(&mut self, message: V1Message<'_>) {
         let token = self.config.v1.map(|s| s.token);
         match message {
-            V1Message::End(end) if Some(end.token) == token => self.stats.peer_end = Some(end),
+            V1Message::End(end) if Some(end.token) == token => {
+                self.stats.peer_end = Some(end);
+                self.peer_reads_blocks |= end.features & v1::FEATURE_REPORT_BLOCKS != 0;
+            }
             V1Message::Join(r) if Some(r.token) == token => self.control.repeat_greeting(),
             V1Message::Accept {
                 token: t,
@@ -700,7 +708,7 @@ impl IoPattern for FrameReceiver {
         // and its retries belong to the client session); v1 adds reports.
         self.report_if_due(now);
         let len = self.control.poll(buf)?;
-        if wire::read_flag(&buf[..len]) == Ok(wire::v1::FLAG_REPORT) {
+        if wire::read_flag(&buf[..len]) == Ok(v1::FLAG_REPORT) {
             self.stats.reports += 1;
         }
         Some(len)
@@ -750,6 +758,18 @@ impl IoPattern for FrameReceiver {
 
     fn stats(&self) -> &StreamStats {
         &self.stats
+    }
+
+    fn handle_marked_datagram(&mut self, now: Instant, datagram: &[u8], tos: Option<u8>) {
+        let before = self.stats.datagrams_received;
+        self.handle_datagram(now, datagram);
+        if let Some(tos) = tos {
+            // Data datagrams only: the ones `datagrams_received` counts.
+            let data = self.stats.datagrams_received - before;
+            if data > 0 {
+                self.stats.marks.record(tos, data);
+            }
+        }
     }
 
     fn abort(&mut self, reason: &str) {

@@ -4,7 +4,7 @@ use super::control::{Control, ControlQueue};
 use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
 use crate::settings::StreamPlan;
 use crate::time::Timebase;
-use crate::wire::v1::{EndRepr, ReportRepr, V1Message};
+use crate::wire::v1::{EndRepr, ReportRepr, V1Message, FEATURE_REPORT_BLOCKS};
 use crate::wire::{self, DataRepr, Datagram};
 
 /// Options of a [`FrameSender`].
@@ -221,6 +221,7 @@ impl FrameSender {
             frames_sent: self.stats.frames_sent,
             datagrams_sent: self.stats.datagrams_sent,
             bytes_sent: self.stats.bytes_sent,
+            features: FEATURE_REPORT_BLOCKS,
         };
         for _ in 0..END_COPIES {
             self.control.push(Control::End(end));
@@ -332,7 +333,7 @@ impl IoPattern for FrameSender {
         match wire::parse(datagram) {
             Ok(Datagram::V1(V1Message::Report(r))) if Some(r.token) == token => {
                 if !self.status.is_finished() {
-                    self.on_report(now, r);
+                    self.on_report(now, *r);
                 }
             }
             Ok(Datagram::V1(V1Message::Request(r))) if Some(r.token) == token => {

@@ -74,6 +74,9 @@ pub struct StreamStats {
     pub reports: u64,
     /// Receiver: delays, datagram loss, playout, timeline.
     pub metrics: Option<Box<super::ReceiveMetrics>>,
+    /// Receiver: the DSCP and ECN every data datagram arrived with, where
+    /// the backend reads it (Linux); `marks.datagrams` stays 0 elsewhere.
+    pub marks: crate::marking::MarkCounts,
 }
 
 impl StreamStats {

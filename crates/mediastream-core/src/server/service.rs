@@ -526,10 +526,11 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             let why = "too many requests from this address; slow down";
             return self.refuse(d, role, r.token, RefuseCode::RateLimited, why);
         }
-        let (plan, session) = match validate(&r, &self.config.limits, &self.config.admission) {
+        let (plan, mut session) = match validate(&r, &self.config.limits, &self.config.admission) {
             Ok(ok) => ok,
             Err(reason) => return self.refuse_over_limit(d, role, r.token, &reason),
         };
+        session.report_blocks = v1::request_features(d.bytes) & v1::FEATURE_REPORT_BLOCKS != 0;
         if let Err(refusal) = self.config.admission.check_request(&plan, role) {
             return self.refuse_admission(d, role, r.token, refusal);
         }
@@ -650,7 +651,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
 
     fn deliver(&self, d: &Received<'_>, key: StreamKey) -> Handled {
         let found = self.manager.with_stream(key, &mut |s| {
-            s.pattern.handle_datagram(d.now, d.bytes);
+            s.pattern.handle_marked_datagram(d.now, d.bytes, d.tos);
         });
         if found {
             Handled::Delivered(key)
@@ -972,6 +973,7 @@ fn validate(
         token: r.token,
         report_interval,
         consent_timeout,
+        report_blocks: false,
     };
     Ok((plan, session))
 }

@@ -168,13 +168,7 @@ fn addr(port: u16) -> SocketAddr {
 const LOCAL: u16 = 4444;
 
 fn received(remote: u16, bytes: &[u8], now: Instant) -> Received<'_> {
-    Received {
-        listener: ListenerId(0),
-        local: addr(LOCAL),
-        remote: addr(remote),
-        bytes,
-        now,
-    }
+    Received::new(ListenerId(0), addr(LOCAL), addr(remote), bytes, now)
 }
 
 fn config(max_streams: usize) -> ServerConfig {

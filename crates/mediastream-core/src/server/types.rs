@@ -53,6 +53,31 @@ pub struct Received<'a> {
     pub bytes: &'a [u8],
     /// When it was received.
     pub now: Instant,
+    /// The IP TOS / traffic-class byte it arrived with (DSCP and ECN;
+    /// see [`crate::marking`]), where the backend reads it (Linux);
+    /// `None` elsewhere.
+    pub tos: Option<u8>,
+}
+
+impl<'a> Received<'a> {
+    /// A datagram `bytes` from `remote` on listener `listener` (at
+    /// `local`), received at `now`, its marking unknown.
+    pub fn new(
+        listener: ListenerId,
+        local: SocketAddr,
+        remote: SocketAddr,
+        bytes: &'a [u8],
+        now: Instant,
+    ) -> Self {
+        Self {
+            listener,
+            local,
+            remote,
+            bytes,
+            now,
+            tos: None,
+        }
+    }
 }
 
 /// Everything the server needs to build and run one stream.

@@ -44,6 +44,10 @@ pub struct ClientOptions {
     /// the result's `connection_id` is `None` and
     /// [`ClientObserver::on_record`] is not called.
     pub pattern: Option<Arc<dyn ClientPatternFactory>>,
+    /// The DSCP and ECN every datagram of every connection carries (IP_TOS
+    /// or IPV6_TCLASS on its socket); default: none set. Windows ignores
+    /// it without the QoS2 API (docs/PROTOCOL.md).
+    pub marking: crate::marking::Marking,
 }
 
 impl ClientOptions {
@@ -60,6 +64,7 @@ impl ClientOptions {
             spin: Duration::ZERO,
             key: None,
             pattern: None,
+            marking: Default::default(),
         }
     }
 }

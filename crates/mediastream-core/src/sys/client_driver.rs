@@ -114,10 +114,13 @@ impl ClientStream {
         self.result.is_some()
     }
 
-    /// A datagram from the server, received at `arrival`.
-    pub(crate) fn handle_datagram(&mut self, arrival: Instant, bytes: &[u8]) {
+    /// A datagram from the server, received at `arrival` with the TOS /
+    /// traffic-class byte `tos` (where the backend reads it).
+    pub(crate) fn handle_datagram(&mut self, arrival: Instant, bytes: &[u8], tos: Option<u8>) {
         if !self.is_done() {
-            self.pattern.io().handle_datagram(arrival, bytes);
+            self.pattern
+                .io()
+                .handle_marked_datagram(arrival, bytes, tos);
         }
     }
 

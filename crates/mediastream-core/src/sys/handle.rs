@@ -31,6 +31,10 @@ pub struct ServerOptions {
     /// Opt-in pacing precision (mio): wake this much before a frame is
     /// due and spin for the rest. Zero (the default) never spins.
     pub spin: std::time::Duration,
+    /// The DSCP and ECN every datagram the server sends carries (IP_TOS or
+    /// IPV6_TCLASS on its listening sockets); default: none set. Windows
+    /// ignores it without the QoS2 API (docs/PROTOCOL.md).
+    pub marking: crate::marking::Marking,
 }
 
 impl ServerOptions {
@@ -43,6 +47,7 @@ impl ServerOptions {
             socket_buffer: 4 << 20,
             prepost: 2,
             spin: std::time::Duration::ZERO,
+            marking: Default::default(),
         }
     }
 

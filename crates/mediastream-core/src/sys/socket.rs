@@ -3,6 +3,8 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::marking::Marking;
+
 /// Socket buffer sizes: what was asked for and what the kernel granted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,8 +117,10 @@ pub(crate) fn bind_listener(
     addr: SocketAddr,
     reuse_port: bool,
     buffer: usize,
+    marking: Marking,
 ) -> io::Result<(std::net::UdpSocket, SocketBuffers)> {
     let socket = new_socket(&addr)?;
+    set_marking(&socket, addr.is_ipv6(), marking)?;
     if reuse_port {
         #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
         socket.set_reuse_port(true)?;
@@ -134,6 +138,7 @@ pub(crate) fn connect_client(
     target: SocketAddr,
     bind: Option<SocketAddr>,
     buffer: usize,
+    marking: Marking,
 ) -> io::Result<(std::net::UdpSocket, SocketBuffers)> {
     let local = bind.unwrap_or(match target {
         SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
@@ -145,6 +150,7 @@ pub(crate) fn connect_client(
         Some(Protocol::UDP),
     )?;
     socket.set_nonblocking(true)?;
+    set_marking(&socket, target.is_ipv6(), marking)?;
     let buffers = size_buffers(&socket, buffer);
     socket
         .bind(&local.into())
@@ -153,6 +159,62 @@ pub(crate) fn connect_client(
         .connect(&target.into())
         .map_err(|e| io::Error::new(e.kind(), format!("cannot reach {target}: {e}")))?;
     Ok((socket.into(), buffers))
+}
+
+/// Sets the TOS byte (IPv4: IP_TOS) or traffic class (IPv6: IPV6_TCLASS)
+/// every datagram of `socket` carries; nothing when `marking` sets
+/// neither DSCP nor ECN. An error names the option: a marking asked for
+/// and not set would make the measurement a lie.
+///
+/// Windows accepts IP_TOS and ignores it unless the host's policy lets
+/// applications mark (real marking takes the QoS2 API); Wine passes it
+/// on to the Linux socket.
+pub(crate) fn set_marking(socket: &Socket, ipv6: bool, marking: Marking) -> io::Result<()> {
+    let Some(tos) = marking.tos() else {
+        return Ok(());
+    };
+    let set = if ipv6 {
+        set_tclass(socket, tos)
+    } else {
+        socket.set_tos_v4(tos.into())
+    };
+    set.map_err(|e| {
+        let option = if ipv6 { "IPV6_TCLASS" } else { "IP_TOS" };
+        io::Error::new(
+            e.kind(),
+            format!("cannot set the marking ({marking}, {option} {tos:#04x}): {e}"),
+        )
+    })
+}
+
+#[cfg(unix)]
+fn set_tclass(socket: &Socket, tos: u8) -> io::Result<()> {
+    socket.set_tclass_v6(tos.into())
+}
+
+/// socket2 has no IPV6_TCLASS on Windows: the option itself (39).
+#[cfg(windows)]
+#[allow(unsafe_code)]
+fn set_tclass(socket: &Socket, tos: u8) -> io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{setsockopt, IPPROTO_IPV6, IPV6_TCLASS};
+    let value = i32::from(tos);
+    // SAFETY: the socket is live and owned by `socket`; the value points
+    // at an i32 that outlives the call, with its size.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as _,
+            IPPROTO_IPV6,
+            IPV6_TCLASS,
+            (&value as *const i32).cast(),
+            size_of::<i32>() as i32,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Errors that concern one peer (an ICMP error came back), not the socket.
@@ -179,4 +241,54 @@ pub(crate) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io
         }
     }
     Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marking::{Dscp, Ecn};
+
+    #[test]
+    fn the_marking_is_set_on_the_socket_or_refused_by_name() {
+        let v4 = new_socket(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0);
+        // Nothing asked: the socket is left alone.
+        set_marking(&v4, false, Marking::default()).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0);
+        let af41 = Marking::new(Some(Dscp::AF41), Some(Ecn::Ect0));
+        set_marking(&v4, false, af41).unwrap();
+        assert_eq!(v4.tos_v4().unwrap(), 0x8a);
+        // IPv6: set (Linux), or an error naming the option (Wine 8).
+        let Ok(v6) = new_socket(&SocketAddr::from((Ipv6Addr::LOCALHOST, 0))) else {
+            return; // no IPv6 here
+        };
+        match set_marking(&v6, true, af41) {
+            Ok(()) => {
+                #[cfg(target_os = "linux")]
+                {
+                    use std::os::fd::AsRawFd;
+                    let mut value: libc::c_int = 0;
+                    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+                    // SAFETY: a live socket; value and len are live locals
+                    // of the sizes given.
+                    #[allow(unsafe_code)]
+                    let rc = unsafe {
+                        libc::getsockopt(
+                            v6.as_raw_fd(),
+                            libc::IPPROTO_IPV6,
+                            libc::IPV6_TCLASS,
+                            (&mut value as *mut libc::c_int).cast(),
+                            &mut len,
+                        )
+                    };
+                    assert_eq!((rc, value), (0, 0x8a));
+                }
+            }
+            // Linux sets it; only Windows (Wine) may refuse.
+            #[cfg(not(windows))]
+            Err(e) => panic!("{e}"),
+            #[cfg(windows)]
+            Err(e) => assert!(e.to_string().contains("IPV6_TCLASS"), "{e}"),
+        }
+    }
 }

@@ -51,4 +51,14 @@ pub enum WireError {
         /// The version byte received.
         version: u8,
     },
+    /// A REPORT's block (after the fixed fields, before the tag) is
+    /// inconsistent: cut short, a DSCP out of range or repeated, or counts
+    /// that do not add up.
+    #[error("report block at offset {offset} is malformed: {why}")]
+    BadReportBlock {
+        /// Where the block starts in the datagram.
+        offset: usize,
+        /// What is wrong.
+        why: &'static str,
+    },
 }

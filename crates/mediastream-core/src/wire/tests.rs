@@ -204,9 +204,13 @@ mod v1_messages {
         ];
         assert_eq!(&buf[..23], &head);
         assert!(
-            buf[43..REQUEST_LEN].iter().all(|&b| b == 0),
+            buf[43..111].iter().all(|&b| b == 0) && buf[112..REQUEST_LEN].iter().all(|&b| b == 0),
             "no cookie, zero padding, zero tag"
         );
+        // Byte 111: feature flags; this build reads REPORT blocks.
+        assert_eq!(v1::REQUEST_FLAGS_OFFSET, 111);
+        assert_eq!(buf[111], v1::FEATURE_REPORT_BLOCKS);
+        assert_eq!(v1::request_features(&buf[..REQUEST_LEN]), 1);
         assert_eq!(buf[REQUEST_LEN], 0xee);
         assert_eq!(
             parse(&buf[..REQUEST_LEN]),
@@ -230,7 +234,7 @@ mod v1_messages {
         with.emit(false, &mut buf);
         assert_eq!(COOKIE_OFFSET, 43);
         assert!(buf[43..59].iter().all(|&b| b == 0xab));
-        assert!(buf[59..REQUEST_LEN].iter().all(|&b| b == 0));
+        assert!(buf[59..111].iter().all(|&b| b == 0));
         assert_eq!(
             parse(&buf[..REQUEST_LEN]),
             Ok(Datagram::V1(V1Message::Request(with)))
@@ -321,18 +325,20 @@ mod v1_messages {
             echo_timestamp: 9,
             echo_delay_ns: 10,
             jitter_ns: 11,
+            marks: None,
         };
         let len = report.emit(&mut buf).unwrap();
         assert_eq!(len, REPORT_LEN);
         assert_eq!(
             parse(&buf[..len]),
-            Ok(Datagram::V1(V1Message::Report(report)))
+            Ok(Datagram::V1(V1Message::Report(Box::new(report))))
         );
         let end = EndRepr {
             token: 8,
             frames_sent: 1,
             datagrams_sent: 2,
             bytes_sent: 3,
+            features: 1,
         };
         let len = end.emit(&mut buf).unwrap();
         assert_eq!(parse(&buf[..len]), Ok(Datagram::V1(V1Message::End(end))));
@@ -391,6 +397,7 @@ fn end_is_59_bytes_as_the_protocol_document_says() {
         frames_sent: 1,
         datagrams_sent: 2,
         bytes_sent: 3,
+        features: v1::FEATURE_REPORT_BLOCKS,
     };
     let mut buf = [0xffu8; 80];
     let len = end.emit(&mut buf).unwrap();
@@ -400,7 +407,8 @@ fn end_is_59_bytes_as_the_protocol_document_says() {
     for v in [1u64, 2, 3] {
         expected.extend_from_slice(&v.to_le_bytes());
     }
-    expected.extend_from_slice(&[0; 8]);
+    // Reserved: the feature flags, then 7 zero bytes.
+    expected.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
     expected.extend_from_slice(&[0; TAG_LEN]);
     assert_eq!(&buf[..len], &expected[..]);
     assert!(
@@ -410,4 +418,91 @@ fn end_is_59_bytes_as_the_protocol_document_says() {
     let mut longer = expected.clone();
     longer.push(0);
     assert!(parse(&longer).is_err());
+}
+
+/// The REPORT's marking block, byte by byte as docs/PROTOCOL.md lays it
+/// out, and every way a block can be wrong.
+#[test]
+fn report_marking_block_layout_and_checks() {
+    use crate::marking::MarkCounts;
+    use v1::{ReportRepr, V1Message, MAX_REPORT_LEN, REPORT_LEN, TAG_LEN};
+    let mut marks = MarkCounts::new();
+    marks.record(34 << 2 | 2, 90); // af41, ECT(0)
+    marks.record(34 << 2 | 3, 7); // af41, CE
+    marks.record(8 << 2, 3); // cs1, not-ECT
+    let report = ReportRepr {
+        token: 5,
+        datagrams_received: 100,
+        marks: Some(marks),
+        ..Default::default()
+    };
+    let mut buf = [0u8; MAX_REPORT_LEN];
+    let len = report.emit(&mut buf).unwrap();
+    assert_eq!(len, REPORT_LEN + 4 + 40 + 2 * 9);
+    assert_eq!(len, report.len());
+    let at = REPORT_LEN - TAG_LEN;
+    let mut block = vec![1u8, 1, 58, 0];
+    for v in [100u64, 3, 0, 90, 7] {
+        block.extend_from_slice(&v.to_le_bytes());
+    }
+    block.push(8);
+    block.extend_from_slice(&3u64.to_le_bytes());
+    block.push(34);
+    block.extend_from_slice(&97u64.to_le_bytes());
+    assert_eq!(&buf[at..len - TAG_LEN], &block[..]);
+    assert_eq!(
+        parse(&buf[..len]),
+        Ok(Datagram::V1(V1Message::Report(Box::new(report))))
+    );
+    // A block of another type is skipped; the fixed fields still parse.
+    let mut other = buf[..at].to_vec();
+    other.extend_from_slice(&[9, 1, 3, 0, 0xaa, 0xbb, 0xcc]);
+    other.extend_from_slice(&[0; TAG_LEN]);
+    match parse(&other) {
+        Ok(Datagram::V1(V1Message::Report(r))) => {
+            assert_eq!((r.datagrams_received, r.marks), (100, None));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Broken blocks are typed errors.
+    let broken = |edit: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = buf[..at].to_vec();
+        let mut blk = block.clone();
+        edit(&mut blk);
+        b.extend_from_slice(&blk);
+        b.extend_from_slice(&[0; TAG_LEN]);
+        matches!(parse(&b), Err(WireError::BadReportBlock { .. }))
+    };
+    let bad = |r: bool| r;
+    assert!(bad(broken(&|b| b[2] = 59))); // longer than what follows
+    assert!(bad(broken(&|b| b.truncate(3)))); // no whole header
+    assert!(bad(broken(&|b| b[44] = 64))); // DSCP 64
+    assert!(bad(broken(&|b| b[44] = 34))); // 34 twice: not increasing
+    assert!(bad(broken(&|b| b[4] = 99))); // datagrams read != sums
+    assert!(bad(broken(&|b| {
+        b.push(40);
+        b[2] = 59;
+    }))); // a cut DSCP entry
+    let mut twice = block.clone();
+    twice.extend_from_slice(&block);
+    assert!(bad(broken(&|b| *b = twice.clone())));
+    // Too long for any report.
+    let huge = vec![0u8; MAX_REPORT_LEN + 1];
+    let mut huge = huge;
+    huge[..at].copy_from_slice(&buf[..at]);
+    assert!(matches!(parse(&huge), Err(WireError::WrongLength { .. })));
+    // All 64 DSCPs fit MAX_REPORT_LEN exactly.
+    let mut all = MarkCounts::new();
+    for tos in (0..=255u8).step_by(4) {
+        all.record(tos, 1);
+    }
+    let full = ReportRepr {
+        marks: Some(all),
+        ..Default::default()
+    };
+    assert_eq!(full.emit(&mut buf), Some(MAX_REPORT_LEN));
+    assert!(matches!(
+        parse(&buf),
+        Ok(Datagram::V1(V1Message::Report(r))) if r.marks == Some(all)
+    ));
 }

@@ -10,6 +10,7 @@
 //! CHALLENGE carrying one; the client repeats its request with it.
 
 use super::{ConnectionId, WireError};
+use crate::marking::MarkCounts;
 
 /// The version this build speaks (2: the cookie handshake and the tag;
 /// version 1 had neither).
@@ -52,6 +53,23 @@ pub const MAX_REASON_LEN: usize = REQUEST_LEN - HEADER_LEN - 2 - TAG_LEN;
 pub const REPORT_LEN: usize = HEADER_LEN + 1 + 11 * 8 + TAG_LEN;
 /// Length of END.
 pub const END_LEN: usize = HEADER_LEN + 4 * 8 + TAG_LEN;
+/// Where a REQUEST or JOIN carries its feature flags (the last byte
+/// before the tag; zero from a build without them).
+pub const REQUEST_FLAGS_OFFSET: usize = REQUEST_LEN - TAG_LEN - 1;
+/// Where an END carries its feature flags (the first of its 8 reserved
+/// bytes; zero from a build without them).
+pub const END_FLAGS_OFFSET: usize = HEADER_LEN + 3 * 8;
+/// Feature flag (REQUEST, JOIN, END): the sender of this datagram reads
+/// REPORT blocks, so a receiver may append them to the REPORTs it sends
+/// it. A peer without the flag gets the fixed 116-byte REPORT only.
+pub const FEATURE_REPORT_BLOCKS: u8 = 1;
+/// REPORT block type: the receiver's DSCP and ECN counts.
+pub const BLOCK_MARKING: u8 = 1;
+/// Longest REPORT: the fixed fields, a marking block with all 64 DSCPs,
+/// and the tag.
+pub const MAX_REPORT_LEN: usize = REPORT_LEN + MARKING_BLOCK_FIXED + 64 * 9;
+/// A marking block's type, version, length and five counts.
+const MARKING_BLOCK_FIXED: usize = 4 + 5 * 8;
 
 /// A server's cookie: a MAC over the requester's address, port, token and
 /// a coarse time (see `docs/PROTOCOL.md`); all zeros means none.
@@ -151,6 +169,10 @@ pub struct ReportRepr {
     pub echo_delay_ns: i64,
     /// RFC 3550 jitter so far, nanoseconds.
     pub jitter_ns: u64,
+    /// The DSCP and ECN counts, in an optional block after the fixed
+    /// fields (sent only to a peer that announced
+    /// [`FEATURE_REPORT_BLOCKS`]); `None`: no block.
+    pub marks: Option<MarkCounts>,
 }
 
 /// The sender's totals, sent after its last frame.
@@ -164,6 +186,8 @@ pub struct EndRepr {
     pub datagrams_sent: u64,
     /// Their bytes.
     pub bytes_sent: u64,
+    /// Feature flags ([`FEATURE_REPORT_BLOCKS`]); 0 from an older build.
+    pub features: u8,
 }
 
 /// A parsed v1 datagram.
@@ -196,8 +220,10 @@ pub enum V1Message<'a> {
         /// A human-readable reason (UTF-8, possibly cut).
         reason: &'a [u8],
     },
-    /// Receiver's report.
-    Report(ReportRepr),
+    /// Receiver's report (boxed: its marking block makes it the largest
+    /// message by far, and every datagram's parse result would carry
+    /// that size).
+    Report(Box<ReportRepr>),
     /// Sender's totals.
     End(EndRepr),
 }
@@ -380,8 +406,17 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
             })
         }
         FLAG_REPORT => {
-            expect_len("report", bytes.len(), REPORT_LEN, true)?;
-            Ok(V1Message::Report(ReportRepr {
+            expect_len("report", bytes.len(), REPORT_LEN, false)?;
+            if bytes.len() > MAX_REPORT_LEN {
+                return Err(WireError::WrongLength {
+                    what: "report",
+                    len: bytes.len(),
+                    need: MAX_REPORT_LEN,
+                });
+            }
+            let blocks = &bytes[REPORT_LEN - TAG_LEN..bytes.len() - TAG_LEN];
+            let marks = parse_blocks(blocks, REPORT_LEN - TAG_LEN)?;
+            Ok(V1Message::Report(Box::new(ReportRepr {
                 token,
                 is_final: r.u8() & 1 == 1,
                 frames_completed: r.u64(),
@@ -395,7 +430,8 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 echo_timestamp: r.i64(),
                 echo_delay_ns: r.i64(),
                 jitter_ns: r.u64(),
-            }))
+                marks,
+            })))
         }
         FLAG_END => {
             expect_len("end", bytes.len(), END_LEN, true)?;
@@ -404,10 +440,72 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 frames_sent: r.u64(),
                 datagrams_sent: r.u64(),
                 bytes_sent: r.u64(),
+                features: r.u8(),
             }))
         }
         flag => Err(WireError::UnknownFlag { flag }),
     }
+}
+
+/// Reads a REPORT's blocks (`at`: where they start in the datagram):
+/// each is u8 type, u8 version, u16 body length, body. Blocks of another
+/// type or version are skipped; a marking block is checked and read.
+fn parse_blocks(mut blocks: &[u8], mut at: usize) -> Result<Option<MarkCounts>, WireError> {
+    let mut marks = None;
+    while !blocks.is_empty() {
+        let bad = |why| WireError::BadReportBlock { offset: at, why };
+        if blocks.len() < 4 {
+            return Err(bad("shorter than a block header"));
+        }
+        let (kind, version) = (blocks[0], blocks[1]);
+        let len = usize::from(u16::from_le_bytes([blocks[2], blocks[3]]));
+        let body = blocks
+            .get(4..4 + len)
+            .ok_or(bad("longer than the datagram"))?;
+        if kind == BLOCK_MARKING && version == 1 {
+            if marks.is_some() {
+                return Err(bad("a second marking block"));
+            }
+            marks = Some(parse_marking(body).map_err(bad)?);
+        }
+        blocks = &blocks[4 + len..];
+        at += 4 + len;
+    }
+    Ok(marks)
+}
+
+fn parse_marking(body: &[u8]) -> Result<MarkCounts, &'static str> {
+    let fixed = MARKING_BLOCK_FIXED - 4;
+    if body.len() < fixed || !(body.len() - fixed).is_multiple_of(9) {
+        return Err("marking block length is not 40 + 9 x DSCPs");
+    }
+    let mut r = Reader { bytes: body, at: 0 };
+    let mut marks = MarkCounts::new();
+    marks.datagrams = r.u64();
+    // On the wire: not-ECT, ECT(1), ECT(0), CE, the code points' order.
+    for n in &mut marks.ecn {
+        *n = r.u64();
+    }
+    let mut last = None;
+    while !r.rest().is_empty() {
+        let dscp = r.u8();
+        if dscp >= 64 || last.is_some_and(|l| l >= dscp) {
+            return Err("DSCP out of range or out of order");
+        }
+        last = Some(dscp);
+        marks.dscp[usize::from(dscp)] = r.u64();
+    }
+    let sum = |v: &[u64]| v.iter().try_fold(0u64, |a, &n| a.checked_add(n));
+    if sum(&marks.ecn) != Some(marks.datagrams) || sum(&marks.dscp) != Some(marks.datagrams) {
+        return Err("counts do not add up to the datagrams read");
+    }
+    Ok(marks)
+}
+
+/// The feature flags of a REQUEST or JOIN (0 from a build without them,
+/// or a request too short to hold them).
+pub fn request_features(request: &[u8]) -> u8 {
+    request.get(REQUEST_FLAGS_OFFSET).copied().unwrap_or(0)
 }
 
 fn header<'a>(buf: &'a mut [u8], flag: u16, token: u64, len: usize) -> Option<Writer<'a>> {
@@ -434,6 +532,9 @@ impl RequestRepr {
         w.u32(self.report_interval_ms);
         w.u32(self.consent_timeout_ms);
         w.put(&self.cookie.unwrap_or_default());
+        // This build reads REPORT blocks.
+        w.at = REQUEST_FLAGS_OFFSET;
+        w.u8(FEATURE_REPORT_BLOCKS);
         Some(REQUEST_LEN)
     }
 }
@@ -477,9 +578,24 @@ pub fn emit_refuse(token: u64, code: RefuseCode, reason: &str, buf: &mut [u8]) -
 }
 
 impl ReportRepr {
-    /// Emits a REPORT.
+    /// This report's length: [`REPORT_LEN`], plus its marking block.
+    pub fn len(&self) -> usize {
+        REPORT_LEN
+            + self.marks.map_or(0, |m| {
+                MARKING_BLOCK_FIXED + 9 * m.dscp.iter().filter(|&&n| n > 0).count()
+            })
+    }
+
+    /// Always false: a report has its fixed fields.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Emits a REPORT ([`len`](Self::len) bytes; `None` when `buf` is
+    /// shorter).
     pub fn emit(&self, buf: &mut [u8]) -> Option<usize> {
-        let mut w = header(buf, FLAG_REPORT, self.token, REPORT_LEN)?;
+        let len = self.len();
+        let mut w = header(buf, FLAG_REPORT, self.token, len)?;
         w.u8(u8::from(self.is_final));
         for v in [
             self.frames_completed,
@@ -496,7 +612,20 @@ impl ReportRepr {
         w.i64(self.echo_timestamp);
         w.i64(self.echo_delay_ns);
         w.u64(self.jitter_ns);
-        Some(REPORT_LEN)
+        if let Some(m) = &self.marks {
+            w.u8(BLOCK_MARKING);
+            w.u8(1);
+            w.put(&((len - REPORT_LEN - 4) as u16).to_le_bytes());
+            w.u64(m.datagrams);
+            for n in m.ecn {
+                w.u64(n);
+            }
+            for (dscp, n) in m.dscp_seen() {
+                w.u8(dscp.value());
+                w.u64(n);
+            }
+        }
+        Some(len)
     }
 }
 
@@ -507,6 +636,7 @@ impl EndRepr {
         w.u64(self.frames_sent);
         w.u64(self.datagrams_sent);
         w.u64(self.bytes_sent);
+        w.u8(self.features);
         Some(END_LEN)
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::marking::Marking;
 use mediastream_core::sys::ClientOptions;
 
 use super::super::{check_connections, key_file, settings, spin, CliError};
@@ -64,6 +65,7 @@ pub fn check(args: &ClientArgs) -> Result<Checked, CliError> {
     options.time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
     options.spin = spin(args.spin_us)?;
     options.key = key;
+    options.marking = Marking::new(args.dscp, args.ecn);
     Ok(Checked {
         targets,
         options,

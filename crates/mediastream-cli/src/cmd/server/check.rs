@@ -67,6 +67,7 @@ pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     options.socket_buffer = args.socket_buffer;
     options.prepost = args.pre_post_recvs;
     options.spin = spin(args.spin_us)?;
+    options.marking = mediastream_core::marking::Marking::new(args.dscp, args.ecn);
     Ok(Checked {
         config,
         factory,

@@ -40,7 +40,12 @@ pub(crate) fn run_client(
     let mut connections = Vec::with_capacity(options.connections);
     let mut schedule = Schedule::new();
     for i in 0..options.connections {
-        let (std_socket, _) = connect_client(options.target, options.bind, options.socket_buffer)?;
+        let (std_socket, _) = connect_client(
+            options.target,
+            options.bind,
+            options.socket_buffer,
+            options.marking,
+        )?;
         let local = std_socket.local_addr()?;
         let mut udp = Udp::new(mio::net::UdpSocket::from_std(std_socket));
         poll.registry()
@@ -124,9 +129,9 @@ pub(crate) fn run_client(
 fn receive(c: &mut Connection, buf: &mut [u8]) {
     loop {
         match c.udp.recv_run(buf) {
-            Ok((len, segment, _, arrival)) => {
-                for d in datagrams(&buf[..len], segment) {
-                    c.stream.handle_datagram(arrival, d);
+            Ok(run) => {
+                for d in datagrams(&buf[..run.len], run.segment) {
+                    c.stream.handle_datagram(run.arrival, d, run.tos);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -417,6 +417,34 @@ pub(crate) struct Received {
     pub(crate) from: Option<SocketAddr>,
     /// When the kernel received it (SO_TIMESTAMPNS), on `Instant`'s clock.
     pub(crate) arrival: Option<Instant>,
+    /// Its TOS / traffic-class byte (IP_RECVTOS, IPV6_RECVTCLASS). The
+    /// kernel coalesces only datagrams with the same byte, so a GRO run
+    /// shares one.
+    pub(crate) tos: Option<u8>,
+}
+
+/// The TOS / traffic-class byte a receive's control message carries:
+/// IP_TOS (one byte, IPv4 with IP_RECVTOS) or IPV6_TCLASS (an int, IPv6
+/// with IPV6_RECVTCLASS); `None` for any other message.
+pub(crate) fn tos_of_cmsg(level: libc::c_int, kind: libc::c_int, data: &[u8]) -> Option<u8> {
+    if level == libc::SOL_IP && kind == libc::IP_TOS {
+        data.first().copied()
+    } else if level == libc::SOL_IPV6 && kind == libc::IPV6_TCLASS {
+        cmsg_value::<libc::c_int>(data).and_then(|v| u8::try_from(v).ok())
+    } else {
+        None
+    }
+}
+
+/// Turns on IP_RECVTOS (and IPV6_RECVTCLASS on an IPv6 socket): each
+/// receive says what TOS / traffic class its datagram arrived with.
+/// False when the kernel refuses.
+pub(crate) fn enable_recv_tos(fd: RawFd, ipv6: bool) -> bool {
+    if ipv6 {
+        switch_on(fd, libc::SOL_IPV6, libc::IPV6_RECVTCLASS)
+    } else {
+        switch_on(fd, libc::SOL_IP, libc::IP_RECVTOS)
+    }
 }
 
 /// The kernel's receive time (CLOCK_REALTIME) on `Instant`'s clock: now
@@ -440,6 +468,7 @@ fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
 pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let mut segment = None;
     let mut arrival = None;
+    let mut tos = None;
     let (len, from) = recvmsg_with(fd, buf, 0, |level, kind, value| {
         if level == libc::SOL_UDP && kind == libc::UDP_GRO {
             segment = cmsg_value::<libc::c_int>(value)
@@ -447,6 +476,8 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
                 .filter(|&size| size > 0);
         } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
             arrival = cmsg_value::<libc::timespec>(value).and_then(|t| arrival_of(&t));
+        } else if let Some(byte) = tos_of_cmsg(level, kind, value) {
+            tos = Some(byte);
         }
     })?;
     Ok(Received {
@@ -454,6 +485,7 @@ pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
         segment: segment.unwrap_or(len).max(1),
         from,
         arrival,
+        tos,
     })
 }
 
@@ -571,5 +603,66 @@ mod tests {
             "{:?} after the send",
             arrival - sent
         );
+    }
+
+    #[test]
+    fn tos_comes_from_ip_tos_or_ipv6_tclass_and_nothing_else() {
+        assert_eq!(tos_of_cmsg(libc::SOL_IP, libc::IP_TOS, &[0x8a]), Some(0x8a));
+        assert_eq!(tos_of_cmsg(libc::SOL_IP, libc::IP_TOS, &[]), None);
+        let tclass = 0xb9i32.to_ne_bytes();
+        assert_eq!(
+            tos_of_cmsg(libc::SOL_IPV6, libc::IPV6_TCLASS, &tclass),
+            Some(0xb9)
+        );
+        // Short or out of range: not a traffic class.
+        assert_eq!(
+            tos_of_cmsg(libc::SOL_IPV6, libc::IPV6_TCLASS, &[1, 0]),
+            None
+        );
+        let big = 256i32.to_ne_bytes();
+        assert_eq!(tos_of_cmsg(libc::SOL_IPV6, libc::IPV6_TCLASS, &big), None);
+        // Same numbers at other levels are other options.
+        assert_eq!(tos_of_cmsg(libc::SOL_SOCKET, libc::IP_TOS, &[1]), None);
+        assert_eq!(tos_of_cmsg(libc::SOL_IP, libc::IPV6_TCLASS, &tclass), None);
+        assert_eq!(tos_of_cmsg(libc::SOL_UDP, libc::UDP_GRO, &tclass), None);
+    }
+
+    /// A marked socket's datagrams arrive with their TOS / traffic class
+    /// read in the same recvmsg as GRO's segment size and the timestamp,
+    /// one byte for a whole GRO run; IPv4 and IPv6.
+    #[test]
+    fn marking_is_read_with_gro_and_timestamps() {
+        use crate::marking::{Dscp, Ecn, Marking};
+        use crate::sys::socket::set_marking;
+        for (any, tos, ecn) in [
+            ("127.0.0.1:0", 0x8a, Ecn::Ect0),
+            ("[::1]:0", 0x89, Ecn::Ect1),
+        ] {
+            let v6 = any.starts_with('[');
+            let Ok(rx) = UdpSocket::bind(any) else {
+                assert!(v6, "no IPv4 loopback");
+                continue; // no IPv6 on this host
+            };
+            enable_gro(rx.as_raw_fd());
+            assert!(enable_timestamps(rx.as_raw_fd()));
+            assert!(enable_recv_tos(rx.as_raw_fd(), v6));
+            let tx = socket2::Socket::from(UdpSocket::bind(any).unwrap());
+            let marking = Marking::new(Some(Dscp::AF41), Some(ecn));
+            assert_eq!(marking.tos(), Some(tos));
+            set_marking(&tx, v6, marking).unwrap();
+            let to = SockAddr::from(rx.local_addr().unwrap());
+            let data = vec![7u8; 1000 * 8];
+            send(tx.as_raw_fd(), &to, &data, 1000, &SendPath::default()).unwrap();
+            rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut buf = vec![0u8; 65_536];
+            let mut datagrams = 0;
+            while datagrams < 8 {
+                let r = recv(rx.as_raw_fd(), &mut buf).unwrap();
+                assert_eq!(r.tos, Some(tos), "{any}");
+                assert!(r.arrival.is_some(), "{any}");
+                datagrams += r.len.div_ceil(r.segment);
+            }
+            assert_eq!(datagrams, 8);
+        }
     }
 }

@@ -65,7 +65,8 @@ where
         for (i, &claimed) in claimed.iter().enumerate() {
             // Shards after the first bind the port the first one got.
             let addr = if shard == 0 { claimed } else { local[i] };
-            let (std_socket, granted) = bind_listener(addr, reuse, options.socket_buffer)?;
+            let (std_socket, granted) =
+                bind_listener(addr, reuse, options.socket_buffer, options.marking)?;
             if shard == 0 {
                 local.push(std_socket.local_addr()?);
                 if i == 0 {
@@ -246,7 +247,13 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         for _ in 0..RECV_BUDGET {
             let listener = &self.listeners[index];
             match listener.udp.recv_run(&mut self.rx_buf) {
-                Ok((len, segment, Some(remote), arrival)) => {
+                Ok(super::udp::Run {
+                    len,
+                    segment,
+                    from: Some(remote),
+                    arrival,
+                    tos,
+                }) => {
                     // Patterns see when it arrived; sending uses the clock.
                     let now = arrival;
                     let (id, local) = (listener.id, listener.local);
@@ -254,19 +261,14 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                     let run = std::mem::take(&mut self.rx_buf);
                     for bytes in datagrams(&run[..len], segment) {
                         self.traffic.received(bytes.len());
-                        let received = Received {
-                            listener: id,
-                            local,
-                            remote,
-                            bytes,
-                            now,
-                        };
+                        let mut received = Received::new(id, local, remote, bytes, now);
+                        received.tos = tos;
                         let handled = self.server.on_datagram(received);
                         self.act(handled, Instant::now());
                     }
                     self.rx_buf = run;
                 }
-                Ok((_, _, None, _)) => {}
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // A peer's ICMP error, reported once on the shared socket.

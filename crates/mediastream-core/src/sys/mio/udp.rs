@@ -13,6 +13,21 @@ use crate::server::Batching;
 #[cfg(not(target_os = "linux"))]
 use crate::sys::socket::send_with_retry;
 
+/// What one receive returned.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Run {
+    /// Bytes received.
+    pub(super) len: usize,
+    /// The size of each datagram within them.
+    pub(super) segment: usize,
+    /// The sender.
+    pub(super) from: Option<SocketAddr>,
+    /// When it arrived.
+    pub(super) arrival: Instant,
+    /// The TOS / traffic-class byte, where read.
+    pub(super) tos: Option<u8>,
+}
+
 #[derive(Debug)]
 pub(super) struct Udp {
     pub(super) socket: UdpSocket,
@@ -30,6 +45,10 @@ impl Udp {
             }
             if !super::offload::enable_timestamps(socket.as_raw_fd()) {
                 log::debug!("SO_TIMESTAMPNS not available: arrival is when a datagram is read");
+            }
+            let ipv6 = socket.local_addr().is_ok_and(|a| a.is_ipv6());
+            if !super::offload::enable_recv_tos(socket.as_raw_fd(), ipv6) {
+                log::debug!("IP_RECVTOS / IPV6_RECVTCLASS not available: markings are not read");
             }
             Self {
                 socket,
@@ -87,27 +106,32 @@ impl Udp {
         }
     }
 
-    /// One receive: bytes, datagram size within them, sender, and when it
-    /// arrived (the kernel's timestamp where there is one, else now).
-    pub(super) fn recv_run(
-        &self,
-        buf: &mut [u8],
-    ) -> io::Result<(usize, usize, Option<SocketAddr>, Instant)> {
+    /// One receive: bytes, datagram size within them, sender, when it
+    /// arrived (the kernel's timestamp where there is one, else now) and
+    /// its TOS / traffic-class byte (Linux; a GRO run shares one).
+    pub(super) fn recv_run(&self, buf: &mut [u8]) -> io::Result<Run> {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
             let r = super::offload::recv(self.socket.as_raw_fd(), buf)?;
-            Ok((
-                r.len,
-                r.segment,
-                r.from,
-                r.arrival.unwrap_or_else(Instant::now),
-            ))
+            Ok(Run {
+                len: r.len,
+                segment: r.segment,
+                from: r.from,
+                arrival: r.arrival.unwrap_or_else(Instant::now),
+                tos: r.tos,
+            })
         }
         #[cfg(not(target_os = "linux"))]
         {
             let (len, from) = self.socket.recv_from(buf)?;
-            Ok((len, len.max(1), Some(from), Instant::now()))
+            Ok(Run {
+                len,
+                segment: len.max(1),
+                from: Some(from),
+                arrival: Instant::now(),
+                tos: None,
+            })
         }
     }
 }

@@ -91,7 +91,7 @@ impl Sink for ClientSink {
             if from != stream.target() || stream.is_done() {
                 return;
             }
-            stream.handle_datagram(now, bytes);
+            stream.handle_datagram(now, bytes, None);
         }
         self.drive(shared, i, now);
     }
@@ -126,7 +126,12 @@ pub(crate) fn run_client(
     let mut streams = Vec::new();
     let mut schedule = Schedule::new();
     for i in 0..options.connections {
-        let (std_socket, _) = connect_client(options.target, options.bind, options.socket_buffer)?;
+        let (std_socket, _) = connect_client(
+            options.target,
+            options.bind,
+            options.socket_buffer,
+            options.marking,
+        )?;
         std_socket.set_nonblocking(false)?;
         let socket = UdpSocket::new(socket2::Socket::from(std_socket))?;
         streams.push(Mutex::new(ClientStream::new(

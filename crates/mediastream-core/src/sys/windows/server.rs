@@ -103,13 +103,8 @@ where
         now: Instant,
     ) {
         self.traffic.received(bytes.len());
-        let received = Received {
-            listener: ListenerId(index as u32),
-            local: self.locals[index],
-            remote: from,
-            bytes,
-            now,
-        };
+        let local = self.locals[index];
+        let received = Received::new(ListenerId(index as u32), local, from, bytes, now);
         match self.server.on_datagram(received) {
             Handled::Delivered(key) | Handled::Started(key) => self.drive(shared, key, now),
             Handled::Reply(reply) => {
@@ -175,7 +170,8 @@ where
     let mut sockets = Vec::new();
     let mut buffers = SocketBuffers::default();
     for (i, addr) in options.listen.iter().enumerate() {
-        let (std_socket, granted) = bind_listener(*addr, false, options.socket_buffer)?;
+        let (std_socket, granted) =
+            bind_listener(*addr, false, options.socket_buffer, options.marking)?;
         if i == 0 {
             buffers = granted;
         }
