@@ -154,8 +154,11 @@ local experts = {
         expert.group.CHECKSUM, expert.severity.WARN),
     version = ProtoExpert.new("mediastream.v1.other_version", "v1 version not decoded",
         expert.group.UNDECODED, expert.severity.NOTE),
+    implausible = ProtoExpert.new("mediastream.data.implausible",
+        "Implausible data header (negative sequence number or frequency not above 0)",
+        expert.group.PROTOCOL, expert.severity.WARN),
 }
-ms.experts = { experts.malformed, experts.unknown, experts.payload, experts.version }
+ms.experts = { experts.malformed, experts.unknown, experts.payload, experts.version, experts.implausible }
 
 ms.prefs.udp_ports = Pref.range("UDP ports", "4444",
     "UDP ports always decoded as MediaStream (e.g. 4444,5000-5010); any other port is tried heuristically",
@@ -257,7 +260,11 @@ end
 --                 for the header at offset (beyond flag, sequence number
 --                 and frequency),
 -- plus new ProtoFields in `fields` above for any new header field. The
--- payload after header_len is checked against the pattern, restarting at 0.
+-- payload after header_len is checked against the pattern, restarting at 0,
+-- and GSO packets are split into datagrams with the same check. The
+-- dispatcher (dissect, looks_like_mediastream) asks this table before the
+-- v1 messages, so a data variant may take a flag of the v1 range
+-- (0x2000..0x20ff) as long as no v1 message uses it.
 ------------------------------------------------------------------------
 local data_variants = {
     [FLAG_DATA] = {
@@ -350,6 +357,9 @@ local function dissect_one_datagram(tvb, tree, variant, offset, len)
     tree:add(fields.data_len, len):set_generated()
     local ts = tvb(offset + variant.ts_offset, 8):le_int64()
     local freq = tvb(offset + variant.freq_offset, 8):le_int64()
+    if freq <= Int64(0) or tvb(offset + variant.seq_offset, 8):le_int64() < Int64(0) then
+        tree:add_proto_expert_info(experts.implausible)
+    end
     if freq > Int64(0) then
         tree:add(fields.data_sender_time, ts:tonumber() / freq:tonumber()):set_generated()
     end
@@ -454,7 +464,10 @@ v1_bodies[FLAG_CHALLENGE] = function(tvb, tree)
 end
 
 v1_bodies[FLAG_ACCEPT] = function(tvb, tree)
-    tree:add(fields.connection_id, tvb(11, GUID_LEN))
+    local item = tree:add(fields.connection_id, tvb(11, GUID_LEN))
+    if not is_guid(tvb, 11) then
+        item:add_proto_expert_info(experts.malformed, "the connection id is not a GUID")
+    end
     add_tag(tvb, tree)
     return "connection id " .. tvb(11, GUID_LEN):string()
 end
@@ -521,10 +534,7 @@ end
 -- makes it send one. Both are decoded; other version 1 messages are shown
 -- as a body.
 local function v1_version1_looks_right(flag, len)
-    if flag == FLAG_REQUEST or flag == FLAG_JOIN then
-        return len >= REQUEST_LEN
-    end
-    return false
+    return (flag == FLAG_REQUEST or flag == FLAG_JOIN) and len >= REQUEST_LEN
 end
 
 local function dissect_v1(tvb, pinfo, tree, flag)
@@ -570,6 +580,19 @@ local function dissect_v1(tvb, pinfo, tree, flag)
     set_info(pinfo, string.format("%s (version %d) token=%s", name, version, token))
 end
 
+-- Stream parameters a client could mean (looser than a server's limits, so
+-- that a request refused for bad parameters is still recognised): a rate
+-- of 1 bit/s to 1 Tbit/s, 1 to 1,000,000 frames/s, a length of at least
+-- 1 s, datagrams of 27 to 65507 bytes.
+local function request_plausible(tvb)
+    local bps = tvb(11, 8):le_uint64()
+    local fps = tvb(19, 4):le_uint()
+    local secs = tvb(23, 4):le_uint()
+    local dgram = tvb(27, 4):le_uint()
+    return bps >= UInt64(1) and bps <= UInt64(1000000000000) and fps >= 1 and fps <= 1000000
+        and secs >= 1 and dgram >= 27 and dgram <= MAX_DATAGRAM
+end
+
 local function v1_looks_right(tvb, flag)
     local len = tvb:len()
     if len < V1_HEADER_LEN then
@@ -580,16 +603,13 @@ local function v1_looks_right(tvb, flag)
         if flag == FLAG_REFUSE then
             return len >= 13 and len - 13 == tvb(12, 1):uint() and len <= REQUEST_LEN
         end
-        return v1_version1_looks_right(flag, len)
+        return v1_version1_looks_right(flag, len) and request_plausible(tvb)
     end
     if version ~= V1_VERSION or not v1_len_ok[flag](len) then
         return false
     end
     if flag == FLAG_REQUEST or flag == FLAG_JOIN then
-        -- frames per second >= 1, datagram size 27..65507
-        local fps = tvb(19, 4):le_uint()
-        local dgram = tvb(27, 4):le_uint()
-        return fps >= 1 and dgram >= 27 and dgram <= MAX_DATAGRAM
+        return request_plausible(tvb)
     elseif flag == FLAG_ACCEPT then
         return is_guid(tvb, 11)
     elseif flag == FLAG_REFUSE then

@@ -175,7 +175,7 @@ check_decoded() { # label expected-found-by tshark-args...
     local undecoded decoded bad found
     undecoded=$("${TSHARK[@]}" "$@" -Y 'udp && !mediastream' -T fields -e udp.srcport -e udp.dstport | sort | uniq -c)
     decoded=$("${TSHARK[@]}" "$@" -Y 'mediastream' -T fields -e frame.number | wc -l)
-    bad=$("${TSHARK[@]}" "$@" -Y 'mediastream && (data || _ws.malformed || _ws.lua || mediastream.malformed || mediastream.unknown_flag || mediastream.payload_mismatch || mediastream.v1.other_version)' -T fields -e frame.number | wc -l)
+    bad=$("${TSHARK[@]}" "$@" -Y 'mediastream && (data || _ws.malformed || _ws.lua.error || _ws.expert)' -T fields -e frame.number | wc -l)
     found=$("${TSHARK[@]}" "$@" -Y 'mediastream' -T fields -e mediastream.found_by | sort -u | tr '\n' ' ')
     echo "$label: $decoded of $TOTAL UDP packets decoded as mediastream (found by: $found); not decoded: ${undecoded:-none}"
     [ "$decoded" -eq $((TOTAL - JUNK)) ] || fail "$label: $decoded decoded, expected $((TOTAL - JUNK))"
@@ -188,6 +188,12 @@ check_decoded() { # label expected-found-by tshark-args...
 # the preference every datagram is found by port; without, by its shape.
 check_decoded "port preference ($SERVER,$SERVER_KEYED)" port -o "mediastream.udp_ports:$SERVER,$SERVER_KEYED"
 check_decoded "heuristic only" heuristic -o "mediastream.udp_ports:"
+# On a port of the preference the junk is decoded, each with a warning or
+# an error saying what is wrong, and no Lua error.
+flagged=$("${TSHARK[@]}" -o "mediastream.udp_ports:$J_TO" \
+    -Y "udp.dstport == $J_TO && mediastream && _ws.expert && !_ws.lua.error" -T fields -e frame.number | wc -l)
+[ "$flagged" -eq "$JUNK" ] || fail "junk on a preference port: $flagged of $JUNK flagged without a Lua error"
+echo "ok: the $JUNK junk packets on a preference port are each flagged, no Lua error"
 DECODED=$((TOTAL - JUNK))
 
 # One row per decoded datagram, tab-separated.
