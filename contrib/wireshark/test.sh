@@ -35,6 +35,8 @@ C_KEYED=$((BASE + 14))    # keyed v1 REQUEST: tags
 C_OLD=$((BASE + 15))      # a crafted version 1 REQUEST: version 1 REFUSE
 J_FROM=$((BASE + 16))     # junk that the heuristic must not claim
 J_TO=$((BASE + 17))
+R_FROM=$((BASE + 18))     # random datagrams the heuristic must not claim
+R_TO=$((BASE + 19))
 
 WORK=$(mktemp -d)
 PIDS=()
@@ -115,9 +117,9 @@ CLIENTS+=($!)
 
 # A version 1 REQUEST (before the cookie and the tag), and junk the
 # heuristic must leave alone.
-timeout 10 python3 - "$SERVER" "$C_OLD" "$J_FROM" "$J_TO" <<'EOF'
-import socket, struct, sys
-server, old, jfrom, jto = map(int, sys.argv[1:])
+timeout 10 python3 - "$SERVER" "$C_OLD" "$J_FROM" "$J_TO" "$R_FROM" "$R_TO" <<'EOF'
+import random, socket, struct, sys, time
+server, old, jfrom, jto, rfrom, rto = map(int, sys.argv[1:])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", old))
 s.settimeout(3)
@@ -145,8 +147,20 @@ junk = [
 for d in junk:
     j.sendto(d, ("127.0.0.1", jto))
 print(len(junk), "junk datagrams sent")
+# Random datagrams (seeded): 1000 of random bytes, 500 more with a data
+# datagram's flag (0x0000) in front.
+rng = random.Random(4444)
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", rfrom))
+for i in range(1500):
+    body = rng.randbytes(rng.randint(1, 1500))
+    r.sendto(body if i < 1000 else b"\0\0" + body, ("127.0.0.1", rto))
+    if i % 100 == 99:
+        time.sleep(0.01)  # gentle on the capture buffer
+print("1500 random datagrams sent")
 EOF
 JUNK=13
+RANDOM_N=1500
 
 for pid in "${CLIENTS[@]}"; do wait "$pid"; done
 sleep 0.5
@@ -165,7 +179,8 @@ done
 TSHARK=(timeout 120 tshark -n -X "lua_script:$LUA" -r "$CAP")
 TOTAL=$("${TSHARK[@]}" -Y udp -T fields -e frame.number | wc -l)
 [ "$TOTAL" -gt 0 ] || fail "empty capture"
-echo "==> $TOTAL datagrams captured ($JUNK of them junk)"
+OURS=$((TOTAL - JUNK - RANDOM_N))
+echo "==> $TOTAL UDP packets captured: $OURS of the runs, $JUNK junk, $RANDOM_N random"
 
 # Every datagram but the junk is decoded as mediastream, with the port
 # preference and with the heuristic alone; the junk is never claimed.
@@ -177,10 +192,11 @@ check_decoded() { # label expected-found-by tshark-args...
     decoded=$("${TSHARK[@]}" "$@" -Y 'mediastream' -T fields -e frame.number | wc -l)
     bad=$("${TSHARK[@]}" "$@" -Y 'mediastream && (data || _ws.malformed || _ws.lua.error || _ws.expert)' -T fields -e frame.number | wc -l)
     found=$("${TSHARK[@]}" "$@" -Y 'mediastream' -T fields -e mediastream.found_by | sort -u | tr '\n' ' ')
-    echo "$label: $decoded of $TOTAL UDP packets decoded as mediastream (found by: $found); not decoded: ${undecoded:-none}"
-    [ "$decoded" -eq $((TOTAL - JUNK)) ] || fail "$label: $decoded decoded, expected $((TOTAL - JUNK))"
-    [ "$(echo "$undecoded" | awk '{print $1, $2, $3}')" = "$JUNK $J_FROM $J_TO" ] \
-        || fail "$label: undecoded datagrams other than the junk: $undecoded"
+    echo "$label: $decoded of $TOTAL UDP packets decoded as mediastream (found by: $found); not decoded:"
+    echo "$undecoded"
+    [ "$decoded" -eq "$OURS" ] || fail "$label: $decoded decoded, expected $OURS"
+    [ "$(echo "$undecoded" | awk '{printf "%s %s %s;", $1, $2, $3}')" = "$JUNK $J_FROM $J_TO;$RANDOM_N $R_FROM $R_TO;" ] \
+        || fail "$label: undecoded datagrams other than the junk and the random ones: $undecoded"
     [ "$bad" -eq 0 ] || fail "$label: $bad datagrams with undissected bytes, malformed or unknown parts"
     [ "$found" = "$by " ] || fail "$label: found by '$found', expected '$by'"
 }
@@ -193,8 +209,11 @@ check_decoded "heuristic only" heuristic -o "mediastream.udp_ports:"
 flagged=$("${TSHARK[@]}" -o "mediastream.udp_ports:$J_TO" \
     -Y "udp.dstport == $J_TO && mediastream && _ws.expert && !_ws.lua.error" -T fields -e frame.number | wc -l)
 [ "$flagged" -eq "$JUNK" ] || fail "junk on a preference port: $flagged of $JUNK flagged without a Lua error"
+lua_errors=$("${TSHARK[@]}" -o "mediastream.udp_ports:$R_TO" -Y "_ws.lua.error" -T fields -e frame.number | wc -l)
+[ "$lua_errors" -eq 0 ] || fail "random datagrams on a preference port: $lua_errors Lua errors"
+echo "ok: the $RANDOM_N random datagrams on a preference port decode without a Lua error"
 echo "ok: the $JUNK junk packets on a preference port are each flagged, no Lua error"
-DECODED=$((TOTAL - JUNK))
+DECODED=$OURS
 
 # One row per decoded datagram, tab-separated.
 FIELDS=(frame.number udp.srcport udp.dstport mediastream.data.len mediastream.kind mediastream.data.seq
@@ -348,4 +367,4 @@ same "old: REFUSE token" 0x1122334455667788 "$(pick "$SERVER" "$C_OLD" REFUSE me
 same "old: REFUSE reason" "version 1 not spoken here; this server speaks 2" "$(pick "$SERVER" "$C_OLD" REFUSE mediastream.refuse.reason)"
 
 DATAGRAMS=$(awk -F'\t' -v c="$(col mediastream.data.seq)" '{ n += ($5 == "DATA") ? split($c, a, ",") : 1 } END { print n }' "$ROWS")
-echo "PASS: $DECODED of $((TOTAL - JUNK)) mediastream UDP packets decoded ($DATAGRAMS datagrams: GSO packets hold several), all fields above as the run did; $JUNK junk packets left alone"
+echo "PASS: $DECODED of $OURS mediastream UDP packets decoded ($DATAGRAMS datagrams: GSO packets hold several), all fields above as the run did; $JUNK junk and $RANDOM_N random packets left alone"
