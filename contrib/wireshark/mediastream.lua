@@ -239,7 +239,10 @@ local function hex_u64(range)
     return "0x" .. range:le_uint64():tohex()
 end
 
+-- The Info column; the protocol's tree item repeats it (see dissect).
+local last_info = ""
 local function set_info(pinfo, text)
+    last_info = text
     pinfo.cols.info:set(text)
 end
 
@@ -513,7 +516,7 @@ v1_bodies[FLAG_REPORT] = function(tvb, tree)
         at = at + 8
     end
     add_tag(tvb, tree)
-    local final = bit.band(tvb(11, 1):uint(), 1) == 1
+    local final = tvb(11, 1):uint() % 2 == 1
     return string.format("%scompleted=%s dropped=%s received=%s", final and "final " or "",
         tostring(tvb(12, 8):le_uint64()), tostring(tvb(20, 8):le_uint64()),
         tostring(tvb(44, 8):le_uint64()))
@@ -654,14 +657,9 @@ local function looks_like_mediastream(tvb)
     return false
 end
 
-local function dissect(tvb, pinfo, tree, found_by)
+-- Decodes one UDP payload under `subtree` and sets the Info column.
+local function dissect_message(tvb, pinfo, subtree)
     local len = tvb:len()
-    if len == 0 then
-        return 0
-    end
-    pinfo.cols.protocol:set("MediaStream")
-    local subtree = tree:add(ms, tvb(), "MediaStream")
-    subtree:add(fields.found_by, found_by):set_generated()
     if is_start(tvb) then
         subtree:add(fields.kind, "START"):set_generated()
         subtree:add(fields.start, tvb(0, 5))
@@ -696,6 +694,22 @@ local function dissect(tvb, pinfo, tree, found_by)
         subtree:add_le(fields.flag, tvb(0, 2))
         subtree:add_proto_expert_info(experts.unknown, string.format("flag 0x%04x", flag))
         set_info(pinfo, string.format("unknown flag 0x%04x", flag))
+    end
+    return len
+end
+
+local function dissect(tvb, pinfo, tree, found_by)
+    local len = tvb:len()
+    if len == 0 then
+        return 0
+    end
+    pinfo.cols.protocol:set("MediaStream")
+    local subtree = tree:add(ms, tvb(), "MediaStream")
+    subtree:add(fields.found_by, found_by):set_generated()
+    last_info = ""
+    dissect_message(tvb, pinfo, subtree)
+    if last_info ~= "" then
+        subtree:append_text(", " .. last_info)
     end
     return len
 end
