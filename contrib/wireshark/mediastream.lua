@@ -13,8 +13,9 @@
 --
 -- It is registered on the UDP ports of the preference "mediastream.udp_ports"
 -- (default 4444; a range such as 4444,5000-5010) and as a heuristic
--- dissector on every UDP port ("mediastream_udp"), which claims a datagram
--- only when it has the exact shape of a MediaStream or v1 message.
+-- dissector on every UDP port (named "mediastream"; Wireshark can turn it
+-- off under Analyze > Enabled Protocols), which claims a datagram only when
+-- it has the exact shape of a MediaStream or v1 message.
 --
 -- Display filter fields: see the `fields` table below (mediastream.kind,
 -- mediastream.data.seq, mediastream.v1.token, mediastream.report.* ...).
