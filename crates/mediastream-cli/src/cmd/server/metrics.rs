@@ -138,7 +138,11 @@ fn serve(http: &tiny_http::Server, registry: &Registry) {
     }
 }
 
-fn text(status: u16, body: String, content_type: &str) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn text(
+    status: u16,
+    body: String,
+    content_type: &str,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
     let mut response = tiny_http::Response::from_string(body).with_status_code(status);
     if let Ok(header) = tiny_http::Header::from_bytes("Content-Type", content_type) {
         response.add_header(header);

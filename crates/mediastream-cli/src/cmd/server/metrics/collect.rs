@@ -96,7 +96,10 @@ impl Buckets {
         if self.counts.is_empty() {
             self.counts = vec![0; bounds.len() + 1];
         }
-        let i = bounds.iter().position(|&b| upper <= b).unwrap_or(bounds.len());
+        let i = bounds
+            .iter()
+            .position(|&b| upper <= b)
+            .unwrap_or(bounds.len());
         self.counts[i] += count;
         self.count += count;
     }
@@ -292,7 +295,11 @@ fn family(
     Ok(())
 }
 
-fn value_of(metric: &mut MetricEncoder, kind: MetricType, value: u64) -> Result<(), std::fmt::Error> {
+fn value_of(
+    metric: &mut MetricEncoder,
+    kind: MetricType,
+    value: u64,
+) -> Result<(), std::fmt::Error> {
     match kind {
         MetricType::Gauge => metric.encode_gauge(&i64::try_from(value).unwrap_or(i64::MAX)),
         _ => metric.encode_counter::<NoLabelSet, _, f64>(&value, None),
@@ -347,7 +354,11 @@ fn traffic(encoder: &mut DescriptorEncoder, s: &Snapshot) -> Result<(), std::fmt
         ("mediastream_sent_datagrams", "Data datagrams the server sent (datagrams_sent)", of(|t| t.datagrams_sent)),
     ];
     for (name, help, values) in counters {
-        family(encoder, (name, help, MetricType::Counter), &by_direction(values, &[]))?;
+        family(
+            encoder,
+            (name, help, MetricType::Counter),
+            &by_direction(values, &[]),
+        )?;
     }
     Ok(())
 }
@@ -388,7 +399,11 @@ fn requests(encoder: &mut DescriptorEncoder, stats: &ServerStats) -> Result<(), 
     for (name, v) in fields.iter().filter(|(name, _)| !OUTCOMES.contains(name)) {
         let metric = format!("mediastream_server_{name}");
         let help = format!("The --json document's server.{name}");
-        family(encoder, (&metric, &help, MetricType::Counter), &[(vec![], *v)])?;
+        family(
+            encoder,
+            (&metric, &help, MetricType::Counter),
+            &[(vec![], *v)],
+        )?;
     }
     Ok(())
 }
@@ -402,10 +417,26 @@ fn shards(encoder: &mut DescriptorEncoder, probe: &TrafficProbe) -> Result<(), s
             .collect()
     };
     let counters: [(&str, &str, Vec<(Labels, u64)>); 4] = [
-        ("mediastream_shard_received_datagrams", "Datagrams a worker shard received, every kind", rows(|t| t.datagrams_received)),
-        ("mediastream_shard_received_bytes", "Their bytes", rows(|t| t.bytes_received)),
-        ("mediastream_shard_sent_datagrams", "Datagrams a worker shard sent, every kind", rows(|t| t.datagrams_sent)),
-        ("mediastream_shard_sent_bytes", "Their bytes", rows(|t| t.bytes_sent)),
+        (
+            "mediastream_shard_received_datagrams",
+            "Datagrams a worker shard received, every kind",
+            rows(|t| t.datagrams_received),
+        ),
+        (
+            "mediastream_shard_received_bytes",
+            "Their bytes",
+            rows(|t| t.bytes_received),
+        ),
+        (
+            "mediastream_shard_sent_datagrams",
+            "Datagrams a worker shard sent, every kind",
+            rows(|t| t.datagrams_sent),
+        ),
+        (
+            "mediastream_shard_sent_bytes",
+            "Their bytes",
+            rows(|t| t.bytes_sent),
+        ),
     ];
     for (name, help, rows) in &counters {
         family(encoder, (name, help, MetricType::Counter), rows)?;
