@@ -278,6 +278,8 @@ impl Collector for Scrape {
 }
 
 type Labels = Vec<(&'static str, String)>;
+/// One counter's label sets and values.
+type Rows = Vec<(Labels, u64)>;
 
 fn family(
     encoder: &mut DescriptorEncoder,
@@ -411,12 +413,12 @@ fn requests(encoder: &mut DescriptorEncoder, stats: &ServerStats) -> Result<(), 
 /// Datagrams and bytes each worker (shard) moved, every kind.
 fn shards(encoder: &mut DescriptorEncoder, probe: &TrafficProbe) -> Result<(), std::fmt::Error> {
     let per = probe.per_worker();
-    let rows = |f: fn(&mediastream_core::sys::Traffic) -> u64| -> Vec<(Labels, u64)> {
+    let rows = |f: fn(&mediastream_core::sys::Traffic) -> u64| -> Rows {
         (per.iter().enumerate())
             .map(|(i, t)| (vec![("shard", i.to_string())], f(t)))
             .collect()
     };
-    let counters: [(&str, &str, Vec<(Labels, u64)>); 4] = [
+    let counters: [(&str, &str, Rows); 4] = [
         (
             "mediastream_shard_received_datagrams",
             "Datagrams a worker shard received, every kind",
