@@ -286,3 +286,38 @@ fn metrics_are_scraped_during_a_run_and_match_the_document() {
     assert_eq!(doc["interrupted"], true);
     assert_matches_the_document(&last, &doc);
 }
+
+/// A bad `--metrics-listen` is a usage error; a port that cannot be
+/// bound fails the run before the server's own sockets are opened.
+#[test]
+fn bad_metrics_addresses_exit_2_and_a_taken_port_exits_1() {
+    let run = |addr: &str| {
+        let child = bin()
+            .args(["server", "--listen", "127.0.0.1:0", "--time-limit", "5"])
+            .args(["--metrics-listen", addr])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        finish(child, LIMIT)
+    };
+    for bad in ["localhost", "127.0.0.1", "70000", ""] {
+        let out = run(bad);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.contains("--metrics-listen"), "{bad:?}: {err}");
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = run(&port);
+    let (text, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}{err}");
+    assert!(
+        err.contains(&format!("--metrics-listen 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(!text.contains("listening on"), "{text}");
+}

@@ -112,8 +112,9 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         start,
     )?;
     let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    let endpoint = metrics_at.map(metrics::Endpoint::bind).transpose()?;
     let mut served = built.start(args.backend, &options)?;
-    let endpoint = metrics_endpoint(&mut text, metrics_at, &mut served)?;
+    let endpoint = metrics_endpoint(&mut text, endpoint, &mut served)?;
     let (local, shards) = (served.handle.local_addrs(), served.handle.shards());
     super::cts::console::server(&mut text, &args, compat.as_ref(), local, shards);
     announce(&mut text, &served.handle, compat, &compat_allow);
@@ -159,19 +160,19 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     })
 }
 
-/// `--metrics-listen`: the endpoint serving `served`, its address said
-/// (first, so that a script finds it before the rest), with a warning
-/// when it is not loopback.
+/// `--metrics-listen`: the endpoint, bound, now serving `served`; its
+/// address said (first, so that a script finds it before the rest), with
+/// a warning when it is not loopback.
 fn metrics_endpoint(
     text: &mut Text,
-    at: Option<std::net::SocketAddr>,
+    endpoint: Option<metrics::Endpoint>,
     served: &mut Served,
 ) -> Result<Option<metrics::Endpoint>, CliError> {
-    let Some(at) = at else {
+    let Some(mut endpoint) = endpoint else {
         return Ok(None);
     };
     let handle = &served.handle;
-    let endpoint = metrics::Endpoint::start(at, handle.server().clone(), handle.traffic_probe())?;
+    endpoint.serve(handle.server().clone(), handle.traffic_probe())?;
     served.metrics = Some(endpoint.collected.clone());
     text.line(&format!(
         "mediastream server: metrics at http://{}/metrics",

@@ -61,35 +61,36 @@ impl std::fmt::Debug for Endpoint {
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 impl Endpoint {
-    /// Binds `addr` and serves `/metrics` of `server` and its workers'
-    /// `traffic` from a thread of its own.
-    pub fn start(
-        addr: SocketAddr,
-        server: Arc<Server>,
-        traffic: TrafficProbe,
-    ) -> Result<Self, CliError> {
+    /// Binds `addr` (before the server's sockets, so that a port in use
+    /// fails first); nothing is served before [`Endpoint::serve`].
+    pub fn bind(addr: SocketAddr) -> Result<Self, CliError> {
         let http = tiny_http::Server::http(addr)
             .map_err(|e| CliError::Runtime(format!("--metrics-listen {addr}: {e}")))?;
         let local = http.server_addr().to_ip().unwrap_or(addr);
-        let http = Arc::new(http);
-        let collected = Arc::new(Collected::default());
+        Ok(Self {
+            http: Arc::new(http),
+            thread: None,
+            local,
+            collected: Arc::new(Collected::default()),
+        })
+    }
+
+    /// Serves `/metrics` of `server` and its workers' `traffic` from a
+    /// thread of its own.
+    pub fn serve(&mut self, server: Arc<Server>, traffic: TrafficProbe) -> Result<(), CliError> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Scrape {
             server,
             traffic,
-            collected: collected.clone(),
+            collected: self.collected.clone(),
         }));
-        let serving = http.clone();
+        let serving = self.http.clone();
         let thread = std::thread::Builder::new()
             .name("metrics".into())
             .spawn(move || serve(&serving, &registry))
             .map_err(|e| CliError::Runtime(format!("--metrics-listen: {e}")))?;
-        Ok(Self {
-            http,
-            thread: Some(thread),
-            local,
-            collected,
-        })
+        self.thread = Some(thread);
+        Ok(())
     }
 
     /// Whether anyone beyond this host may scrape it.
