@@ -118,6 +118,12 @@ pub struct ServerArgs {
     /// the --json document, one per line, flushed as written
     #[argh(option)]
     pub json_stream: Option<String>,
+    /// serve Prometheus / OpenMetrics metrics at http://ADDR:PORT/metrics
+    /// while the server runs: PORT or :PORT is 127.0.0.1:PORT; another
+    /// address is allowed (with a warning: the metrics are
+    /// unauthenticated); port 0 picks a free one (docs/metrics-endpoint.md)
+    #[argh(option)]
+    pub metrics_listen: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,

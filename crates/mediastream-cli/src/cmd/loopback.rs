@@ -108,7 +108,9 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     clients.extend(join(sending)?);
     // Give the server a moment to report its side, then stop it.
     let deadline = Instant::now() + Duration::from_secs(5);
-    let Served { handle, finished } = served;
+    let Served {
+        handle, finished, ..
+    } = served;
     while server_results.len() < clients.len() && Instant::now() < deadline {
         if let Ok(r) = finished.recv_timeout(Duration::from_millis(50)) {
             server_results.push(r);

@@ -3,6 +3,7 @@
 //! serve `loopback`'s server too.
 
 mod check;
+pub mod metrics;
 mod status_loop;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +38,8 @@ pub struct Built {
 pub struct Served {
     pub handle: Handle,
     pub finished: mpsc::Receiver<StreamResult>,
+    /// `--metrics-listen`: each finished stream is folded in here too.
+    pub metrics: Option<Arc<metrics::Collected>>,
 }
 
 /// The server of `config` and `factory`: each stream it finishes will be
@@ -63,6 +66,7 @@ impl Built {
         Ok(Served {
             handle: start_server(backend, self.server, options)?,
             finished: self.finished,
+            metrics: None,
         })
     }
 }
@@ -94,6 +98,8 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         factory,
         options,
     } = check::check(&args)?;
+    let metrics_at = args.metrics_listen.as_deref().map(metrics::parse_listen);
+    let metrics_at = metrics_at.transpose()?;
     let (compat, compat_allow) = (config.compat_settings, config.compat_allow.clone());
     let built = build(config, factory)?;
     let stop = stop_flag();
@@ -107,7 +113,9 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     )?;
     text.set_requested(requested(&args));
     let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
-    let served = built.start(args.backend, &options)?;
+    let endpoint = metrics_at.map(metrics::Endpoint::bind).transpose()?;
+    let mut served = built.start(args.backend, &options)?;
+    let endpoint = metrics_endpoint(&mut text, endpoint, &mut served)?;
     let (local, shards) = (served.handle.local_addrs(), served.handle.shards());
     super::cts::console::server(&mut text, &args, compat.as_ref(), local, shards);
     announce(&mut text, &served.handle, compat, &compat_allow);
@@ -122,13 +130,20 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     });
     // Streams still running are aborted and reported through the same
     // channel as every other finished stream.
-    let Served { handle, finished } = served;
+    let Served {
+        handle,
+        finished,
+        metrics,
+    } = served;
     let server = handle.server().clone();
     let traffic = handle.traffic();
     handle.stop()?;
     for r in finished.try_iter() {
         text.stream(&r);
         status_loop::finished_stream(&mut live, &r, false);
+        if let Some(metrics) = &metrics {
+            metrics.finished(&r);
+        }
         results.push(r);
     }
     live.last(
@@ -137,10 +152,40 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         traffic.bytes_sent + traffic.bytes_received,
     );
     let interrupted = finish(&args, &mut text, live, &results, &server.stats(), &stop)?;
+    if let Some(endpoint) = endpoint {
+        endpoint.stop();
+    }
     Ok(Outcome {
         results,
         interrupted,
     })
+}
+
+/// `--metrics-listen`: the endpoint, bound, now serving `served`; its
+/// address said (first, so that a script finds it before the rest), with
+/// a warning when it is not loopback.
+fn metrics_endpoint(
+    text: &mut Text,
+    endpoint: Option<metrics::Endpoint>,
+    served: &mut Served,
+) -> Result<Option<metrics::Endpoint>, CliError> {
+    let Some(mut endpoint) = endpoint else {
+        return Ok(None);
+    };
+    let handle = &served.handle;
+    endpoint.serve(handle.server().clone(), handle.traffic_probe())?;
+    served.metrics = Some(endpoint.collected.clone());
+    text.line(&format!(
+        "mediastream server: metrics at http://{}/metrics",
+        endpoint.local
+    ));
+    if endpoint.exposed() {
+        text.warn(&format!(
+            "warning: --metrics-listen {} is not loopback: the metrics are unauthenticated, anyone who can reach it can read them",
+            endpoint.local
+        ));
+    }
+    Ok(Some(endpoint))
 }
 
 /// Whether `--time-limit` has passed: if so, says so.

@@ -56,7 +56,8 @@ impl Counts {
         self.zip(o, u64::saturating_sub)
     }
 
-    fn max(self, o: Self) -> Self {
+    /// Each count the larger of the two.
+    pub fn max(self, o: Self) -> Self {
         self.zip(o, u64::max)
     }
 

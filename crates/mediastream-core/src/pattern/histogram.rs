@@ -85,6 +85,16 @@ impl DurationHistogram {
         Some(Duration::from_micros(upper_of(BUCKETS - 1)))
     }
 
+    /// The non-empty buckets, smallest values first: each bucket's
+    /// largest value (every value counted in it is at most that, and
+    /// more than 7/8 of it, or within 1 µs) and its count. For exporting
+    /// the distribution itself, e.g. as a Prometheus histogram.
+    pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
+        (self.counts.iter().enumerate())
+            .filter(|(_, &count)| count > 0)
+            .map(|(bucket, &count)| (Duration::from_micros(upper_of(bucket)), u64::from(count)))
+    }
+
     /// Adds another histogram's counts.
     pub fn merge(&mut self, other: &Self) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {
@@ -132,6 +142,11 @@ mod tests {
         assert!((99.0..=111.4).contains(&p(0.99)), "{}", p(0.99));
         assert!((100.0..=112.5).contains(&p(1.0)), "{}", p(1.0));
         assert_eq!(h.quantile(0.0).unwrap(), Duration::from_micros(1));
+        let buckets: Vec<_> = h.buckets().collect();
+        assert_eq!(buckets.iter().map(|b| b.1).sum::<u64>(), 100);
+        assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
+        assert_eq!(buckets[0], (Duration::from_micros(1), 1));
+        assert_eq!(buckets.last().unwrap().0.as_micros(), 103, "96..=103 µs");
         let mut twice = h;
         twice.merge(&h);
         assert_eq!(twice.count(), 200);

@@ -102,9 +102,48 @@ impl WorkerTraffic {
             .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
+    fn load(&self) -> Traffic {
+        Traffic {
+            datagrams_received: self.datagrams_received.load(Ordering::Relaxed),
+            bytes_received: self.bytes_received.load(Ordering::Relaxed),
+            datagrams_sent: self.datagrams_sent.load(Ordering::Relaxed),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+        }
+    }
+
     pub(crate) fn sent(&self, bytes: usize) {
         self.datagrams_sent.fetch_add(1, Ordering::Relaxed);
         self.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+}
+
+/// Each worker's traffic counters, readable from any thread for as long
+/// as the probe is kept (also after the server stopped), from
+/// [`ServerHandle::traffic_probe`]: for a monitoring thread that wants
+/// the load per worker (shard) without holding the handle. Reading is a
+/// few relaxed atomic loads per worker; the workers never wait for it.
+#[derive(Debug, Clone)]
+pub struct TrafficProbe {
+    workers: Vec<Arc<WorkerTraffic>>,
+}
+
+impl TrafficProbe {
+    /// Each worker's datagrams and bytes so far, in worker order.
+    pub fn per_worker(&self) -> Vec<Traffic> {
+        self.workers.iter().map(|w| w.load()).collect()
+    }
+
+    /// All workers together.
+    pub fn total(&self) -> Traffic {
+        self.per_worker()
+            .into_iter()
+            .fold(Traffic::default(), |mut t, w| {
+                t.datagrams_received += w.datagrams_received;
+                t.bytes_received += w.bytes_received;
+                t.datagrams_sent += w.datagrams_sent;
+                t.bytes_sent += w.bytes_sent;
+                t
+            })
     }
 }
 
@@ -189,14 +228,15 @@ impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Server
 
     /// Datagrams and bytes moved so far, all workers together.
     pub fn traffic(&self) -> Traffic {
-        let mut t = Traffic::default();
-        for w in &self.traffic {
-            t.datagrams_received += w.datagrams_received.load(Ordering::Relaxed);
-            t.bytes_received += w.bytes_received.load(Ordering::Relaxed);
-            t.datagrams_sent += w.datagrams_sent.load(Ordering::Relaxed);
-            t.bytes_sent += w.bytes_sent.load(Ordering::Relaxed);
+        self.traffic_probe().total()
+    }
+
+    /// Each worker's traffic counters, to read from another thread
+    /// ([`TrafficProbe`]).
+    pub fn traffic_probe(&self) -> TrafficProbe {
+        TrafficProbe {
+            workers: self.traffic.clone(),
         }
-        t
     }
 
     /// Overlapped-operation accounting (IOCP backend only).

@@ -38,7 +38,7 @@ use std::sync::Arc;
 pub use client_api::{ClientObserver, ClientOptions, ClientPatternFactory, ClientStatus};
 pub use client_handle::ClientHandle;
 pub use clock::host_timebase;
-pub use handle::{IoAccounting, ServerHandle, ServerOptions, Traffic};
+pub use handle::{IoAccounting, ServerHandle, ServerOptions, Traffic, TrafficProbe};
 pub use socket::{expand_listen, SocketBuffers};
 
 use crate::client::ClientConfig;

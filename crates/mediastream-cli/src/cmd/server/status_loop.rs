@@ -75,6 +75,9 @@ impl Served {
                         text.stream(&r);
                     }
                     finished_stream(live, &r, how.clients_view);
+                    if let Some(metrics) = &self.metrics {
+                        metrics.finished(&r);
+                    }
                     results.push(r);
                     if how.streams_first {
                         continue;
