@@ -34,6 +34,7 @@ mod control;
 mod histogram;
 mod jitter;
 pub mod metrics;
+pub mod model;
 mod receiver;
 mod record;
 mod sender;

@@ -712,6 +712,7 @@ impl IoPattern for FrameReceiver {
         }
         match wire::parse(datagram) {
             Ok(Datagram::Data(repr, payload)) => self.on_data(now, repr, payload),
+            Ok(Datagram::FrameData(..)) => self.stats.datagrams_ignored += 1,
             Ok(Datagram::ConnectionId(id)) => self.connection_id = Some(id),
             Ok(Datagram::V1(message)) => self.on_v1(message),
             Ok(Datagram::Start) => self.stats.datagrams_ignored += 1,

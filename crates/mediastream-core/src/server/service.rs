@@ -873,7 +873,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
                 let h = self.on_request(&d, r, Role::Receiver);
                 self.note_dropped(&d, Role::Receiver, h)
             }
-            Ok(Datagram::Data(..)) | Ok(Datagram::V1(V1Message::End(_))) => {
+            Ok(Datagram::Data(..))
+            | Ok(Datagram::FrameData(..))
+            | Ok(Datagram::V1(V1Message::End(_))) => {
                 self.deliver(&d, StreamKey::receiver(d.remote))
             }
             Ok(Datagram::V1(V1Message::Report(_))) => self.deliver(&d, StreamKey::sender(d.remote)),
