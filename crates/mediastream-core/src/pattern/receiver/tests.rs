@@ -460,6 +460,7 @@ fn nothing_arrived_counts_as_rendering_every_frame_dropped() {
             due: plan.frame_offset(sequence),
             first_delay_ns: None,
             last_delay_ns: None,
+            shape: None,
         });
     }
     each.finish();
