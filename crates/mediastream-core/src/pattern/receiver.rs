@@ -573,7 +573,9 @@ impl FrameReceiver {
         let size = u64::from(repr.frame_size);
         let min = wire::MIN_FRAME_DATA_DATAGRAM as u32;
         let datagram_size = self.plan.settings().datagram_size;
-        let datagrams = FrameSplit::with_min(size, datagram_size, min).ok()?.datagram_count();
+        let datagrams = FrameSplit::with_min(size, datagram_size, min)
+            .ok()?
+            .datagram_count();
         let key = match kind {
             FrameKind::Key => sequence,
             FrameKind::Delta => sequence.saturating_sub(u64::from(repr.key_back)),
@@ -642,7 +644,7 @@ impl FrameReceiver {
         if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
             metrics.on_datagram(sequence, delay_ns);
             if sequence < self.head_sequence {
-                metrics.on_late(sequence, len);
+                metrics.on_late_shaped(sequence, len, shape);
             }
         }
         let ahead = sequence.wrapping_sub(self.head_sequence);

@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant};
 
 use super::control::{Control, ControlQueue};
-use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
 use super::model::{Frame, FrameKind, FrameModel};
+use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
 use crate::settings::{FrameSplit, StreamPlan};
 use crate::time::Timebase;
 use crate::wire::v1::{EndRepr, ReportRepr, V1Message};
@@ -261,7 +261,11 @@ impl FrameSender {
             u32::try_from(frame.size).unwrap_or(u32::MAX),
             u32::try_from(self.next_index).unwrap_or(u32::MAX),
             frame.kind.code(),
-            if frame.kind == FrameKind::Delta { u32::try_from(back).unwrap_or(u32::MAX) } else { 0 },
+            if frame.kind == FrameKind::Delta {
+                u32::try_from(back).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
         )
     }
 

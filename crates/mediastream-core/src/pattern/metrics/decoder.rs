@@ -60,7 +60,13 @@ impl Decoder {
     /// Frame `sequence` at its tick: its kind (when any datagram came),
     /// its keyframe's sequence number and whether it was complete.
     /// Returns whether it is decodable.
-    pub fn on_tick(&mut self, sequence: u64, kind: Option<FrameKind>, key: u64, complete: bool) -> bool {
+    pub fn on_tick(
+        &mut self,
+        sequence: u64,
+        kind: Option<FrameKind>,
+        key: u64,
+        complete: bool,
+    ) -> bool {
         let counts = self.counts_mut(kind);
         if complete {
             counts.completed += 1;
@@ -122,12 +128,33 @@ mod tests {
             (8, Some(Delta), 7, false),
             (9, Some(Delta), 7, true),
         ];
-        let got: Vec<bool> = frames.iter().map(|&(n, k, key, c)| d.on_tick(n, k, key, c)).collect();
-        assert_eq!(got, [true, true, true, false, false, false, true, false, true]);
+        let got: Vec<bool> = frames
+            .iter()
+            .map(|&(n, k, key, c)| d.on_tick(n, k, key, c))
+            .collect();
+        assert_eq!(
+            got,
+            [true, true, true, false, false, false, true, false, true]
+        );
         d.finish();
         assert_eq!((d.decodable, d.spoiled), (5, 2));
-        assert_eq!((d.freezes.freezes, d.freezes.frozen_frames, d.freezes.longest_freeze_frames), (2, 4, 3));
-        assert_eq!((d.key.completed, d.delta.completed, d.delta.dropped, d.unknown.dropped), (2, 5, 1, 1));
+        assert_eq!(
+            (
+                d.freezes.freezes,
+                d.freezes.frozen_frames,
+                d.freezes.longest_freeze_frames
+            ),
+            (2, 4, 3)
+        );
+        assert_eq!(
+            (
+                d.key.completed,
+                d.delta.completed,
+                d.delta.dropped,
+                d.unknown.dropped
+            ),
+            (2, 5, 1, 1)
+        );
     }
 
     #[test]

@@ -133,6 +133,8 @@ struct Rendered {
     expected_bytes: u64,
     expected_datagrams: u64,
     kind: Option<FrameKind>,
+    /// Its shape came with a late datagram.
+    learned: bool,
 }
 
 /// Bytes one kept rendered frame takes (for memory bounds).
@@ -261,8 +263,11 @@ impl ReceiveMetrics {
             dropped,
             timeline_index,
             expected_bytes: frame.shape.map_or(self.frame_size, |s| s.size),
-            expected_datagrams: frame.shape.map_or(self.datagrams_per_frame, |s| s.datagrams),
+            expected_datagrams: frame
+                .shape
+                .map_or(self.datagrams_per_frame, |s| s.datagrams),
             kind: frame.shape.map(|s| s.kind),
+            learned: false,
         });
         while self.rendered.len() > self.keep {
             self.retire_oldest();
@@ -295,6 +300,12 @@ impl ReceiveMetrics {
     /// An intact datagram of `bytes` for frame `sequence`, which has
     /// already been rendered; true when it was still matched.
     pub fn on_late(&mut self, sequence: u64, bytes: u64) -> bool {
+        self.on_late_shaped(sequence, bytes, None)
+    }
+
+    /// [`on_late`](Self::on_late) for a frame data datagram: a frame of
+    /// which nothing came in time learns its size from it.
+    pub fn on_late_shaped(&mut self, sequence: u64, bytes: u64, shape: Option<FrameShape>) -> bool {
         let Some(front) = self.rendered.front().map(|r| r.sequence) else {
             return false;
         };
@@ -305,6 +316,11 @@ impl ReceiveMetrics {
             return false;
         };
         self.datagrams.late += 1;
+        if let (None, false, Some(shape)) = (frame.kind, frame.learned, shape) {
+            frame.expected_bytes = shape.size;
+            frame.expected_datagrams = shape.datagrams;
+            frame.learned = true;
+        }
         frame.bytes += bytes;
         frame.datagrams += 1;
         if frame.dropped && frame.bytes == frame.expected_bytes {
@@ -351,16 +367,19 @@ impl ReceiveMetrics {
                 if self.timeline_truncated {
                     break;
                 }
-                self.push_timeline(&FrameAtTick {
-                    sequence,
-                    outcome: FrameOutcome::Dropped,
-                    bytes: 0,
-                    datagrams: 0,
-                    due: due(sequence),
-                    first_delay_ns: None,
-                    last_delay_ns: None,
-                    shape: None,
-                }, self.decoder.active.then_some(false));
+                self.push_timeline(
+                    &FrameAtTick {
+                        sequence,
+                        outcome: FrameOutcome::Dropped,
+                        bytes: 0,
+                        datagrams: 0,
+                        due: due(sequence),
+                        first_delay_ns: None,
+                        last_delay_ns: None,
+                        shape: None,
+                    },
+                    self.decoder.active.then_some(false),
+                );
             }
         }
         let lost = frames.saturating_mul(self.datagrams_per_frame);
