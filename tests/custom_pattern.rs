@@ -110,7 +110,7 @@ impl ClientPatternFactory for ProbeFactory {
         config: &ClientConfig,
         now: Instant,
     ) -> io::Result<Box<dyn IoPattern + Send>> {
-        let inner = ClientSession::new(*config, now)
+        let inner = ClientSession::new(config.clone(), now)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         Ok(Box::new(Probe {
             inner,

@@ -129,7 +129,9 @@ fn runs(
             let token = if i == 0 { config.token } else { random_token() };
             let mut options = options.clone();
             options.target = target;
-            (options, ClientConfig { token, ..*config })
+            let mut config = config.clone();
+            config.token = token;
+            (options, config)
         })
         .collect()
 }

@@ -350,6 +350,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             plan,
             v1: None,
             connection_id: self.new_connection_id(),
+            media: None,
         };
         self.admit(request, d.now)
     }
@@ -553,8 +554,16 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             plan,
             v1: Some(session),
             connection_id: self.new_connection_id(),
+            media: r.media,
         };
         match self.admit(request, d.now) {
+            Handled::Ignored(Ignored::FactoryFailed) if r.media.is_some() => self.refuse(
+                d,
+                role,
+                r.token,
+                RefuseCode::BadParameters,
+                "this server cannot build that frame-size model (a trace it does not have, or a model that does not fit)",
+            ),
             Handled::Ignored(Ignored::Busy) => self.refuse(
                 d,
                 role,

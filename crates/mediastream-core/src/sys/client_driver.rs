@@ -72,10 +72,8 @@ impl ClientStream {
         local: SocketAddr,
         start: Instant,
     ) -> io::Result<Self> {
-        let config = ClientConfig {
-            token: token_for(config.token, index),
-            ..*config
-        };
+        let mut config = config.clone();
+        config.token = token_for(config.token, index);
         let invalid = |e: crate::client::ClientError| {
             io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
         };
@@ -83,7 +81,7 @@ impl ClientStream {
         let pattern = match &options.pattern {
             Some(factory) => Pattern::Custom(factory.create(index, &config, start)?),
             None => Pattern::Session(Box::new(
-                ClientSession::new(config, start)
+                ClientSession::new(config.clone(), start)
                     .map_err(invalid)?
                     .with_key(options.key.clone()),
             )),

@@ -15,6 +15,7 @@ mod connection_id;
 mod data;
 mod error;
 mod frame_data;
+mod media;
 pub mod payload;
 mod start;
 pub mod v1;
@@ -24,6 +25,10 @@ pub use data::{DataPacket, DataRepr, DATA_HEADER_LEN, MIN_DATA_DATAGRAM};
 pub use error::WireError;
 pub use frame_data::{
     FrameDataPacket, FrameDataRepr, FLAG_FRAME_DATA, FRAME_DATA_HEADER_LEN, MIN_FRAME_DATA_DATAGRAM,
+};
+pub use media::{
+    MediaModel, MediaRequest, MEDIA_GOP_MILLIS, MEDIA_LEN, MEDIA_OFFSET, MEDIA_TRACE_SCALE,
+    MEDIA_TRACE_STOP,
 };
 pub use start::{emit_start, START};
 

@@ -245,6 +245,7 @@ mod v1_messages {
             report_interval_ms: 250,
             consent_timeout_ms: 3000,
             cookie: None,
+            media: None,
         }
     }
 

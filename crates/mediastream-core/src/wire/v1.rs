@@ -79,6 +79,9 @@ pub struct RequestRepr {
     /// The cookie of the server's CHALLENGE, echoed; `None` (zeros on the
     /// wire) in a first request.
     pub cookie: Option<Cookie>,
+    /// The frame-size model asked for: the stream is sent as frame data
+    /// (`None`, zeros on the wire: plain data, as before).
+    pub media: Option<super::MediaRequest>,
 }
 
 /// Why a server refused a request.
@@ -344,6 +347,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 report_interval_ms: r.u32(),
                 consent_timeout_ms: r.u32(),
                 cookie: Some(r.take::<COOKIE_LEN>()).filter(|c| c.iter().any(|&b| b != 0)),
+                media: super::MediaRequest::read(bytes),
             };
             Ok(if flag == FLAG_REQUEST {
                 V1Message::Request(repr)
@@ -434,6 +438,9 @@ impl RequestRepr {
         w.u32(self.report_interval_ms);
         w.u32(self.consent_timeout_ms);
         w.put(&self.cookie.unwrap_or_default());
+        if let Some(media) = &self.media {
+            media.write(w.bytes);
+        }
         Some(REQUEST_LEN)
     }
 }

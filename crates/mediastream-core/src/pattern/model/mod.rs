@@ -31,6 +31,7 @@
 //! assert!(total.abs_diff(plan.total_bytes()) <= 120);
 //! ```
 
+mod request;
 mod resolve;
 mod trace;
 
