@@ -7,6 +7,7 @@
 
 mod args;
 mod cmd;
+mod media;
 mod plot;
 mod report;
 mod values;

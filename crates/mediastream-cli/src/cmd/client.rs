@@ -34,6 +34,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         targets,
         options,
         config,
+        extra,
     } = check::check(&args)?;
     let jitter = outputs(&args)?;
     let stop = stop_flag();
@@ -60,7 +61,7 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
     let mut options = options;
     options.stop = Some(stop.clone());
     options.status_interval = observer.clock.interval();
-    let runs = runs(&targets, &options, &config);
+    let runs = runs(&targets, &options, &config, &extra);
     let shared = Mutex::new(Shared {
         observer,
         latest: vec![ClientStatus::default(); runs.len()],
@@ -115,21 +116,24 @@ fn header(args: &ClientArgs, config: &ClientConfig, targets: &[SocketAddr]) -> S
     )
 }
 
-/// One run per target, each with its own stream token; the first keeps
-/// the one `config` has.
+/// One run per target and stream (`extra`: a profile's other streams),
+/// each with its own stream token; the first keeps the one `config` has.
 fn runs(
     targets: &[SocketAddr],
     options: &ClientOptions,
     config: &ClientConfig,
+    extra: &[ClientConfig],
 ) -> Vec<(ClientOptions, ClientConfig)> {
+    let streams: Vec<&ClientConfig> = std::iter::once(config).chain(extra).collect();
     targets
         .iter()
+        .flat_map(|&target| streams.iter().map(move |&c| (target, c)))
         .enumerate()
-        .map(|(i, &target)| {
-            let token = if i == 0 { config.token } else { random_token() };
+        .map(|(i, (target, c))| {
+            let token = if i == 0 { c.token } else { random_token() };
             let mut options = options.clone();
             options.target = target;
-            let mut config = config.clone();
+            let mut config = c.clone();
             config.token = token;
             (options, config)
         })

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use mediastream_core::auth::AccessKey;
 use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::pattern::model::FrameSizes;
 use mediastream_core::server::{Admission, PatternFactory, ServerConfig, StreamResult};
 use mediastream_core::settings::StreamSettings;
 use mediastream_core::sys::{run_client, ClientOptions, ServerOptions};
@@ -23,26 +24,75 @@ use crate::report::text::Text;
 /// What the checked arguments decide.
 struct Checked {
     stream: StreamSettings,
+    frame_sizes: Option<FrameSizes>,
     key: Option<AccessKey>,
     spin: Duration,
 }
 
 /// Every argument checked, before any socket is opened.
 fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
-    let stream = settings(
-        args.bits_per_second,
-        args.frame_rate,
-        args.stream_length,
-        args.datagram_size,
-        args.buffer_depth,
-    )?;
+    let (stream, frame_sizes) = media_stream(args)?;
     super::check_connections(args.connections, 1000)?;
     if let Some(target) = &args.json {
         json::check("--json", target)?;
     }
     let key = super::key_file(args.key_file.as_deref())?;
     let spin = super::spin(args.spin_us)?;
-    Ok(Checked { stream, key, spin })
+    Ok(Checked {
+        stream,
+        frame_sizes,
+        key,
+        spin,
+    })
+}
+
+/// The stream and its frame sizes: `--profile`'s, or the options'.
+fn media_stream(args: &LoopbackArgs) -> Result<(StreamSettings, Option<FrameSizes>), CliError> {
+    let (len, size) = (args.stream_length, args.datagram_size);
+    let profile = match &args.profile {
+        Some(name) => crate::media::profiles(std::slice::from_ref(name))?,
+        None => Vec::new(),
+    };
+    let stream = match profile.as_slice() {
+        [] => {
+            let sizes = args.frame_sizes.as_deref().map(crate::media::frame_sizes).transpose()?;
+            let (bps, fps) = match &sizes {
+                Some(FrameSizes::Trace(t)) => {
+                    let fps = args.frame_rate.unwrap_or_else(|| t.frame_rate());
+                    let own = (!t.scale).then(|| t.bits_per_second(fps));
+                    (args.bits_per_second.or(own).unwrap_or(100_000_000), fps)
+                }
+                _ => (args.bits_per_second.unwrap_or(100_000_000), args.frame_rate.unwrap_or(60)),
+            };
+            let s = settings(bps, fps, len, size, args.buffer_depth)?;
+            (s, sizes)
+        }
+        [p] if args.frame_sizes.is_none()
+            && args.bits_per_second.is_none()
+            && args.frame_rate.is_none() =>
+        {
+            let buffer = args.buffer_depth.or(Some(p.buffer_depth_ms));
+            let s = settings(p.bits_per_second, p.frame_rate, len, size, buffer)?;
+            (s, Some(p.frame_sizes.clone()))
+        }
+        [_] => {
+            return Err(CliError::Usage(
+                "--profile sets the rate, frame rate and frame sizes: drop --bits-per-second, --frame-rate and --frame-sizes".into(),
+            ))
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "--profile call runs two streams: loopback runs one kind (voice, 720p30, ...)".into(),
+            ))
+        }
+    };
+    if let Some(sizes) = &stream.1 {
+        let plan = stream.0.plan().map_err(super::usage_of)?;
+        sizes
+            .resolve(&plan)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    Ok(stream)
 }
 
 /// A client stream's thread, and its results.
@@ -54,11 +104,12 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let start = Instant::now();
     let mut text = Text::new(args.json.as_deref() == Some("-"), start);
     let spread = Duration::from_millis(args.frame_spread.into());
-    let factory = PatternFactory {
-        spread,
-        timebase: mediastream_core::sys::host_timebase(),
-        ..PatternFactory::default()
-    };
+    let mut factory = PatternFactory::default();
+    factory.spread = spread;
+    factory.timebase = mediastream_core::sys::host_timebase();
+    if let Some(FrameSizes::Trace(t)) = &checked.frame_sizes {
+        factory.trace = Some(Arc::new(t.clone()));
+    }
     let config = ServerConfig {
         key: checked.key.clone(),
         // Only this process talks to it.
@@ -119,13 +170,12 @@ fn spawn_client(
     ));
     options.spin = checked.spin;
     options.key = checked.key.clone();
-    let config = ClientConfig {
-        direction,
-        spread: Duration::from_millis(args.frame_spread.into()),
-        timebase: mediastream_core::sys::host_timebase(),
-        timeline: true,
-        ..ClientConfig::new(stream, random_token())
-    };
+    let mut config = ClientConfig::new(stream, random_token());
+    config.direction = direction;
+    config.spread = Duration::from_millis(args.frame_spread.into());
+    config.timebase = mediastream_core::sys::host_timebase();
+    config.timeline = true;
+    config.frame_sizes = checked.frame_sizes.clone();
     let backend = args.backend;
     std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
 }

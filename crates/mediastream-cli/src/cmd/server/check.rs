@@ -63,12 +63,11 @@ pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     if let Some(target) = &args.json {
         json::check("--json", target)?;
     }
-    let factory = PatternFactory {
-        spread: Duration::from_millis(args.frame_spread.into()),
-        timebase: mediastream_core::sys::host_timebase(),
-        timeline: args.timeline,
-        ..PatternFactory::default()
-    };
+    let mut factory = PatternFactory::default();
+    factory.spread = Duration::from_millis(args.frame_spread.into());
+    factory.timebase = mediastream_core::sys::host_timebase();
+    factory.timeline = args.timeline;
+    factory.trace = server_trace(args.frame_sizes.as_deref())?;
     let mut options = ServerOptions::new(listen);
     options.shards = args.shards;
     options.socket_buffer = args.socket_buffer;
@@ -229,4 +228,19 @@ fn admission_of(args: &ServerArgs) -> Result<(Limits, Admission), CliError> {
         receive_memory: args.receive_memory,
     };
     Ok((limits, admission))
+}
+
+/// `--frame-sizes trace:FILE`: the only model a server holds itself.
+fn server_trace(
+    spec: Option<&str>,
+) -> Result<Option<std::sync::Arc<mediastream_core::pattern::model::Trace>>, CliError> {
+    use mediastream_core::pattern::model::FrameSizes;
+    match spec.map(crate::media::frame_sizes).transpose()? {
+        None => Ok(None),
+        Some(FrameSizes::Trace(t)) => Ok(Some(std::sync::Arc::new(t))),
+        Some(_) => Err(CliError::Usage(
+            "--frame-sizes on a server takes only trace:FILE (clients ask for the other models)"
+                .into(),
+        )),
+    }
 }

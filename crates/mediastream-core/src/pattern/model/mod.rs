@@ -31,12 +31,14 @@
 //! assert!(total.abs_diff(plan.total_bytes()) <= 120);
 //! ```
 
+mod profile;
 mod request;
 mod resolve;
 mod trace;
 
 use std::sync::Arc;
 
+pub use profile::{profile, Profile, PROFILE_NAMES};
 pub use resolve::MIN_MODEL_DATAGRAM;
 pub use trace::{Trace, TraceEnd, TraceError, TraceFrame};
 
