@@ -5,6 +5,9 @@
 //! run is bounded by a time limit.
 
 #![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+// Library option types are built with default() and assigned field by field
+// (they are becoming #[non_exhaustive]).
+#![allow(clippy::field_reassign_with_default)]
 
 use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};

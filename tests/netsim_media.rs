@@ -6,6 +6,10 @@
 //! (tests/support/model.rs's rules with the model's sizes, and the
 //! dependency rule restated here).
 
+// Library config types are built with default() and assigned field by field
+// (they are becoming #[non_exhaustive]).
+#![allow(clippy::field_reassign_with_default)]
+
 mod support;
 
 use std::time::{Duration, Instant};

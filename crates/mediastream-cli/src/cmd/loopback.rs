@@ -98,6 +98,9 @@ fn media_stream(args: &LoopbackArgs) -> Result<(StreamSettings, Option<FrameSize
 /// A client stream's thread, and its results.
 type ClientThread = JoinHandle<std::io::Result<Vec<StreamResult>>>;
 
+// Library option types are built with default() and assigned field by
+// field (they are becoming #[non_exhaustive]).
+#[allow(clippy::field_reassign_with_default)]
 pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let checked = check(&args)?;
     let stop = stop_flag();

@@ -75,12 +75,13 @@ impl PatternFactory {
     /// The sender for a request: frame data of its model when it asked
     /// for one.
     fn sender(&self, request: &StreamRequest, now: Instant) -> Result<FrameSender, String> {
-        let mut config = SenderConfig::default();
-        config.send_ahead = self.send_ahead;
-        config.greeting = request.greeting();
-        config.v1 = request.v1;
-        config.timebase = self.timebase;
-        config.spread = self.spread;
+        let config = SenderConfig {
+            send_ahead: self.send_ahead,
+            greeting: request.greeting(),
+            v1: request.v1,
+            timebase: self.timebase,
+            spread: self.spread,
+        };
         let tx = FrameSender::new(request.plan, config, now);
         let Some(media) = &request.media else {
             return Ok(tx);

@@ -31,6 +31,9 @@ pub struct Checked {
 /// Checks every argument, in the order the errors have always come in,
 /// but for `--spin-us`, which once came after the plain START stream was
 /// checked against the limits (by `build`) and now comes before.
+// Library option types are built with default() and assigned field by
+// field (they are becoming #[non_exhaustive]).
+#[allow(clippy::field_reassign_with_default)]
 pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     let listen = listen(args)?;
     counts(args)?;

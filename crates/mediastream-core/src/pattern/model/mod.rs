@@ -169,10 +169,11 @@ impl Gop {
 }
 
 /// The frame-size model of a stream, as a user chooses it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub enum FrameSizes {
     /// Every frame the plan's frame size (ctsTraffic's; the default).
+    #[default]
     Cbr,
     /// Log-normal sizes (iperf2's isochronous mode).
     LogNormal(LogNormal),
@@ -180,12 +181,6 @@ pub enum FrameSizes {
     Gop(Gop),
     /// Sizes and kinds replayed from a trace.
     Trace(Trace),
-}
-
-impl Default for FrameSizes {
-    fn default() -> Self {
-        FrameSizes::Cbr
-    }
 }
 
 /// Why a model does not fit a stream; `option` names the command-line
