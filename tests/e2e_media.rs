@@ -4,7 +4,8 @@
 //! size and kind from the frame data, and they equal the trace's. Every
 //! run is bounded by a time limit.
 
-#![allow(clippy::unwrap_used)] // test helpers fail loudly by design
+#![allow(clippy::unwrap_used)]
+// test helpers fail loudly by design
 // Library option types are built with default() and assigned field by field
 // (they are becoming #[non_exhaustive]).
 #![allow(clippy::field_reassign_with_default)]

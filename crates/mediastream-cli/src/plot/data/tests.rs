@@ -208,8 +208,16 @@ fn quantiles_are_nearest_rank() {
 #[test]
 fn keyframes_are_read_from_the_timeline_kind() {
     let text = doc(&["completed", "completed", "completed"])
-        .replacen(r#""datagrams": 3}"#, r#""datagrams": 3, "size": 9000, "kind": "key"}"#, 1)
-        .replacen(r#""datagrams": 3}"#, r#""datagrams": 3, "kind": "delta"}"#, 1);
+        .replacen(
+            r#""datagrams": 3}"#,
+            r#""datagrams": 3, "size": 9000, "kind": "key"}"#,
+            1,
+        )
+        .replacen(
+            r#""datagrams": 3}"#,
+            r#""datagrams": 3, "kind": "delta"}"#,
+            1,
+        );
     let d = parse(&text, "gop.json", None).unwrap();
     let keys: Vec<bool> = d.frames.iter().map(|f| f.key).collect();
     assert_eq!(keys, [true, false, false]);

@@ -107,9 +107,11 @@ fn bars(chart: &mut Chart, data: &PlotData, s: &Scale, min_w: f64) -> Fallible {
     // Keyframes (frame data streams): thin marks along the band's top.
     let keys = data.frames.iter().filter(|f| f.key);
     chart
-        .draw_series(keys.map(|f| {
-            Rectangle::new([(f.due_s, 2.9), (f.due_s + min_w, 3.0)], KEYFRAME.filled())
-        }))
+        .draw_series(
+            keys.map(|f| {
+                Rectangle::new([(f.due_s, 2.9), (f.due_s + min_w, 3.0)], KEYFRAME.filled())
+            }),
+        )
         .map_err(err)?;
     Ok(())
 }
