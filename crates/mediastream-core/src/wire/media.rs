@@ -9,6 +9,7 @@ pub const MEDIA_LEN: usize = 32;
 
 /// Which model (byte 59 of a request); 0 is none: plain data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum MediaModel {
     /// Constant frames, sent as frame data.
     Cbr,

@@ -252,7 +252,13 @@ impl ReceiveMetrics {
         let dropped = frame.outcome == FrameOutcome::Dropped;
         self.playout.on_tick(!dropped);
         let decodable = self.decoder.active.then(|| {
-            let (kind, key) = frame.shape.map_or((None, 0), |s| (Some(s.kind), s.key));
+            let (kind, key) = match frame.shape {
+                Some(s) => (Some(s.kind), s.key),
+                // A complete frame of plain data (a peer that does not
+                // send frame data): decodable alone.
+                None if !dropped => (Some(FrameKind::Independent), 0),
+                None => (None, 0),
+            };
             self.decoder.on_tick(frame.sequence, kind, key, !dropped)
         });
         let timeline_index = self.push_timeline(&frame, decodable);

@@ -50,6 +50,7 @@ pub const DETERMINISTIC_SLACK_BYTES: u64 = 1;
 
 /// What a frame is to a decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FrameKind {
     /// Decodable alone and nothing depends on it (CBR, log-normal, audio).
     Independent,
@@ -132,6 +133,7 @@ impl LogNormal {
 
 /// How often a GOP model sends a keyframe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum GopInterval {
     /// Every this many frames (1 to 100,000).
     Frames(u32),

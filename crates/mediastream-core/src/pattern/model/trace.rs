@@ -42,6 +42,7 @@ impl TraceFrame {
 
 /// What a stream longer than its trace does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum TraceEnd {
     /// Starts again from the first frame (the default).
     #[default]
