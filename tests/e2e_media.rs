@@ -138,7 +138,11 @@ fn a_server_without_a_trace_refuses_a_trace_request() {
     let handle = start_server(backend, Arc::new(server), &options).expect("server starts");
     let r = client(backend, handle.local_addrs()[0], Direction::Receive);
     match &r.status {
-        Status::Failed(e) => assert!(e.to_string().contains("frame-size model"), "{e}"),
+        Status::Failed(e) => assert!(
+            e.to_string()
+                .contains("no such frame-size model here: no trace to replay"),
+            "{e}"
+        ),
         other => panic!("expected a refusal, got {other:?}"),
     }
     handle.stop().unwrap();

@@ -652,15 +652,7 @@ impl FrameReceiver {
             self.stats.frames_error += 1;
             return;
         }
-        let index = ahead as usize;
-        while self.ring.len() <= index {
-            let next = self.head_sequence + self.ring.len() as u64;
-            self.ring.push_back(Slot {
-                sequence: next,
-                ..Slot::default()
-            });
-        }
-        let slot = &mut self.ring[index];
+        let slot = self.slot_at(ahead as usize);
         debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;
         slot.datagrams += 1;
@@ -673,6 +665,18 @@ impl FrameReceiver {
         slot.receiver_ticks = arrival_ticks;
         slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
         slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
+    }
+
+    /// The ring's slot `index` frames after the head, grown to it.
+    fn slot_at(&mut self, index: usize) -> &mut Slot {
+        while self.ring.len() <= index {
+            let next = self.head_sequence + self.ring.len() as u64;
+            self.ring.push_back(Slot {
+                sequence: next,
+                ..Slot::default()
+            });
+        }
+        &mut self.ring[index]
     }
 
     fn finish_metrics(&mut self) {

@@ -556,25 +556,37 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             connection_id: self.new_connection_id(),
             media: r.media,
         };
+        self.admit_or_refuse(d, role, r.token, request)
+    }
+
+    /// Admits a verified request, or refuses it saying why.
+    fn admit_or_refuse(
+        &self,
+        d: &Received<'_>,
+        role: Role,
+        token: u64,
+        request: StreamRequest,
+    ) -> Handled {
+        let media = request.media.is_some();
         match self.admit(request, d.now) {
-            Handled::Ignored(Ignored::FactoryFailed) if r.media.is_some() => self.refuse(
+            Handled::Ignored(Ignored::FactoryFailed) if media => self.refuse(
                 d,
                 role,
-                r.token,
+                token,
                 RefuseCode::BadParameters,
-                "this server cannot build that frame-size model (a trace it does not have, or a model that does not fit)",
+                "no such frame-size model here: no trace to replay, or the model does not fit the stream",
             ),
             Handled::Ignored(Ignored::Busy) => self.refuse(
                 d,
                 role,
-                r.token,
+                token,
                 RefuseCode::Busy,
                 "server at its stream limit; retry later",
             ),
             Handled::Ignored(Ignored::ExitLimit) => self.refuse(
                 d,
                 role,
-                r.token,
+                token,
                 RefuseCode::Busy,
                 "server is finishing its last streams",
             ),
