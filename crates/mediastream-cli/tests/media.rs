@@ -140,6 +140,12 @@ fn the_server_replays_the_sample_trace() {
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
     assert_eq!(sizes, want);
+    let goodput = want.iter().sum::<u64>() as f64 * 8.0 / 2.0;
+    let got = s["metrics"]["goodput_bps"].as_f64().unwrap();
+    assert!(
+        (got - goodput).abs() < 1e-6 * goodput,
+        "goodput {got}, the frames' {goodput}"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Key [1/0/0]  Delta [59/0/0]  Decodable [60 of 60]"),

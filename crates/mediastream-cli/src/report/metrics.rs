@@ -208,7 +208,7 @@ pub fn metrics(r: &StreamResult) -> Option<MetricsJson> {
             0.0
         },
         goodput_bps: if rendered > 0 {
-            (s.frames_completed * plan.frame_size() * 8) as f64 / (rendered as f64 * frame_ms / 1e3)
+            (m.completed_bytes * 8) as f64 / (rendered as f64 * frame_ms / 1e3)
         } else {
             0.0
         },

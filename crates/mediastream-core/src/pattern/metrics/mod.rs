@@ -159,6 +159,8 @@ pub struct ReceiveMetrics {
     pub playout: Playout,
     /// The decoder's view (frame data streams: `decoder.active`).
     pub decoder: Decoder,
+    /// Bytes of the frames complete at their tick (goodput).
+    pub completed_bytes: u64,
     /// Per-frame outcomes and delays, when asked for.
     pub timeline: Option<Vec<TimelineFrame>>,
     /// The timeline stopped at [`TIMELINE_LIMIT`] frames.
@@ -207,6 +209,7 @@ impl ReceiveMetrics {
             loss_runs: LossRuns::default(),
             playout: Playout::default(),
             decoder: Decoder::default(),
+            completed_bytes: 0,
             timeline: timeline.then(Vec::new),
             timeline_truncated: false,
             frame_size,
@@ -250,6 +253,9 @@ impl ReceiveMetrics {
             self.frame_last_delay.record(d);
         }
         let dropped = frame.outcome == FrameOutcome::Dropped;
+        if frame.outcome == FrameOutcome::Completed {
+            self.completed_bytes += frame.bytes;
+        }
         self.playout.on_tick(!dropped);
         let decodable = self.decoder.active.then(|| {
             let (kind, key) = match frame.shape {
