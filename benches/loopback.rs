@@ -60,10 +60,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     options.shards = 1;
     let handle = start_server(Backend::platform_default(), Arc::new(server), &options)?;
     let target = handle.local_addrs()[0];
-    let config = ClientConfig {
-        direction,
-        ..ClientConfig::new(settings, 0x5eed)
-    };
+    let mut config = ClientConfig::new(settings, 0x5eed);
+    config.direction = direction;
     let client = std::thread::Builder::new()
         .name("bench-client".into())
         .spawn(move || {

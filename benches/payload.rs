@@ -49,10 +49,8 @@ fn payload_cases(budget: Duration) {
 /// A whole stream through sender and receiver with no socket in between:
 /// what the state machines cost per datagram.
 fn pattern_case(budget: Duration) {
-    let settings = StreamSettings {
-        buffer_depth_ms: 1000,
-        ..StreamSettings::new(1_000_000_000, 1000, 10)
-    };
+    let mut settings = StreamSettings::new(1_000_000_000, 1000, 10);
+    settings.buffer_depth_ms = 1000;
     let plan = settings.plan().expect("valid settings");
     let mut datagrams = 0u64;
     let mut bytes = 0u64;

@@ -58,10 +58,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut runs = Vec::new();
     for (token, direction) in [(1, Direction::Receive), (2, Direction::Send)] {
-        let config = ClientConfig {
-            direction,
-            ..ClientConfig::new(StreamSettings::new(2_000_000, 50, 2), token)
-        };
+        let mut config = ClientConfig::new(StreamSettings::new(2_000_000, 50, 2), token);
+        config.direction = direction;
         let observer = Forward(tx.clone());
         runs.push(start_client(
             Backend::platform_default(),

@@ -15,10 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "127.0.0.1:4444".into())
         .parse()?;
-    let config = ClientConfig {
-        direction: args.next().as_deref().unwrap_or("recv").parse()?,
-        ..ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), random_token())
-    };
+    let mut config = ClientConfig::new(StreamSettings::new(8_000_000, 50, 3), random_token());
+    config.direction = args.next().as_deref().unwrap_or("recv").parse()?;
     let results = run_client(
         Backend::platform_default(),
         &ClientOptions::new(target),

@@ -18,11 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:4444".into())
         .parse()?;
     let exit_after = args.next().map(|n| n.parse()).transpose()?;
-    let config = ServerConfig {
-        compat_settings: Some(StreamSettings::new(8_000_000, 50, 3)),
-        exit_after,
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.compat_settings = Some(StreamSettings::new(8_000_000, 50, 3));
+    config.exit_after = exit_after;
     let server = Server::with_defaults(config)?.on_finished(|r| {
         let s = &r.stats;
         println!(

@@ -100,7 +100,6 @@ impl IoPattern for Probe {
     }
 }
 
-#[derive(Debug)]
 struct ProbeFactory(Arc<Mutex<Seen>>);
 
 impl ClientPatternFactory for ProbeFactory {
@@ -110,8 +109,7 @@ impl ClientPatternFactory for ProbeFactory {
         config: &ClientConfig,
         now: Instant,
     ) -> io::Result<Box<dyn IoPattern + Send>> {
-        let inner = ClientSession::new(config.clone(), now)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let inner = ClientSession::new(config.clone(), now)?;
         Ok(Box::new(Probe {
             inner,
             seen: self.0.clone(),
@@ -125,10 +123,8 @@ fn probe_run(addr: SocketAddr, direction: Direction) -> (Seen, StreamResult) {
     options.time_limit = Some(Duration::from_secs(20));
     options.pattern = Some(Arc::new(ProbeFactory(seen.clone())));
     // 20 Mbit/s at 25 frames/s: 100 kB frames, 72 datagrams each.
-    let config = ClientConfig {
-        direction,
-        ..ClientConfig::new(StreamSettings::new(20_000_000, 25, 2), 0xfeed)
-    };
+    let mut config = ClientConfig::new(StreamSettings::new(20_000_000, 25, 2), 0xfeed);
+    config.direction = direction;
     let mut results = start_client(Backend::Mio, options, config, ())
         .unwrap()
         .join()

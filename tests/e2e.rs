@@ -57,14 +57,11 @@ fn default_server(
     backend: Backend,
     ip: &str,
 ) -> (Handle, SocketAddr, mpsc::Receiver<StreamResult>) {
-    server(
-        backend,
-        ip,
-        ServerConfig {
-            compat_settings: Some(settings()),
-            ..ServerConfig::default()
-        },
-    )
+    server(backend, ip, {
+        let mut server_config = ServerConfig::default();
+        server_config.compat_settings = Some(settings());
+        server_config
+    })
 }
 
 fn client(
@@ -121,10 +118,8 @@ fn server_to_client_completes_every_frame(backend: Backend) {
 
 fn client_to_server_completes_every_frame(backend: Backend) {
     let (handle, addr, done) = default_server(backend, "127.0.0.1");
-    let config = ClientConfig {
-        direction: Direction::Send,
-        ..ClientConfig::new(settings(), token())
-    };
+    let mut config = ClientConfig::new(settings(), token());
+    config.direction = Direction::Send;
     let results = client(backend, addr, config, 1);
     assert_eq!(results[0].status, Status::Completed, "{:?}", results[0]);
     assert_eq!(results[0].stats.frames_sent, 150);
@@ -143,10 +138,8 @@ fn ipv6_loopback_both_directions(backend: Backend) {
     assert!(addr.is_ipv6());
     let r = client(backend, addr, ClientConfig::new(settings(), token()), 1);
     assert_all_frames(&r[0], 150);
-    let config = ClientConfig {
-        direction: Direction::Send,
-        ..ClientConfig::new(settings(), token())
-    };
+    let mut config = ClientConfig::new(settings(), token());
+    config.direction = Direction::Send;
     let r = client(backend, addr, config, 1);
     assert_eq!(r[0].status, Status::Completed);
     assert_eq!(
@@ -158,10 +151,8 @@ fn ipv6_loopback_both_directions(backend: Backend) {
 
 fn one_server_listens_on_several_addresses(backend: Backend) {
     let (tx, done) = mpsc::channel();
-    let config = ServerConfig {
-        compat_settings: Some(settings()),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.compat_settings = Some(settings());
     let server = Server::with_defaults(config)
         .unwrap()
         .on_finished(move |r| {
@@ -202,10 +193,8 @@ fn two_hundred_concurrent_streams_complete(backend: Backend) {
     // the test: the first datagram of each of the 200 streams came within
     // p99 19 ms natively and 115-460 ms under Wine (either backend), and
     // mid-stream datagrams arrived over 0.5 s late only under Wine.
-    let low = StreamSettings {
-        buffer_depth_ms: if cfg!(windows) { 1500 } else { 500 },
-        ..StreamSettings::new(200_000, 10, 2)
-    };
+    let mut low = StreamSettings::new(200_000, 10, 2);
+    low.buffer_depth_ms = if cfg!(windows) { 1500 } else { 500 };
     let results = client(backend, addr, ClientConfig::new(low, token()), 200);
     assert_eq!(results.len(), 200);
     for r in &results {
@@ -295,10 +284,8 @@ fn consent_stops_a_stream_whose_client_vanished(backend: Backend) {
 
 fn plain_start_and_v1_side_by_side(backend: Backend) {
     let (handle, addr, _done) = default_server(backend, "127.0.0.1");
-    let compat = ClientConfig {
-        compat: true,
-        ..ClientConfig::new(settings(), token())
-    };
+    let mut compat = ClientConfig::new(settings(), token());
+    compat.compat = true;
     let plain = std::thread::spawn(move || client(backend, addr, compat, 2));
     let v1 = client(backend, addr, ClientConfig::new(settings(), token()), 2);
     let plain = plain.join().unwrap();
@@ -354,22 +341,17 @@ fn shutdown_with_receives_pending(backend: Backend) {
 fn keyed_access_serves_the_key_and_nothing_else(backend: Backend) {
     use mediastream::auth::AccessKey;
     let key = AccessKey::new(b"e2e test key, 26 bytes ok").unwrap();
-    let (handle, addr, done) = server(
-        backend,
-        "127.0.0.1",
-        ServerConfig {
-            key: Some(key.clone()),
-            ..ServerConfig::default()
-        },
-    );
+    let (handle, addr, done) = server(backend, "127.0.0.1", {
+        let mut server_config = ServerConfig::default();
+        server_config.key = Some(key.clone());
+        server_config
+    });
     let run = |direction, key: Option<AccessKey>| {
         let mut options = ClientOptions::new(addr);
         options.time_limit = Some(Duration::from_secs(30));
         options.key = key;
-        let config = ClientConfig {
-            direction,
-            ..ClientConfig::new(settings(), token())
-        };
+        let mut config = ClientConfig::new(settings(), token());
+        config.direction = direction;
         run_client(backend, &options, &config, &mut ())
             .unwrap()
             .remove(0)

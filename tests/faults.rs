@@ -32,10 +32,8 @@ fn serve(addr: SocketAddr) -> Handle {
 
 fn client(target: SocketAddr, direction: Direction, secs: u32) -> (StreamResult, Duration) {
     let settings = StreamSettings::new(2_000_000, 50, secs);
-    let config = ClientConfig {
-        direction,
-        ..ClientConfig::new(settings, u64::from(secs) * 7)
-    };
+    let mut config = ClientConfig::new(settings, u64::from(secs) * 7);
+    config.direction = direction;
     let mut options = ClientOptions::new(target);
     options.time_limit = Some(Duration::from_secs(30));
     let started = Instant::now();
@@ -114,10 +112,8 @@ fn client_started_before_the_server_gets_its_stream() {
     });
     // A 2 s buffer leaves room for three REQUEST retries (every 520 ms)
     // even where starting the server is slow (Wine).
-    let settings = StreamSettings {
-        buffer_depth_ms: 2000,
-        ..StreamSettings::new(2_000_000, 50, 2)
-    };
+    let mut settings = StreamSettings::new(2_000_000, 50, 2);
+    settings.buffer_depth_ms = 2000;
     let mut options = ClientOptions::new(addr);
     options.time_limit = Some(Duration::from_secs(30));
     let r = run_client(
@@ -139,12 +135,13 @@ fn client_started_before_the_server_gets_its_stream() {
 fn a_path_slower_than_the_buffer_fails_clearly() {
     let h = serve(free_port());
     let slow = Impairments::delay_only(Duration::from_millis(1500));
-    let relay = start_relay(&RelayOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        forward: h.local_addrs()[0],
-        to_server: slow,
-        to_client: slow,
-        seed: 1,
+    let relay = start_relay(&{
+        let mut relay_options =
+            RelayOptions::new("127.0.0.1:0".parse().unwrap(), h.local_addrs()[0]);
+        relay_options.to_server = slow;
+        relay_options.to_client = slow;
+        relay_options.seed = 1;
+        relay_options
     })
     .unwrap();
     let (r, took) = client(relay.local_addr(), Direction::Receive, 2);
@@ -172,11 +169,9 @@ fn a_path_slower_than_the_buffer_fails_clearly() {
 #[cfg(target_os = "linux")]
 fn a_plain_client_that_goes_away_ends_its_stream_at_once() {
     let (tx, results) = std::sync::mpsc::channel::<StreamResult>();
-    let config = ServerConfig {
-        // 20 s: far longer than the test waits.
-        compat_settings: Some(StreamSettings::new(2_000_000, 50, 20)),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    // 20 s: far longer than the test waits.
+    config.compat_settings = Some(StreamSettings::new(2_000_000, 50, 20));
     let server = Server::with_defaults(config)
         .unwrap()
         .on_finished(move |r| {

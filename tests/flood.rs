@@ -86,17 +86,13 @@ fn flood(target: SocketAddr, total: u32, limit: Duration) -> u32 {
 
 #[test]
 fn a_flood_neither_stops_a_real_stream_nor_grows_the_server() {
-    let config = ServerConfig {
-        compat_settings: Some(StreamSettings::new(8_000_000, 50, 3)),
-        max_streams: MAX_STREAMS,
-        sources: SourceLimits {
-            requests_per_second: 20.0,
-            burst: 40.0,
-            streams_per_source: 4,
-            ..Default::default()
-        },
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.compat_settings = Some(StreamSettings::new(8_000_000, 50, 3));
+    config.max_streams = MAX_STREAMS;
+    config.sources = SourceLimits::default();
+    config.sources.requests_per_second = 20.0;
+    config.sources.burst = 40.0;
+    config.sources.streams_per_source = 4;
     let server = Arc::new(Server::with_defaults(config).unwrap());
     let mut options = ServerOptions::new(vec!["127.0.0.1:0".parse().unwrap()]);
     options.shards = 2;

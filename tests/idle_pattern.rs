@@ -65,7 +65,6 @@ impl ConnectedSocketFactory for IdleServerStreams {
     }
 }
 
-#[derive(Debug)]
 struct IdleClientStreams(Arc<AtomicU64>);
 
 impl ClientPatternFactory for IdleClientStreams {
@@ -94,10 +93,8 @@ fn cpu_time() -> Duration {
 fn idle_patterns_cost_under_one_percent_of_a_core() {
     let server_drives = Arc::new(AtomicU64::new(0));
     let client_drives = Arc::new(AtomicU64::new(0));
-    let config = ServerConfig {
-        compat_settings: Some(StreamSettings::new(100_000, 10, 2)),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.compat_settings = Some(StreamSettings::new(100_000, 10, 2));
     let server = Server::with_factory(config, IdleServerStreams(server_drives.clone())).unwrap();
     let mut options = ServerOptions::new(["127.0.0.1:0".parse().unwrap()]);
     options.shards = 1;
@@ -109,10 +106,8 @@ fn idle_patterns_cost_under_one_percent_of_a_core() {
     plain.send_to(b"START", addr).unwrap();
     let mut client_options = ClientOptions::new(addr);
     client_options.pattern = Some(Arc::new(IdleClientStreams(client_drives.clone())));
-    let config = ClientConfig {
-        direction: Direction::Send,
-        ..ClientConfig::new(StreamSettings::new(1_000_000, 50, 1), 3)
-    };
+    let mut config = ClientConfig::new(StreamSettings::new(1_000_000, 50, 1), 3);
+    config.direction = Direction::Send;
     let client = start_client(Backend::Mio, client_options, config, ()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);
     while server_drives.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {

@@ -19,10 +19,8 @@ use support::model;
 /// 2 Mbit/s, 50 frames/s, 4 s: 200 frames of 5000 bytes (1400 x 3 + 800),
 /// a 200 ms buffer (10 frames, a 20-slot ring).
 fn plan() -> StreamPlan {
-    let s = StreamSettings {
-        buffer_depth_ms: 200,
-        ..StreamSettings::new(2_000_000, 50, 4)
-    };
+    let mut s = StreamSettings::new(2_000_000, 50, 4);
+    s.buffer_depth_ms = 200;
     s.plan().expect("valid settings")
 }
 
@@ -46,16 +44,12 @@ fn run_with_stall(plan: StreamPlan, seed: u64, imp: Impairments, stall: Duration
     let t0 = Instant::now() + stall;
     // One clock at both ends: the receiver's delays are the link's.
     let clock = Timebase::new(t0 - stall);
-    let tx_config = SenderConfig {
-        timebase: Some(clock),
-        ..Default::default()
-    };
+    let mut tx_config = SenderConfig::default();
+    tx_config.timebase = Some(clock);
     let mut tx = FrameSender::new(plan, tx_config, t0 - stall);
-    let config = ReceiverConfig {
-        record_frames: true,
-        timebase: Some(clock),
-        ..Default::default()
-    };
+    let mut config = ReceiverConfig::default();
+    config.record_frames = true;
+    config.timebase = Some(clock);
     let mut rx = FrameReceiver::new(plan, config, t0);
     let mut link = Link::new(seed, imp);
     let mut buf = vec![0u8; plan.max_datagram()];
@@ -224,10 +218,8 @@ fn clean_link_completes_every_frame() {
 
 #[test]
 fn loss() {
-    let imp = Impairments {
-        loss: 0.02,
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.loss = 0.02;
     let total = check("loss", imp, 0..50);
     // 2% of 4 datagrams: about 7.8% of frames lose one.
     assert!(total.dropped > 300 && total.dropped < 1300, "{total:?}");
@@ -236,10 +228,8 @@ fn loss() {
 
 #[test]
 fn duplication() {
-    let imp = Impairments {
-        duplicate: 0.03,
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.duplicate = 0.03;
     let total = check("duplicate", imp, 0..50);
     assert!(total.repeated > 500, "{total:?}");
     assert_eq!(total.dropped, 0);
@@ -247,33 +237,27 @@ fn duplication() {
 
 #[test]
 fn reordering_within_the_buffer_is_not_loss() {
-    let imp = Impairments {
-        reorder: 0.1,
-        reorder_max: ms(60),
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.reorder = 0.1;
+    imp.reorder_max = ms(60);
     let total = check("reorder", imp, 0..50);
     assert_eq!((total.dropped, total.errors), (0, 0), "{total:?}");
 }
 
 #[test]
 fn jitter_beyond_the_buffer_makes_late_datagrams() {
-    let imp = Impairments {
-        delay: ms(5),
-        jitter: ms(300),
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.delay = ms(5);
+    imp.jitter = ms(300);
     let total = check("jitter", imp, 0..50);
     assert!(total.errors > 0 && total.dropped > 0, "{total:?}");
 }
 
 #[test]
 fn long_holds_make_stale_and_future_datagrams() {
-    let imp = Impairments {
-        reorder: 0.05,
-        reorder_max: ms(2000),
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.reorder = 0.05;
+    imp.reorder_max = ms(2000);
     let total = check("hold", imp, 0..50);
     assert!(total.errors > 0, "{total:?}");
 }
@@ -294,27 +278,24 @@ fn a_sender_stalled_past_its_buffer_skips_what_would_be_dropped() {
         "{total:?}"
     );
     assert_eq!(total.errors, 0, "{total:?}");
-    let imp = Impairments {
-        loss: 0.02,
-        duplicate: 0.02,
-        jitter: ms(30),
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.loss = 0.02;
+    imp.duplicate = 0.02;
+    imp.jitter = ms(30);
     let total = check_with_stall("stall+mixed", imp, 0..50, ms(500));
     assert!(total.dropped >= 50 * 15, "{total:?}");
 }
 
 #[test]
 fn everything_at_once_including_corruption() {
-    let imp = Impairments {
-        loss: 0.01,
-        duplicate: 0.02,
-        reorder: 0.05,
-        reorder_max: ms(100),
-        delay: ms(10),
-        jitter: ms(40),
-        corrupt: 0.01,
-    };
+    let mut imp = Impairments::default();
+    imp.loss = 0.01;
+    imp.duplicate = 0.02;
+    imp.reorder = 0.05;
+    imp.reorder_max = ms(100);
+    imp.delay = ms(10);
+    imp.jitter = ms(40);
+    imp.corrupt = 0.01;
     let total = check("mixed", imp, 0..50);
     assert!(
         total.corrupt > 0 && total.repeated > 0 && total.dropped > 0,
@@ -326,10 +307,8 @@ fn everything_at_once_including_corruption() {
 fn one_corrupted_byte_fails_the_stream() {
     // Corrupt about one datagram in 800 and find a seed where exactly one
     // was hit: it must be reported, and only its frame lost.
-    let imp = Impairments {
-        corrupt: 1.0 / 800.0,
-        ..CLEAN
-    };
+    let mut imp = CLEAN;
+    imp.corrupt = 1.0 / 800.0;
     let plan = plan();
     let seed = (0..100)
         .find(|&seed| {

@@ -16,10 +16,8 @@ use support::link::{Impairments, Link, CLEAN};
 use support::model;
 
 fn plan() -> StreamPlan {
-    let s = StreamSettings {
-        buffer_depth_ms: 200,
-        ..StreamSettings::new(2_000_000, 50, 4)
-    };
+    let mut s = StreamSettings::new(2_000_000, 50, 4);
+    s.buffer_depth_ms = 200;
     s.plan().expect("valid settings")
 }
 
@@ -39,14 +37,10 @@ fn run(seed: u64, forward: Impairments, reverse: Impairments, cut: Option<Durati
     let plan = plan();
     let t0 = Instant::now();
     let session = V1Session::new(seed ^ 0xabcd);
-    let tx_config = SenderConfig {
-        v1: Some(session),
-        ..Default::default()
-    };
-    let rx_config = ReceiverConfig {
-        v1: Some(session),
-        ..Default::default()
-    };
+    let mut tx_config = SenderConfig::default();
+    tx_config.v1 = Some(session);
+    let mut rx_config = ReceiverConfig::default();
+    rx_config.v1 = Some(session);
     let mut p = Pair {
         tx: FrameSender::new(plan, tx_config, t0),
         rx: FrameReceiver::new(plan, rx_config, t0),
@@ -137,15 +131,14 @@ fn consent_stops_a_sender_whose_receiver_vanished() {
 
 #[test]
 fn lossy_v1_streams_count_exactly_and_end_cleanly() {
-    let imp = Impairments {
-        loss: 0.02,
-        duplicate: 0.02,
-        reorder: 0.05,
-        reorder_max: ms(60),
-        delay: ms(5),
-        jitter: ms(20),
-        corrupt: 0.0,
-    };
+    let mut imp = Impairments::default();
+    imp.loss = 0.02;
+    imp.duplicate = 0.02;
+    imp.reorder = 0.05;
+    imp.reorder_max = ms(60);
+    imp.delay = ms(5);
+    imp.jitter = ms(20);
+    imp.corrupt = 0.0;
     for seed in 0..20 {
         let p = run(seed, imp, imp, None);
         let want = model::expected(&plan(), p.forward.log());

@@ -30,15 +30,15 @@ fn settings() -> StreamSettings {
 }
 
 fn impairments() -> Impairments {
-    Impairments {
-        loss: 0.03,
-        duplicate: 0.03,
-        reorder: 0.1,
-        reorder_max: Duration::from_millis(30),
-        delay: Duration::from_millis(2),
-        jitter: Duration::from_millis(5),
-        corrupt: 0.02,
-    }
+    let mut impairments = Impairments::default();
+    impairments.loss = 0.03;
+    impairments.duplicate = 0.03;
+    impairments.reorder = 0.1;
+    impairments.reorder_max = Duration::from_millis(30);
+    impairments.delay = Duration::from_millis(2);
+    impairments.jitter = Duration::from_millis(5);
+    impairments.corrupt = 0.02;
+    impairments
 }
 
 /// What the receiver must count, from the relay's records of one way.
@@ -93,19 +93,18 @@ fn run_seed(seed: u64, direction: Direction) -> Expected {
     let mut options = ServerOptions::new(vec!["127.0.0.1:0".parse().unwrap()]);
     options.shards = 1;
     let handle = start_server(Backend::Mio, Arc::new(server), &options).unwrap();
-    let relay = start_relay(&RelayOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        forward: handle.local_addrs()[0],
-        to_server: impairments(),
-        to_client: impairments(),
-        seed,
+    let relay = start_relay(&{
+        let mut relay_options =
+            RelayOptions::new("127.0.0.1:0".parse().unwrap(), handle.local_addrs()[0]);
+        relay_options.to_server = impairments();
+        relay_options.to_client = impairments();
+        relay_options.seed = seed;
+        relay_options
     })
     .unwrap();
-    let config = ClientConfig {
-        direction,
-        record_frames: true,
-        ..ClientConfig::new(settings(), seed)
-    };
+    let mut config = ClientConfig::new(settings(), seed);
+    config.direction = direction;
+    config.record_frames = true;
     let mut client_options = ClientOptions::new(relay.local_addr());
     client_options.time_limit = Some(Duration::from_secs(20));
     let mut records = Records::default();

@@ -27,15 +27,14 @@ fn data(spec: &[u8]) -> Option<Vec<u8>> {
 fuzz_target!(|input: (bool, Vec<(u16, Vec<u8>)>)| {
     let (v1, datagrams) = input;
     // 10 frames/s, 2 s: 20 frames of 5000 B (4 x 1400 - in 1400-byte datagrams: 3 x 1400 + 800).
-    let settings = StreamSettings { buffer_depth_ms: 100, ..StreamSettings::new(400_000, 10, 2) };
+    let mut settings = StreamSettings::new(400_000, 10, 2);
+    settings.buffer_depth_ms = 100;
     let plan = settings.plan().unwrap();
     let t0 = Instant::now();
-    let config = ReceiverConfig {
-        record_frames: true,
-        timeline: true,
-        v1: v1.then(|| V1Session::new(7)),
-        ..Default::default()
-    };
+    let mut config = ReceiverConfig::default();
+    config.record_frames = true;
+    config.timeline = true;
+    config.v1 = v1.then(|| V1Session::new(7));
     let mut rx = FrameReceiver::new(plan, config, t0);
     let mut now = t0;
     let mut buf = [0u8; 256];

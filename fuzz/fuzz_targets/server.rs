@@ -26,13 +26,11 @@ const SECRET: CookieSecret = CookieSecret::from_bytes([3; 32]);
 fuzz_target!(|input: (bool, Vec<(u8, u16, u16, u8, Vec<u8>)>)| {
     let (keyed, datagrams) = input;
     let key = AccessKey::new(b"fuzzing key 16 b").unwrap();
-    let config = ServerConfig {
-        compat_settings: Some(StreamSettings::new(80_000, 10, 1)),
-        max_streams: 4,
-        cookie_secret: SECRET,
-        key: keyed.then(|| key.clone()),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.compat_settings = Some(StreamSettings::new(80_000, 10, 1));
+    config.max_streams = 4;
+    config.cookie_secret = SECRET;
+    config.key = keyed.then(|| key.clone());
     let server = Server::with_defaults(config).unwrap();
     let t0 = Instant::now();
     let local: SocketAddr = "127.0.0.1:4444".parse().unwrap();

@@ -7,7 +7,9 @@ use mediastream_core::settings::{FrameSplit, StreamSettings};
 
 fuzz_target!(|input: (u64, u32, u32, u32, u32, u64)| {
     let (bits_per_second, frame_rate, stream_length_secs, datagram_size, buffer_depth_ms, frame) = input;
-    let settings = StreamSettings { bits_per_second, frame_rate, stream_length_secs, datagram_size, buffer_depth_ms };
+    let mut settings = StreamSettings::new(bits_per_second, frame_rate, stream_length_secs);
+    settings.datagram_size = datagram_size;
+    settings.buffer_depth_ms = buffer_depth_ms;
     if let Ok(plan) = settings.plan() {
         let sizes: Vec<u32> = plan.split().sizes().collect();
         assert_eq!(sizes.iter().map(|&s| u64::from(s)).sum::<u64>(), plan.frame_size());

@@ -185,6 +185,7 @@ pub fn render_sized(size: &dyn Fn(u64) -> u64, bytes: &[u64], out: &mut Expected
             FrameOutcome::Completed => out.completed += 1,
             FrameOutcome::Dropped => out.dropped += 1,
             FrameOutcome::Repeated => out.repeated += 1,
+            _ => unreachable!("the model renders only these three outcomes"),
         }
         out.outcomes.push(outcome);
     }

@@ -117,6 +117,12 @@ pub struct ServerArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
@@ -216,9 +222,10 @@ pub struct ServerArgs {
 /// Ask a server for streams and measure them. Exit status: 0 when every
 /// stream completed; 1 when one failed (refused, no answer, the server
 /// stopped sending for longer than the buffer depth, a v1 server's END or
-/// final report never came, no frame completed) or the run was
-/// interrupted; 2 for bad arguments, or an output file that cannot be
-/// written (every one is checked before any traffic). Text from the
+/// final report never came, no frame completed), the run was
+/// interrupted or an --expect was not met; 2 for bad arguments (a bad
+/// --expect included), or an output file that cannot be written (every
+/// one is checked before any traffic). Text from the
 /// server (a refusal's reason) is printed with control characters
 /// escaped.
 #[derive(FromArgs, Debug)]
@@ -284,6 +291,12 @@ pub struct ClientArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
@@ -350,6 +363,17 @@ pub struct ClientArgs {
         default = "mediastream_core::sys::Backend::platform_default()"
     )]
     pub backend: mediastream_core::sys::Backend,
+    /// an expectation the run must meet, e.g. 'loss < 0.1%',
+    /// 'max(frame_delay_p99) < 50ms', 'freezes == 0'; repeatable; exit 1
+    /// lists every one violated with the measured value (docs/metrics.md,
+    /// "SLA checks", has the names and units)
+    #[argh(option)]
+    pub expect: Vec<String>,
+    /// the ITU-T G.107 E-model estimate (R, MOS) for every stream, with
+    /// this codec: g711 or g711-plc (default: voice-like streams only, as
+    /// g711)
+    #[argh(option)]
+    pub emodel: Option<String>,
     /// keyed access: tag v1 requests and reports with HMAC-SHA256 under
     /// the key in FILE (the file's bytes, at least 16, one trailing newline
     /// ignored; the server's --key-file), and drop v1 answers without the
@@ -386,6 +410,12 @@ pub struct LoopbackArgs {
     /// moves the text output to stderr)
     #[argh(option)]
     pub json: Option<String>,
+    /// follow the run as JSON lines in FILE (- for stdout, which moves
+    /// the text output to stderr): one object per status interval (each
+    /// stream's and the totals' counts, interval and cumulative), then
+    /// the --json document, one per line, flushed as written
+    #[argh(option)]
+    pub json_stream: Option<String>,
     /// status line interval in milliseconds, 0 for none (default 5000)
     #[argh(option, default = "5000")]
     pub status_interval: u64,
@@ -408,6 +438,17 @@ pub struct LoopbackArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// an expectation the run must meet, e.g. 'loss < 0.1%',
+    /// 'max(frame_delay_p99) < 50ms', 'freezes == 0'; repeatable; exit 1
+    /// lists every one violated with the measured value (docs/metrics.md,
+    /// "SLA checks", has the names and units)
+    #[argh(option)]
+    pub expect: Vec<String>,
+    /// the ITU-T G.107 E-model estimate (R, MOS) for every stream, with
+    /// this codec: g711 or g711-plc (default: voice-like streams only, as
+    /// g711)
+    #[argh(option)]
+    pub emodel: Option<String>,
     /// keyed access on both ends: the key in FILE (as the server's and
     /// client's --key-file)
     #[argh(option)]

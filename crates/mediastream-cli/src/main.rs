@@ -3,13 +3,15 @@
 //! together, and prints what ctsTraffic and iperf3 users expect.
 //!
 //! Exit codes: 0 every stream succeeded; 1 a stream failed or was cut
-//! short, or something failed at run time; 2 bad arguments.
+//! short, an `--expect` was not met, or something failed at run time; 2
+//! bad arguments.
 
 mod args;
 mod cmd;
 mod media;
 mod plot;
 mod report;
+mod sla;
 mod values;
 
 use std::process::ExitCode;

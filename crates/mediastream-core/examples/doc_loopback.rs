@@ -18,10 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // One second of 1 Mbit/s at 50 frames/s, from the server, then to it.
     for direction in [Direction::Receive, Direction::Send] {
-        let config = ClientConfig {
-            direction,
-            ..ClientConfig::new(StreamSettings::new(1_000_000, 50, 1), random_token())
-        };
+        let mut config = ClientConfig::new(StreamSettings::new(1_000_000, 50, 1), random_token());
+        config.direction = direction;
         let results = run_client(
             Backend::platform_default(),
             &ClientOptions::new(target),

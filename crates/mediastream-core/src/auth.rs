@@ -44,6 +44,7 @@ impl Eq for AccessKey {}
 
 /// Why a key could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyError {
     /// Shorter than [`MIN_KEY_LEN`] bytes.
     #[error("the key is {len} bytes; at least {MIN_KEY_LEN} are needed")]

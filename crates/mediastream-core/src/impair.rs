@@ -14,6 +14,7 @@ pub type Rng = crate::rand::SplitMix64;
 
 /// What the path does. Probabilities are per datagram.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct Impairments {
     /// Drop it.
     pub loss: f64,
@@ -30,6 +31,13 @@ pub struct Impairments {
     /// Flip one payload bit of a data datagram (control datagrams are
     /// never corrupted: a garbled request tells nothing about the path).
     pub corrupt: f64,
+}
+
+impl Default for Impairments {
+    /// A clean path: nothing lost, delayed or damaged.
+    fn default() -> Self {
+        Self::delay_only(Duration::ZERO)
+    }
 }
 
 impl Impairments {

@@ -34,7 +34,8 @@
 //! - [`sys`]: the backends (mio everywhere, IOCP on Windows) behind one
 //!   API: [`start_server`](sys::start_server), [`start_client`](sys::start_client)
 //!   and [`run_client`](sys::run_client). Each says which threads it starts,
-//!   whether it blocks and how it stops.
+//!   whether it blocks and how it stops. A client can run a pattern of
+//!   its own through them ([`ClientOptions::pattern`](sys::ClientOptions::pattern)).
 //! - [`tools`]: the impairment relay.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -11,56 +11,69 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use mediastream_core::client::{random_token, ClientConfig};
+use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::pattern::Role;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{ClientOptions, ClientStatus};
 
 use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
+use crate::report::json;
+use crate::report::live::{self, About, Counts, JsonStream, Live};
 use crate::report::output::{check as check_output, Write};
-use crate::report::{json, Frames};
+use crate::sla::Sla;
 use check::Checked;
-use observer::{Observer, Shared};
+use observer::{Observer, Shared, Target};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
-    let outcome = execute(args)?;
-    Ok(exit_for(&outcome.results, outcome.interrupted))
+    let (outcome, expectations_met) = execute_checked(args)?;
+    Ok(match exit_for(&outcome.results, outcome.interrupted) {
+        Exit::Success if !expectations_met => Exit::StreamsFailed,
+        exit => exit,
+    })
 }
 
 /// Runs every iteration of the streams; the finished streams.
 pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
+    execute_checked(args).map(|(outcome, _)| outcome)
+}
+
+/// [`execute`], and whether every `--expect` was met.
+fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
     let Checked {
         targets,
         options,
         config,
         extra,
     } = check::check(&args)?;
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     let jitter = outputs(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
     let text = super::text_output(
         [&args.status_file, &args.connection_file, &args.error_file],
         args.utf16,
-        args.json.as_deref(),
+        [args.json.as_deref(), args.json_stream.as_deref()],
         args.status_table,
         start,
     )?;
+    let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    let clock = StatusClock::new(args.status_interval, start);
     let mut observer = Observer {
         text,
         jitter,
         jitter_error: None,
-        clock: StatusClock::new(args.status_interval, start),
-        start,
+        live: Live::new("client", clock, start, stream),
         base_bytes: 0,
-        base_frames: Frames::default(),
+        targets: live_targets(&targets, config.direction, args.connections),
     };
     let bind = options.bind;
     super::cts::console::client(&mut observer.text, &args, &config.settings, &targets, bind);
     observer.text.line(&header(&args, &config, &targets));
     let mut options = options;
     options.stop = Some(stop.clone());
-    options.status_interval = observer.clock.interval();
+    options.status_interval = observer.live.clock.interval();
     let runs = runs(&targets, &options, &config, &extra);
     let shared = Mutex::new(Shared {
         observer,
@@ -72,11 +85,12 @@ pub fn execute(args: ClientArgs) -> Result<Outcome, CliError> {
         .unwrap_or_else(PoisonError::into_inner)
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
-    finish(&args, observer, &results, interrupted)?;
-    Ok(Outcome {
+    let met = finish(&args, &sla, observer, &results, interrupted)?;
+    let outcome = Outcome {
         results,
         interrupted,
-    })
+    };
+    Ok((outcome, met))
 }
 
 /// Every output file checked (the jitter file created) before any
@@ -140,14 +154,44 @@ fn runs(
         .collect()
 }
 
-/// The summary, then every file the options asked for; the first error.
+/// One live entry per target: its streams' totals.
+fn live_targets(targets: &[SocketAddr], direction: Direction, connections: usize) -> Vec<Target> {
+    let role = match direction {
+        Direction::Receive => Role::Receiver,
+        Direction::Send => Role::Sender,
+    };
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Target {
+            key: format!("{i} {t}"),
+            about: About {
+                role: live::role_name(role),
+                local: None,
+                remote: t.to_string(),
+                connection_id: None,
+                streams: connections,
+            },
+            base: Counts::default(),
+            finished: Counts::default(),
+        })
+        .collect()
+}
+
+/// The last status row, the summary and the SLA checks, then every file
+/// the options asked for; the first error, or whether every `--expect`
+/// was met.
 fn finish(
     args: &ClientArgs,
+    sla: &Sla,
     mut observer: Observer,
     results: &[StreamResult],
     interrupted: bool,
-) -> Result<(), CliError> {
+) -> Result<bool, CliError> {
+    observer.settle();
     observer.text.summary(results);
+    let doc = json::document("client", results, interrupted);
+    let (doc, met) = sla.judge(&doc, &mut observer.text)?;
     observer.text.finish_files()?;
     if let Some(file) = observer.jitter.take() {
         file.finish()?;
@@ -160,7 +204,8 @@ fn finish(
         return Err(CliError::Runtime(format!("--jitter-file: {e}")));
     }
     if let Some(target) = &args.json {
-        json::write(target, &json::document("client", results, interrupted))?;
+        json::write(target, &doc)?;
     }
-    Ok(())
+    observer.live.finish(&doc)?;
+    Ok(met)
 }

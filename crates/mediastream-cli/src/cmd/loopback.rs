@@ -19,7 +19,9 @@ use super::server::{build, Served, Watch};
 use super::{exit_for, settings, stop_flag, CliError, Exit, StatusClock};
 use crate::args::LoopbackArgs;
 use crate::report::json;
+use crate::report::live::{self, JsonStream, Live};
 use crate::report::text::Text;
+use crate::sla::Sla;
 
 /// What the checked arguments decide.
 struct Checked {
@@ -27,6 +29,9 @@ struct Checked {
     frame_sizes: Option<FrameSizes>,
     key: Option<AccessKey>,
     spin: Duration,
+    /// `--json-stream`, opened.
+    json_stream: Option<JsonStream>,
+    sla: Sla,
 }
 
 /// Every argument checked, before any socket is opened.
@@ -38,11 +43,15 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     }
     let key = super::key_file(args.key_file.as_deref())?;
     let spin = super::spin(args.spin_us)?;
+    let json_stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
+    let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     Ok(Checked {
         stream,
         frame_sizes,
         key,
         spin,
+        json_stream,
+        sla,
     })
 }
 
@@ -102,10 +111,11 @@ type ClientThread = JoinHandle<std::io::Result<Vec<StreamResult>>>;
 // field (they are becoming #[non_exhaustive]).
 #[allow(clippy::field_reassign_with_default)]
 pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
-    let checked = check(&args)?;
+    let mut checked = check(&args)?;
     let stop = stop_flag();
     let start = Instant::now();
-    let mut text = Text::new(args.json.as_deref() == Some("-"), start);
+    let on_stdout = [&args.json, &args.json_stream].map(Option::as_deref);
+    let mut text = Text::new(on_stdout.contains(&Some("-")), start);
     let spread = Duration::from_millis(args.frame_spread.into());
     let mut factory = PatternFactory::default();
     factory.spread = spread;
@@ -113,12 +123,10 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     if let Some(FrameSizes::Trace(t)) = &checked.frame_sizes {
         factory.trace = Some(Arc::new(t.clone()));
     }
-    let config = ServerConfig {
-        key: checked.key.clone(),
-        // Only this process talks to it.
-        admission: Admission::unlimited(),
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.key = checked.key.clone();
+    // Only this process talks to it.
+    config.admission = Admission::unlimited();
     let built = build(config, factory)?;
     let mut options = ServerOptions::new([SocketAddr::from((Ipv4Addr::LOCALHOST, 0))]);
     options.spin = checked.spin;
@@ -136,8 +144,9 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     ));
     let client = |direction| spawn_client(&args, &checked, &stop, target, direction);
     let (receiving, sending) = (client(Direction::Receive), client(Direction::Send));
-    let clock = (StatusClock::new(args.status_interval, start), start);
-    let mut server_results = served.watch(&mut text, clock, &Watch::LOOPBACK, |_| {
+    let clock = StatusClock::new(args.status_interval, start);
+    let mut live = Live::new("loopback", clock, start, checked.json_stream.take());
+    let mut server_results = served.watch(&mut text, &mut live, &Watch::LOOPBACK, |_| {
         receiving.is_finished() && sending.is_finished()
     });
     let mut clients = join(receiving)?;
@@ -150,9 +159,29 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
             server_results.push(r);
         }
     }
+    let bytes_sent = handle.traffic().bytes_sent;
     handle.stop()?;
     server_results.extend(finished.try_iter());
-    report(&args, &mut text, &clients, &server_results, &stop)
+    settle(&mut live, &clients);
+    live.last(&mut text, Instant::now(), bytes_sent);
+    report(
+        &args,
+        &checked.sla,
+        &mut text,
+        live,
+        &clients,
+        &server_results,
+        &stop,
+    )
+}
+
+/// The clients' streams settle the live counts: the intervals then add
+/// up to the document's totals.
+fn settle(live: &mut Live, clients: &[StreamResult]) {
+    for r in clients {
+        let (key, about, counts) = live::own_result(r);
+        live.tracker.settle(&key, || about, counts);
+    }
 }
 
 /// One direction's streams on a thread of their own.
@@ -194,7 +223,9 @@ fn join(thread: ClientThread) -> Result<Vec<StreamResult>, CliError> {
 /// code counts a failure at either end.
 fn report(
     args: &LoopbackArgs,
+    sla: &Sla,
     text: &mut Text,
+    live: Live,
     clients: &[StreamResult],
     server_results: &[StreamResult],
     stop: &AtomicBool,
@@ -214,13 +245,16 @@ fn report(
     text.table(&rows);
     text.summary(clients);
     let interrupted = stop.load(Ordering::SeqCst);
+    let doc = json::document("loopback", clients, interrupted);
+    let (doc, expectations_met) = sla.judge(&doc, text)?;
     if let Some(target) = &args.json {
-        json::write(target, &json::document("loopback", clients, interrupted))?;
+        json::write(target, &doc)?;
     }
+    live.finish(&doc)?;
     let server_failed = rows
         .iter()
         .any(|(_, s)| s.as_ref().is_some_and(|s| !s.succeeded()));
-    Ok(if server_failed {
+    Ok(if server_failed || !expectations_met {
         Exit::StreamsFailed
     } else {
         exit_for(clients, interrupted)

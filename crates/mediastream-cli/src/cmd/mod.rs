@@ -16,7 +16,7 @@ use mediastream_core::server::StreamResult;
 use mediastream_core::settings::{SettingsError, StreamSettings, DEFAULT_BUFFER_DEPTH_MS};
 
 use crate::report::text::{StatusRow, Text};
-use crate::report::{frames, Frames};
+use crate::report::Frames;
 
 /// How a command ended, as an exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,31 +69,27 @@ pub fn settings(
     datagram_size: u32,
     buffer_depth_ms: Option<u32>,
 ) -> Result<StreamSettings, CliError> {
-    let s = StreamSettings {
-        bits_per_second,
-        frame_rate,
-        stream_length_secs: stream_length,
-        datagram_size,
-        buffer_depth_ms: buffer_depth_ms.unwrap_or(DEFAULT_BUFFER_DEPTH_MS),
-    };
+    let mut s = StreamSettings::new(bits_per_second, frame_rate, stream_length);
+    s.datagram_size = datagram_size;
+    s.buffer_depth_ms = buffer_depth_ms.unwrap_or(DEFAULT_BUFFER_DEPTH_MS);
     s.plan().map_err(usage_of)?;
     Ok(s)
 }
 
-/// A measuring command's text output: on stderr when `--json` is stdout,
-/// as ctsTraffic's console table when `table`, and copied to ctsTraffic's
-/// status, connection and error files (`files`, in that order) when any
-/// is named: each checked and created now, before any traffic (exit 2
-/// when one cannot be).
+/// A measuring command's text output: on stderr when `--json` or
+/// `--json-stream` (`json`) is stdout, as ctsTraffic's console table when
+/// `table`, and copied to ctsTraffic's status, connection and error
+/// files (`files`, in that order) when any is named: each checked and
+/// created now, before any traffic (exit 2 when one cannot be).
 pub fn text_output(
     files: [&Option<String>; 3],
     utf16: bool,
-    json: Option<&str>,
+    json: [Option<&str>; 2],
     table: bool,
     start: Instant,
 ) -> Result<Text, CliError> {
     let files = crate::report::ctsfiles::open(files, utf16, start)?;
-    let mut text = Text::new(json == Some("-"), start);
+    let mut text = Text::new(json.contains(&Some("-")), start);
     text.attach(files);
     text.use_table(table);
     Ok(text)
@@ -169,6 +165,11 @@ impl StatusClock {
         self.interval
     }
 
+    /// True when a row is due at `now`.
+    pub fn due(&self, now: Instant) -> bool {
+        self.next.is_some_and(|next| now >= next)
+    }
+
     /// A row when the interval has passed: bits/s and frames since the
     /// last row; `bytes` and `frames` are totals so far.
     pub fn tick(
@@ -183,6 +184,36 @@ impl StatusClock {
         if now < next {
             return None;
         }
+        self.next = Some(next + interval);
+        Some(self.row(now, start, streams, bytes, frames))
+    }
+
+    /// The run's last row, for what happened since the previous one (the
+    /// rows then add up to the run's totals); none when nothing did, or
+    /// with no rows at all.
+    pub fn last(
+        &mut self,
+        now: Instant,
+        start: Instant,
+        streams: usize,
+        bytes: u64,
+        frames: Frames,
+    ) -> Option<StatusRow> {
+        self.interval?;
+        if bytes == self.last_bytes && frames == self.last_frames {
+            return None;
+        }
+        Some(self.row(now, start, streams, bytes, frames))
+    }
+
+    fn row(
+        &mut self,
+        now: Instant,
+        start: Instant,
+        streams: usize,
+        bytes: u64,
+        frames: Frames,
+    ) -> StatusRow {
         let secs = now
             .saturating_duration_since(self.last_at)
             .as_secs_f64()
@@ -196,25 +227,11 @@ impl StatusClock {
             repeated: frames.repeated.saturating_sub(self.last_frames.repeated),
             errors: frames.error.saturating_sub(self.last_frames.error),
         };
-        self.next = Some(next + interval);
         self.last_at = now;
         self.last_bytes = bytes;
         self.last_frames = frames;
-        Some(row)
+        row
     }
-}
-
-/// Frame totals of finished streams (the receiving end's view).
-pub fn frames_of(results: &[StreamResult]) -> Frames {
-    let mut t = Frames::default();
-    for r in results {
-        let (f, _) = frames(r);
-        t.completed += f.completed;
-        t.dropped += f.dropped;
-        t.repeated += f.repeated;
-        t.error += f.error;
-    }
-    t
 }
 
 /// The exit code for a finished run.

@@ -36,22 +36,18 @@ pub fn run(args: RelayArgs) -> Result<Exit, CliError> {
         values::listen(&args.listen, 0).map_err(|e| CliError::Usage(format!("--listen {e}")))?[0];
     let forward = values::target(&args.forward, 4444)
         .map_err(|e| CliError::Usage(format!("--forward {e}")))?;
-    let imp = Impairments {
-        loss: probability("loss", args.loss)?,
-        duplicate: probability("duplicate", args.duplicate)?,
-        reorder: probability("reorder", args.reorder)?,
-        reorder_max: millis("reorder-max", args.reorder_max)?,
-        delay: millis("delay", args.delay)?,
-        jitter: millis("jitter", args.jitter)?,
-        corrupt: probability("corrupt", args.corrupt)?,
-    };
-    let options = RelayOptions {
-        listen,
-        forward,
-        to_server: imp,
-        to_client: imp,
-        seed: args.seed,
-    };
+    let mut imp = Impairments::default();
+    imp.loss = probability("loss", args.loss)?;
+    imp.duplicate = probability("duplicate", args.duplicate)?;
+    imp.reorder = probability("reorder", args.reorder)?;
+    imp.reorder_max = millis("reorder-max", args.reorder_max)?;
+    imp.delay = millis("delay", args.delay)?;
+    imp.jitter = millis("jitter", args.jitter)?;
+    imp.corrupt = probability("corrupt", args.corrupt)?;
+    let mut options = RelayOptions::new(listen, forward);
+    options.to_server = imp;
+    options.to_client = imp;
+    options.seed = args.seed;
     if let Some(path) = &args.log {
         crate::report::output::check(
             "--log",

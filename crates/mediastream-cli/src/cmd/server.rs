@@ -19,6 +19,7 @@ use mediastream_core::sys::{start_server, Backend, ServerHandle, ServerOptions};
 use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
+use crate::report::live::{JsonStream, Live};
 use crate::report::text::Text;
 use check::Checked;
 pub use status_loop::Watch;
@@ -100,17 +101,19 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let mut text = super::text_output(
         [&args.status_file, &args.connection_file, &args.error_file],
         args.utf16,
-        args.json.as_deref(),
+        [args.json.as_deref(), args.json_stream.as_deref()],
         args.status_table,
         start,
     )?;
+    let stream = JsonStream::of_args(args.json.as_deref(), args.json_stream.as_deref())?;
     let served = built.start(args.backend, &options)?;
     let (local, shards) = (served.handle.local_addrs(), served.handle.shards());
     super::cts::console::server(&mut text, &args, compat.as_ref(), local, shards);
     announce(&mut text, &served.handle, compat, &compat_allow);
     let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
-    let clock = (StatusClock::new(args.status_interval, start), start);
-    let mut results = served.watch(&mut text, clock, &Watch::SERVER, |text| {
+    let clock = StatusClock::new(args.status_interval, start);
+    let mut live = Live::new("server", clock, start, stream);
+    let mut results = served.watch(&mut text, &mut live, &Watch::SERVER, |text| {
         if stop.load(Ordering::SeqCst) || served.handle.is_finished() {
             return true;
         }
@@ -120,12 +123,19 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     // channel as every other finished stream.
     let Served { handle, finished } = served;
     let server = handle.server().clone();
+    let traffic = handle.traffic();
     handle.stop()?;
     for r in finished.try_iter() {
         text.stream(&r);
+        status_loop::finished_stream(&mut live, &r, false);
         results.push(r);
     }
-    let interrupted = finish(&args, &mut text, &results, &server.stats(), &stop)?;
+    live.last(
+        &mut text,
+        Instant::now(),
+        traffic.bytes_sent + traffic.bytes_received,
+    );
+    let interrupted = finish(&args, &mut text, live, &results, &server.stats(), &stop)?;
     Ok(Outcome {
         results,
         interrupted,
@@ -187,6 +197,7 @@ fn announce(
 fn finish(
     args: &ServerArgs,
     text: &mut Text,
+    live: Live,
     results: &[StreamResult],
     counters: &ServerStats,
     stop: &AtomicBool,
@@ -195,10 +206,13 @@ fn finish(
     text.summary(results);
     text.finish_files()?;
     text.line(&requests_line(counters));
-    if let Some(target) = &args.json {
+    if args.json.is_some() || args.json_stream.is_some() {
         let mut doc = json::document("server", results, interrupted);
         doc.server = Some(json::ServerCounters(*counters));
-        json::write(target, &doc)?;
+        if let Some(target) = &args.json {
+            json::write(target, &doc)?;
+        }
+        live.finish(&doc)?;
     }
     Ok(interrupted)
 }

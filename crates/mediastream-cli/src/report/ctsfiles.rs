@@ -212,6 +212,7 @@ pub fn connection_line(r: &StreamResult, start: Instant) -> String {
     let result = match &r.status {
         Status::Completed | Status::Running => "Succeeded".to_owned(),
         Status::Failed(e) => super::escape(&e.to_string()).replace(',', ";"),
+        other => format!("{other:?}"),
     };
     let id = r.connection_id.map_or_else(String::new, |c| c.to_string());
     format!(

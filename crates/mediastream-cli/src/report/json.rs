@@ -376,10 +376,11 @@ pub fn document<'a>(command: &'a str, results: &[StreamResult], interrupted: boo
     }
 }
 
-/// Writes the document to `target` (`-` for stdout). A file is written
+/// Writes the document (a [`Document`], or one as a JSON value with the
+/// SLA checks' keys added) to `target` (`-` for stdout). A file is written
 /// beside its final name and renamed into place, so a reader (or a
 /// Ctrl-C) never sees half a document.
-pub fn write<S: Serialize>(target: &str, doc: &Document<'_, S>) -> io::Result<()> {
+pub fn write(target: &str, doc: &impl Serialize) -> io::Result<()> {
     write_as("--json", target, doc)
 }
 
@@ -399,7 +400,7 @@ pub fn check(option: &str, target: &str) -> Result<(), crate::cmd::CliError> {
 }
 
 /// [`write`], with errors naming `option` (`--output` for merge).
-pub fn write_as<S: Serialize>(option: &str, target: &str, doc: &Document<'_, S>) -> io::Result<()> {
+pub fn write_as(option: &str, target: &str, doc: &impl Serialize) -> io::Result<()> {
     let text = serde_json::to_string_pretty(doc).map_err(io::Error::other)?;
     if target == "-" {
         let mut out = io::stdout().lock();

@@ -7,6 +7,7 @@ pub mod decoder;
 pub mod histogram;
 pub mod jitter;
 pub mod json;
+pub mod live;
 pub mod metrics;
 pub mod output;
 pub mod text;
@@ -67,8 +68,8 @@ pub fn frames(r: &StreamResult) -> (Frames, Source) {
         jitter_ms: v.jitter.as_secs_f64() * 1e3,
     };
     let source = match v.by {
-        ReceivedBy::ThisEnd => Source::Own,
         ReceivedBy::Peer { .. } => Source::Peer,
+        _ => Source::Own,
     };
     (frames, source)
 }
@@ -87,6 +88,8 @@ pub fn failure(r: &StreamResult) -> Option<Failure> {
         Status::Failed(StreamError::CorruptPayload { .. } | StreamError::Malformed { .. })
         | Status::Failed(StreamError::Refused { .. }) => Some(Failure::Protocol),
         Status::Failed(_) => Some(Failure::Network),
+        // A state this build does not know: not a failure it can name.
+        _ => None,
     }
 }
 

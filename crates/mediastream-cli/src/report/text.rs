@@ -265,6 +265,7 @@ impl Text {
             // The error may quote the peer (a REFUSE reason): escaped
             // again here, whoever built the result.
             Status::Failed(e) => format!("failed ({})", super::escape(&e.to_string())),
+            other => format!("ended ({other:?})"),
         };
         let (f, source) = frames(r);
         let mut line = format!(

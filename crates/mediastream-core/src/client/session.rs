@@ -75,6 +75,7 @@ impl std::str::FromStr for Direction {
 
 /// What a client asks for and how it behaves.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// The stream.
     pub settings: StreamSettings,
@@ -185,6 +186,7 @@ fn millis(d: Duration) -> u32 {
 
 /// Why a client configuration cannot run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The stream settings are invalid.
     #[error(transparent)]
@@ -200,6 +202,13 @@ pub enum ClientError {
     /// The frame-size model does not fit the stream.
     #[error(transparent)]
     Model(#[from] ModelError),
+}
+
+impl From<ClientError> for std::io::Error {
+    /// A configuration that cannot run is invalid input.
+    fn from(e: ClientError) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, e)
+    }
 }
 
 // One per session and never moved after creation: boxing would only add

@@ -64,6 +64,7 @@ pub enum Role {
 
 /// Where a stream stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Status {
     /// Still sending or receiving.
     Running,
@@ -95,6 +96,7 @@ impl Status {
 
 /// Why a stream failed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamError {
     /// Nothing arrived before the first render tick (a buffer depth after
     /// the receiver started); every frame counts as dropped.

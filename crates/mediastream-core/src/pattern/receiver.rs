@@ -28,6 +28,7 @@ pub enum Verify {
 
 /// Options of a [`FrameReceiver`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReceiverConfig {
     /// Payload verification policy.
     pub verify: Verify,

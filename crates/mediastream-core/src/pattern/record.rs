@@ -1,5 +1,6 @@
 /// How a frame fared at its render tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum FrameOutcome {
     /// Exactly the frame size arrived in time.
     Completed,
@@ -16,6 +17,7 @@ pub enum FrameOutcome {
 /// (ctsTraffic overwrites them with every datagram). A dropped frame has
 /// every timestamp zero, as ctsTraffic writes it.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct FrameRecord {
     /// The frame's sequence number.
     pub sequence_number: u64,

@@ -10,6 +10,7 @@ use crate::wire::{self, DataRepr, Datagram, FrameDataRepr, MIN_FRAME_DATA_DATAGR
 
 /// Options of a [`FrameSender`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SenderConfig {
     /// A frame due less than this far ahead is sent at once
     /// (ctsTraffic: 2 ms, because its timers cannot wait for less).

@@ -6,6 +6,7 @@ use crate::wire::v1::{EndRepr, ReportRepr};
 /// Counters of one stream. Receiver and sender fill different fields; the
 /// names follow ctsTraffic's columns where one exists.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StreamStats {
     /// Frames rendered with exactly the frame size received.
     pub frames_completed: u64,
@@ -152,6 +153,7 @@ impl StreamStats {
 /// [`StreamResult::received`](crate::server::StreamResult::received)):
 /// every count as ctsTraffic names it, every time a [`Duration`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReceivedView {
     /// Where the numbers come from.
     pub by: ReceivedBy,
@@ -179,6 +181,7 @@ pub struct ReceivedView {
 
 /// Which end measured a [`ReceivedView`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ReceivedBy {
     /// This end received the stream: its own counters.
     ThisEnd,
@@ -197,6 +200,7 @@ pub enum ReceivedBy {
 /// delays (meaningful when both ends share a clock) are in
 /// [`ReceiveMetrics::datagram_delay`](super::ReceiveMetrics::datagram_delay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DelaySpread {
     /// Datagrams measured.
     pub datagrams: u64,
@@ -231,6 +235,7 @@ impl DelaySpread {
 /// Summary of the sender's lateness: how long after its due time each
 /// frame's first datagram was handed to the caller.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Lateness {
     /// Frames measured.
     pub frames: u64,
@@ -286,6 +291,7 @@ impl Lateness {
 
 /// Round-trip time samples from v1 report echoes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rtt {
     /// Samples taken.
     pub samples: u64,

@@ -13,6 +13,7 @@ use crate::settings::StreamPlan;
 /// Server-side caps on what v1 requests get, with defaults meant for a
 /// server left running on a reachable address (docs/SECURITY.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Admission {
     /// Longest consent the server grants: a stream stops this long after
     /// the peer's last report, whatever the request asked (default 5 s).

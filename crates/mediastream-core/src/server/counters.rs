@@ -12,6 +12,7 @@ macro_rules! counters {
 
         /// A snapshot of the server's counters.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[non_exhaustive]
         pub struct ServerStats {
             $($(#[$doc])* pub $name: u64,)*
         }

@@ -40,6 +40,7 @@ pub trait ConnectedSocketFactory: Send + Sync {
 /// [`FrameReceiver`] when it receives, greeting the client with a
 /// connection id (plain START) or an ACCEPT (v1).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PatternFactory {
     /// Payload verification for receiving streams.
     pub verify: Verify,

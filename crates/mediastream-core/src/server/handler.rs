@@ -28,6 +28,7 @@ pub trait ListenerHandler: Send + Sync {
 
 /// What became of a datagram, and what the listener should do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Handled {
     /// Given to an existing stream: drive it (its answer may be due now).
     Delivered(StreamKey),
@@ -81,6 +82,7 @@ impl Reply {
 
 /// Why a datagram was dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Ignored {
     /// START from a peer that already has a stream (ctsTraffic counts it
     /// as "repeated").

@@ -75,6 +75,17 @@ pub trait ConnectionManager: Send + Sync {
     fn len(&self) -> usize;
     /// Takes every stream out (shutdown).
     fn drain(&self) -> Vec<ConnectedStream>;
+    /// Runs `f` on every stream, to read it
+    /// ([`Server::live_streams`](super::Server::live_streams)): for
+    /// status output, not the per-datagram path. Streams inserted or
+    /// removed meanwhile may or may not be visited.
+    ///
+    /// The default visits none (a manager that cannot list its streams
+    /// gives an empty snapshot); [`ShardedConnectionManager`] visits
+    /// every one, a shard at a time.
+    fn for_each_stream(&self, f: &mut dyn FnMut(&ConnectedStream)) {
+        let _ = f;
+    }
 
     /// Offers a request: it takes a matching slot or waits for one.
     fn add_awaiting(&self, endpoint: AwaitingEndpoint) -> AwaitOutcome;
@@ -257,6 +268,16 @@ impl ConnectionManager for ShardedConnectionManager {
             all.extend(shard.streams.drain().map(|(_, s)| s));
         }
         all
+    }
+
+    fn for_each_stream(&self, f: &mut dyn FnMut(&ConnectedStream)) {
+        // One shard's lock at a time, never two: the threads serving
+        // other shards go on meanwhile.
+        for shard in self.shards.iter() {
+            for stream in lock(shard).streams.values() {
+                f(stream);
+            }
+        }
     }
 
     fn add_awaiting(&self, endpoint: AwaitingEndpoint) -> AwaitOutcome {

@@ -12,6 +12,7 @@ mod cookie;
 mod counters;
 mod factory;
 mod handler;
+mod live;
 mod manager;
 mod observer;
 mod service;
@@ -24,6 +25,7 @@ pub use cookie::{CookieSecret, COOKIE_EPOCH};
 pub use counters::ServerStats;
 pub use factory::{ConnectedSocketFactory, PatternFactory};
 pub use handler::{Handled, Ignored, ListenerHandler, Reply};
+pub use live::LiveStream;
 pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConnectionManager};
 pub use observer::{Refusal, ServerObserver, StreamRefused};
 pub use service::{

@@ -41,7 +41,10 @@ pub trait ServerObserver: Send + Sync {
     }
 
     /// A stream ended (completed, failed, aborted or shut down) and was
-    /// removed; `result` is its final account.
+    /// removed; `result` is its final account. It is called when the
+    /// server's side of the stream ends, which can be after the client's
+    /// side did (the server lingers for late reports): count after the
+    /// server's `stop` or `join` for exact totals.
     fn stream_finished(&self, result: &StreamResult) {
         let _ = result;
     }
@@ -70,6 +73,7 @@ impl<T: ServerObserver + ?Sized> ServerObserver for Arc<T> {
 
 /// A request that got no stream, as a [`ServerObserver`] sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamRefused<'a> {
     /// The role the server would have played, and the client's address.
     pub key: StreamKey,
@@ -83,6 +87,7 @@ pub struct StreamRefused<'a> {
 
 /// Why a request got no stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Refusal<'a> {
     /// A v1 REFUSE went to the client with this code and reason.
     Answered {

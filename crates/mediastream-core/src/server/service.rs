@@ -31,6 +31,7 @@ pub const MAX_CONSENT_TIMEOUT_MS: u32 = 600_000;
 
 /// What a [`Server`] serves and how much.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// The stream a plain ctsTraffic START gets; `None` ignores START.
     pub compat_settings: Option<StreamSettings>,
@@ -136,6 +137,7 @@ impl DriveBudget {
 
 /// What [`Server::drive`] found.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Drive {
     /// Call again at this instant (or when a datagram for it arrives).
     Wake(Instant),

@@ -10,6 +10,7 @@ use std::time::Instant;
 /// The per-source bounds. Sources are IP addresses: a client's ports all
 /// count as one.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct SourceLimits {
     /// New requests (START, REQUEST, JOIN) per second per source, on
     /// average.

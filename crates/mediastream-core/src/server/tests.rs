@@ -112,6 +112,9 @@ impl ConnectionManager for FakeManager {
     fn len(&self) -> usize {
         self.inner.lock().unwrap().0.len()
     }
+    fn for_each_stream(&self, f: &mut dyn FnMut(&ConnectedStream)) {
+        self.inner.lock().unwrap().0.values().for_each(f);
+    }
     fn drain(&self) -> Vec<ConnectedStream> {
         self.inner
             .lock()
@@ -1537,4 +1540,54 @@ fn the_default_manager_is_the_one_the_server_uses() {
         .count();
     assert_eq!(queued, ShardedConnectionManager::DEFAULT_MAX_AWAITING);
     assert_eq!(outcomes.last(), Some(&AwaitOutcome::Full));
+}
+
+/// `live_streams` shows each running stream's counters as they grow, in
+/// both roles, with the numbers its result will have: the receiving
+/// server's own, the sending server's from the client's report.
+#[test]
+fn live_streams_show_running_counters_in_both_roles() {
+    let server = Server::with_defaults(config(4)).unwrap();
+    let now = Instant::now();
+    assert!(server.live_streams().is_empty());
+    let join = verified_request(true, 21, 6100);
+    let request = verified_request(false, 22, 6200);
+    assert!(matches!(
+        server.on_datagram(received(6100, &join, now)),
+        Handled::Started(_)
+    ));
+    assert!(matches!(
+        server.on_datagram(received(6200, &request, now)),
+        Handled::Started(_)
+    ));
+    let by_role = |role: Role| {
+        let live = server.live_streams();
+        assert_eq!(live.len(), 2, "{live:?}");
+        live.into_iter()
+            .find(|s| s.request.key.role == role)
+            .unwrap()
+    };
+    let rx = by_role(Role::Receiver);
+    assert_eq!(rx.request.key.remote, addr(6100));
+    assert_eq!(rx.status, Status::Running);
+    assert_eq!(rx.received.map(|v| v.datagrams_received), Some(0));
+    assert_eq!(by_role(Role::Sender).received, None, "no report yet");
+    for seq in 0..3 {
+        server.on_datagram(received(6100, &data_bytes(seq), now));
+    }
+    let report = v1::ReportRepr {
+        token: 22,
+        frames_completed: 7,
+        frames_dropped: 1,
+        ..Default::default()
+    };
+    let mut buf = vec![0u8; v1::REPORT_LEN];
+    report.emit(&mut buf).unwrap();
+    server.on_datagram(received(6200, &buf, now));
+    let rx = by_role(Role::Receiver).received.unwrap();
+    assert_eq!((rx.datagrams_received, rx.bytes_received), (3, 300));
+    let tx = by_role(Role::Sender).received.unwrap();
+    assert_eq!((tx.frames_completed, tx.frames_dropped), (7, 1));
+    // Not a copy kept aside: the server's own manager, as it runs.
+    assert_eq!(server.manager().len(), 2);
 }

@@ -123,6 +123,7 @@ impl AcceptingSlot {
 
 /// The final account of one stream, from either end.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StreamResult {
     /// The role this end played.
     pub role: Role,
@@ -147,6 +148,30 @@ pub struct StreamResult {
 }
 
 impl StreamResult {
+    /// A stream of `plan` between `local` and `remote` that started and
+    /// ended at `started`, still running, with no counts: for backends
+    /// and tests that make their own results.
+    pub fn new(
+        role: Role,
+        local: SocketAddr,
+        remote: SocketAddr,
+        plan: StreamPlan,
+        started: Instant,
+    ) -> Self {
+        Self {
+            role,
+            local,
+            remote,
+            connection_id: None,
+            plan,
+            v1: false,
+            status: Status::Running,
+            stats: StreamStats::default(),
+            started,
+            ended: started,
+        }
+    }
+
     /// True when it completed (dropped frames alone do not fail it).
     pub fn succeeded(&self) -> bool {
         self.status == Status::Completed

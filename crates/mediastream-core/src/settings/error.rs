@@ -49,6 +49,7 @@ impl fmt::Display for Param {
 
 /// Why a set of stream parameters cannot be run.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SettingsError {
     /// One parameter outside its accepted range.
     #[error("{param} {value} {unit} is out of range: accepted {min} to {max} {unit}", unit = param.unit())]

@@ -5,6 +5,7 @@ use crate::wire::{MAX_DATAGRAM, MIN_DATA_DATAGRAM};
 /// within what one machine can generate and hold in memory; an embedder
 /// may tighten them (a server facing the public, say).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Highest rate in bits per second (default 100 Gbit/s).
     pub max_bits_per_second: u64,

@@ -32,6 +32,7 @@ pub const DEFAULT_BUFFER_DEPTH_MS: u32 = 1000;
 
 /// The parameters of one stream, as a user gives them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct StreamSettings {
     /// Requested rate in bits per second (rounded down to a multiple of 8).
     pub bits_per_second: u64,

@@ -12,7 +12,8 @@ use crate::pattern::{FrameRecord, IoPattern, StreamStats};
 use crate::server::StreamResult;
 
 /// Where and how a client connects.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ClientOptions {
     /// The server.
     pub target: SocketAddr,
@@ -36,7 +37,12 @@ pub struct ClientOptions {
     pub key: Option<crate::auth::AccessKey>,
     /// Run this pattern on every connection instead of the built-in
     /// [`ClientSession`](crate::client::ClientSession). It gets the same
-    /// sockets, timers, GSO runs and kernel receive timestamps.
+    /// sockets, timers, GSO runs and kernel receive timestamps. What the
+    /// built-in session does beyond the [`IoPattern`] contract is then the
+    /// factory's to do: apply [`key`](Self::key) (it is not applied for
+    /// it; `ClientSession::with_key` does it for a wrapped session), and
+    /// the result's `connection_id` is `None` and
+    /// [`ClientObserver::on_record`] is not called.
     pub pattern: Option<Arc<dyn ClientPatternFactory>>,
 }
 
@@ -58,9 +64,45 @@ impl ClientOptions {
     }
 }
 
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("target", &self.target)
+            .field("bind", &self.bind)
+            .field("connections", &self.connections)
+            .field("socket_buffer", &self.socket_buffer)
+            .field("time_limit", &self.time_limit)
+            .field("status_interval", &self.status_interval)
+            .field("spin", &self.spin)
+            .field("keyed", &self.key.is_some())
+            .field("custom_pattern", &self.pattern.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builds the pattern each connection of a client run drives, for a
 /// client that speaks something other than the built-in session (see
-/// [`ClientOptions::pattern`]).
+/// [`ClientOptions::pattern`]). A closure with `create`'s arguments is
+/// one:
+///
+/// ```
+/// use std::sync::Arc;
+/// use mediastream_core::client::{ClientConfig, ClientSession};
+/// use mediastream_core::pattern::IoPattern;
+/// use mediastream_core::sys::ClientOptions;
+///
+/// let mut options = ClientOptions::new("127.0.0.1:4444".parse().unwrap());
+/// options.pattern = Some(Arc::new(|_index: usize, config: &ClientConfig, now| {
+///     // The built-in session; a real factory would wrap it or replace it.
+///     let session = ClientSession::new(*config, now)?;
+///     Ok(Box::new(session) as Box<dyn IoPattern + Send>)
+/// }));
+/// ```
+///
+/// A pattern that wraps another must forward every [`IoPattern`] method it
+/// does not mean to change, `on_unsent` included (its default does
+/// nothing, and then the stream's counts would include datagrams that
+/// never left).
 ///
 /// The backend drives the pattern by the [`IoPattern`] contract: it sends
 /// what `poll_transmit_batch` hands it (a run of several datagrams is one
@@ -71,7 +113,7 @@ impl ClientOptions {
 /// `poll_timeout` is `None`; while running, `None` means "call me when a
 /// datagram arrives". The stream's result takes its role and plan from
 /// the run's [`ClientConfig`].
-pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
+pub trait ClientPatternFactory: Send + Sync {
     /// The pattern of connection `index` (from 0) of a run that started
     /// at `now`. `config` is the run's configuration with this
     /// connection's own token. An error ends the run before any stream
@@ -84,8 +126,23 @@ pub trait ClientPatternFactory: Send + Sync + fmt::Debug {
     ) -> io::Result<Box<dyn IoPattern + Send>>;
 }
 
+impl<F> ClientPatternFactory for F
+where
+    F: Fn(usize, &ClientConfig, Instant) -> io::Result<Box<dyn IoPattern + Send>> + Send + Sync,
+{
+    fn create(
+        &self,
+        index: usize,
+        config: &ClientConfig,
+        now: Instant,
+    ) -> io::Result<Box<dyn IoPattern + Send>> {
+        self(index, config, now)
+    }
+}
+
 /// Totals across a client's streams so far, for status lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClientStatus {
     /// Time since the run started.
     pub elapsed: Duration,
@@ -123,26 +180,33 @@ impl ClientStatus {
             ..Self::default()
         };
         for p in parts {
-            total.running += p.running;
-            total.bytes_sent += p.bytes_sent;
-            total.bytes_received += p.bytes_received;
-            total.frames_completed += p.frames_completed;
-            total.frames_dropped += p.frames_dropped;
-            total.frames_repeated += p.frames_repeated;
-            total.frames_error += p.frames_error;
+            total.merge(p);
         }
         total
     }
 
     /// Adds one stream's counters.
     pub(crate) fn add(&mut self, s: &StreamStats, running: bool) {
-        self.running += usize::from(running);
-        self.bytes_sent += s.bytes_sent;
-        self.bytes_received += s.bytes_received;
-        self.frames_completed += s.frames_completed;
-        self.frames_dropped += s.frames_dropped;
-        self.frames_repeated += s.frames_repeated;
-        self.frames_error += s.frames_error;
+        self.merge(&Self {
+            elapsed: Duration::ZERO,
+            running: usize::from(running),
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.bytes_received,
+            frames_completed: s.frames_completed,
+            frames_dropped: s.frames_dropped,
+            frames_repeated: s.frames_repeated,
+            frames_error: s.frames_error,
+        });
+    }
+
+    fn merge(&mut self, p: &ClientStatus) {
+        self.running += p.running;
+        self.bytes_sent += p.bytes_sent;
+        self.bytes_received += p.bytes_received;
+        self.frames_completed += p.frames_completed;
+        self.frames_dropped += p.frames_dropped;
+        self.frames_repeated += p.frames_repeated;
+        self.frames_error += p.frames_error;
     }
 }
 
@@ -159,3 +223,39 @@ pub trait ClientObserver {
 
 /// Observes nothing.
 impl ClientObserver for () {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_sum_field_by_field() {
+        let mut a = ClientStatus::default();
+        let mut stats = StreamStats {
+            bytes_sent: 10,
+            frames_completed: 3,
+            frames_dropped: 1,
+            ..StreamStats::default()
+        };
+        a.add(&stats, true);
+        let mut b = ClientStatus::default();
+        stats.bytes_received = 7;
+        stats.frames_repeated = 2;
+        stats.frames_error = 5;
+        b.add(&stats, false);
+        let total = ClientStatus::sum([&a, &b], Duration::from_secs(4));
+        assert_eq!(
+            total,
+            ClientStatus {
+                elapsed: Duration::from_secs(4),
+                running: 1,
+                bytes_sent: 20,
+                bytes_received: 7,
+                frames_completed: 6,
+                frames_dropped: 2,
+                frames_repeated: 2,
+                frames_error: 5,
+            }
+        );
+    }
+}

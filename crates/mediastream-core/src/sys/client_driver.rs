@@ -74,16 +74,11 @@ impl ClientStream {
     ) -> io::Result<Self> {
         let mut config = config.clone();
         config.token = token_for(config.token, index);
-        let invalid = |e: crate::client::ClientError| {
-            io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
-        };
-        let plan = config.plan().map_err(invalid)?;
+        let plan = config.plan()?;
         let pattern = match &options.pattern {
             Some(factory) => Pattern::Custom(factory.create(index, &config, start)?),
             None => Pattern::Session(Box::new(
-                ClientSession::new(config.clone(), start)
-                    .map_err(invalid)?
-                    .with_key(options.key.clone()),
+                ClientSession::new(config.clone(), start)?.with_key(options.key.clone()),
             )),
         };
         Ok(Self {
@@ -236,9 +231,7 @@ impl ClientControl {
     /// Checks the configuration (so that no socket is opened for a run
     /// that cannot start) and starts the run's clock.
     pub(crate) fn check(options: &ClientOptions, config: &ClientConfig) -> io::Result<Self> {
-        config
-            .plan()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        config.plan()?;
         let start = Instant::now();
         Ok(Self {
             start,

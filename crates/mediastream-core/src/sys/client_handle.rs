@@ -32,9 +32,7 @@ impl ClientHandle {
         mut observer: impl ClientObserver + Send + 'static,
     ) -> io::Result<Self> {
         // Refuse a run that cannot start here, not at join.
-        config
-            .plan()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        config.plan()?;
         let stop = options
             .stop
             .get_or_insert_with(|| Arc::new(AtomicBool::new(false)))

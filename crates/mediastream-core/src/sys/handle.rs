@@ -16,6 +16,7 @@ use crate::server::{ConnectedSocketFactory, ConnectionManager, Server, StreamRes
 /// reachable from the network is always asked for in so many words
 /// ([`expand_listen`](super::expand_listen) gives every interface).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// Addresses to listen on (port 0 picks one; every shard then uses it).
     pub listen: Vec<SocketAddr>,
@@ -67,6 +68,7 @@ impl ServerOptions {
 
 /// Datagrams and bytes a server moved, all workers together.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Traffic {
     /// Datagrams received (every kind).
     pub datagrams_received: u64,

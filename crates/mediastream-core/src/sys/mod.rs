@@ -46,6 +46,7 @@ use crate::server::{ConnectedSocketFactory, ConnectionManager, Server, StreamRes
 
 /// An I/O backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Backend {
     /// mio: epoll / kqueue / AFD.
     Mio,

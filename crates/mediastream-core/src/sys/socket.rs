@@ -5,6 +5,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 /// Socket buffer sizes: what was asked for and what the kernel granted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SocketBuffers {
     /// Requested size of each buffer, bytes.
     pub requested: usize,

@@ -33,6 +33,7 @@ pub enum Way {
 
 /// What the relay did to one datagram.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RelayRecord {
     /// Order of arrival at the relay, from 0.
     pub index: u64,
@@ -89,6 +90,7 @@ impl RelayRecord {
 
 /// Where the relay listens and forwards, and what it does on the way.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RelayOptions {
     /// Where clients send.
     pub listen: SocketAddr,
@@ -100,6 +102,19 @@ pub struct RelayOptions {
     pub to_client: Impairments,
     /// Seed of every random decision.
     pub seed: u64,
+}
+
+impl RelayOptions {
+    /// Forwards from `listen` to `forward` without impairment, seed 0.
+    pub fn new(listen: SocketAddr, forward: SocketAddr) -> Self {
+        Self {
+            listen,
+            forward,
+            to_server: Impairments::default(),
+            to_client: Impairments::default(),
+            seed: 0,
+        }
+    }
 }
 
 /// A running relay.

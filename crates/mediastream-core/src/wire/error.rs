@@ -2,6 +2,7 @@ use thiserror::Error;
 
 /// Why a datagram could not be parsed.
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WireError {
     /// Shorter than its kind requires.
     #[error("{what} datagram is {len} bytes, needs at least {need}")]

@@ -8,20 +8,72 @@ use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{ClientObserver, ClientStatus};
 
-use super::super::StatusClock;
 use crate::report::jitter::JitterFile;
+use crate::report::live::{About, Counts, Live};
 use crate::report::text::Text;
-use crate::report::Frames;
 
 pub struct Observer {
     pub text: Text,
     pub jitter: Option<JitterFile>,
     pub jitter_error: Option<std::io::Error>,
-    pub clock: StatusClock,
-    pub start: Instant,
-    /// Totals of earlier iterations, so status rows keep counting.
+    /// Status rows and `--json-stream`.
+    pub live: Live,
+    /// Bytes of earlier iterations, so status rows keep counting.
     pub base_bytes: u64,
-    pub base_frames: Frames,
+    /// Each `--target`'s streams, one live entry each.
+    pub targets: Vec<Target>,
+}
+
+/// One `--target`'s streams as one live entry: a client sees its streams'
+/// totals while they run, not each stream's.
+pub struct Target {
+    /// Its place among the targets (one may be given twice).
+    pub key: String,
+    pub about: About,
+    /// Streams of earlier iterations, as the document counts them.
+    pub base: Counts,
+    /// Every finished stream so far, as the document counts them.
+    pub finished: Counts,
+}
+
+impl Observer {
+    /// Status rows sum every target; each target's entry counts its
+    /// streams of earlier iterations and this one's so far.
+    pub fn status(&mut self, sum: &ClientStatus, latest: &[ClientStatus]) {
+        let now = Instant::now();
+        if !self.live.due(now) {
+            return;
+        }
+        for (t, s) in self.targets.iter().zip(latest) {
+            let counts = t.base.plus(Counts::of_status(s));
+            let about = || t.about.clone();
+            self.live
+                .tracker
+                .observe(&t.key, about, counts, s.running > 0);
+        }
+        let bytes = self.base_bytes + sum.bytes_received + sum.bytes_sent;
+        self.live
+            .tick(&mut self.text, now, bytes, Some(sum.running));
+    }
+
+    /// An iteration ended: its streams count from now on as finished.
+    pub fn round_done(&mut self) {
+        for t in &mut self.targets {
+            t.base = t.finished;
+        }
+    }
+
+    /// The end of the run: every target's entry settled with its
+    /// finished streams' counts (the document's), and the last row and
+    /// line.
+    pub fn settle(&mut self) {
+        for t in &self.targets {
+            let about = || t.about.clone();
+            self.live.tracker.settle(&t.key, about, t.finished);
+        }
+        let bytes = self.base_bytes;
+        self.live.last(&mut self.text, Instant::now(), bytes);
+    }
 }
 
 impl ClientObserver for Observer {
@@ -30,23 +82,6 @@ impl ClientObserver for Observer {
             if let Err(e) = file.row(&record) {
                 self.jitter_error = Some(e);
             }
-        }
-    }
-
-    fn on_status(&mut self, s: &ClientStatus) {
-        let frames = Frames {
-            completed: self.base_frames.completed + s.frames_completed,
-            dropped: self.base_frames.dropped + s.frames_dropped,
-            repeated: self.base_frames.repeated + s.frames_repeated,
-            error: self.base_frames.error + s.frames_error,
-            ..Frames::default()
-        };
-        let bytes = self.base_bytes + s.bytes_received + s.bytes_sent;
-        if let Some(row) = self
-            .clock
-            .tick(Instant::now(), self.start, s.running, bytes, frames)
-        {
-            self.text.status(&row);
         }
     }
 
@@ -80,13 +115,19 @@ impl ClientObserver for Proxy<'_> {
     }
 
     fn on_status(&mut self, status: &ClientStatus) {
-        let mut shared = self.lock();
+        let mut guard = self.lock();
+        let shared = &mut *guard;
         shared.latest[self.index] = *status;
         let sum = ClientStatus::sum(&shared.latest, status.elapsed);
-        shared.observer.on_status(&sum);
+        shared.observer.status(&sum, &shared.latest);
     }
 
     fn on_finished(&mut self, connection: usize, result: &StreamResult) {
-        self.lock().observer.on_finished(connection, result);
+        let mut shared = self.lock();
+        let observer = &mut shared.observer;
+        if let Some(t) = observer.targets.get_mut(self.index) {
+            t.finished = t.finished.plus(Counts::of_result(result));
+        }
+        observer.on_finished(connection, result);
     }
 }

@@ -8,7 +8,7 @@ use mediastream_core::client::ClientConfig;
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{run_client, Backend, ClientOptions, ClientStatus};
 
-use super::super::{frames_of, CliError};
+use super::super::CliError;
 use super::observer::{Proxy, Shared};
 
 /// Runs `iterations` rounds, fewer when `stop` is set; every finished
@@ -33,11 +33,7 @@ pub fn iterate(
             .iter()
             .map(|r| r.stats.bytes_received + r.stats.bytes_sent)
             .sum::<u64>();
-        let f = frames_of(&batch);
-        observer.base_frames.completed += f.completed;
-        observer.base_frames.dropped += f.dropped;
-        observer.base_frames.repeated += f.repeated;
-        observer.base_frames.error += f.error;
+        observer.round_done();
         drop(guard);
         results.extend(batch);
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use mediastream_core::server::{Admission, Cidr, PatternFactory, ServerConfig, SourceLimits};
+use mediastream_core::server::{Admission, Cidr, PatternFactory, ServerConfig};
 use mediastream_core::settings::{Limits, StreamSettings};
 use mediastream_core::sys::ServerOptions;
 
@@ -47,22 +47,17 @@ pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     let (limits, admission) = admission_of(args)?;
     let compat_allow = compat_allow_of(args, compat.is_some())?;
     let key = key_file(args.key_file.as_deref())?;
-    let config = ServerConfig {
-        key,
-        compat_settings: compat,
-        compat_allow,
-        limits,
-        admission,
-        max_streams: args.max_streams,
-        exit_after: args.server_exit_limit,
-        sources: SourceLimits {
-            requests_per_second: f64::from(args.source_rate),
-            burst: f64::from(args.source_rate) * 10.0,
-            streams_per_source: args.source_streams,
-            ..Default::default()
-        },
-        ..ServerConfig::default()
-    };
+    let mut config = ServerConfig::default();
+    config.key = key;
+    config.compat_settings = compat;
+    config.compat_allow = compat_allow;
+    config.limits = limits;
+    config.admission = admission;
+    config.max_streams = args.max_streams;
+    config.exit_after = args.server_exit_limit;
+    config.sources.requests_per_second = f64::from(args.source_rate);
+    config.sources.burst = f64::from(args.source_rate) * 10.0;
+    config.sources.streams_per_source = args.source_streams;
     if let Some(target) = &args.json {
         json::check("--json", target)?;
     }
@@ -216,20 +211,17 @@ fn admission_of(args: &ServerArgs) -> Result<(Limits, Admission), CliError> {
         1 << 19,
         " frames",
     )?;
-    let limits = Limits {
-        max_bits_per_second: args.max_rate,
-        max_stream_length_secs: args.max_length,
-        max_buffer_depth_ms: args.max_buffer_depth,
-        max_buffered_frames: args.max_buffered_frames,
-        max_datagram_size: args.max_datagram_size,
-        ..Limits::default()
-    };
-    let admission = Admission {
-        max_consent_timeout: Duration::from_millis(args.max_consent.into()),
-        max_total_bits_per_second: args.max_total_rate,
-        max_buffer_bytes: args.max_buffer_bytes,
-        receive_memory: args.receive_memory,
-    };
+    let mut limits = Limits::default();
+    limits.max_bits_per_second = args.max_rate;
+    limits.max_stream_length_secs = args.max_length;
+    limits.max_buffer_depth_ms = args.max_buffer_depth;
+    limits.max_buffered_frames = args.max_buffered_frames;
+    limits.max_datagram_size = args.max_datagram_size;
+    let mut admission = Admission::default();
+    admission.max_consent_timeout = Duration::from_millis(args.max_consent.into());
+    admission.max_total_bits_per_second = args.max_total_rate;
+    admission.max_buffer_bytes = args.max_buffer_bytes;
+    admission.receive_memory = args.receive_memory;
     Ok((limits, admission))
 }
 

@@ -5,10 +5,10 @@
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use mediastream_core::server::{ConnectionManager, ServerStats, StreamResult};
+use mediastream_core::server::{ServerStats, StreamResult};
 
-use super::super::{frames_of, StatusClock};
 use super::{requests_line, Served};
+use crate::report::live::{server_side, Counts, Live};
 use crate::report::text::Text;
 
 /// What the loop prints besides status rows, and what a row counts.
@@ -27,6 +27,10 @@ pub struct Watch {
     pub streams_first: bool,
     /// After a row, the server's request counters when they changed.
     pub counters: bool,
+    /// Live counts are the clients' streams seen through the server
+    /// (`loopback`, whose document has the clients' streams), not the
+    /// server's own (`server`).
+    pub clients_view: bool,
 }
 
 impl Watch {
@@ -36,6 +40,7 @@ impl Watch {
         print_streams: true,
         streams_first: true,
         counters: true,
+        clients_view: false,
     };
     /// `mediastream loopback`: rows only; the streams are printed at the
     /// end, from the clients' side.
@@ -44,17 +49,19 @@ impl Watch {
         print_streams: false,
         streams_first: false,
         counters: false,
+        clients_view: true,
     };
 }
 
 impl Served {
     /// Runs until `done` (asked after each wait of up to 50 ms, and a
     /// status row when one is due) says stop, or the server is gone; the
-    /// streams it finished.
+    /// streams it finished. Rows and `--json-stream` lines count the
+    /// running streams' frames as they complete.
     pub fn watch(
         &self,
         text: &mut Text,
-        (mut clock, start): (StatusClock, Instant),
+        live: &mut Live,
         how: &Watch,
         mut done: impl FnMut(&mut Text) -> bool,
     ) -> Vec<StreamResult> {
@@ -67,6 +74,7 @@ impl Served {
                     if how.print_streams {
                         text.stream(&r);
                     }
+                    finished_stream(live, &r, how.clients_view);
                     results.push(r);
                     if how.streams_first {
                         continue;
@@ -75,18 +83,16 @@ impl Served {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            let traffic = handle.traffic();
-            let bytes = if how.both_ways {
-                traffic.bytes_sent + traffic.bytes_received
-            } else {
-                traffic.bytes_sent
-            };
-            let streams = handle.server().manager().len();
-            if let Some(row) =
-                clock.tick(Instant::now(), start, streams, bytes, frames_of(&results))
-            {
-                text.status(&row);
-                if how.counters {
+            let now = Instant::now();
+            if live.due(now) {
+                self.look(live, how.clients_view);
+                let traffic = handle.traffic();
+                let bytes = if how.both_ways {
+                    traffic.bytes_sent + traffic.bytes_received
+                } else {
+                    traffic.bytes_sent
+                };
+                if live.tick(text, now, bytes, None) && how.counters {
                     let counters = handle.server().stats();
                     if counters != shown {
                         text.line(&requests_line(&counters));
@@ -99,5 +105,36 @@ impl Served {
             }
         }
         results
+    }
+
+    /// Every running stream's counts so far, into `live`.
+    pub fn look(&self, live: &mut Live, clients_view: bool) {
+        for s in self.handle.server().live_streams() {
+            let r = &s.request;
+            let (key, about, counts) = server_side(
+                (r.key.role, r.local, r.key.remote),
+                Some(r.connection_id),
+                Counts::of_live(&s),
+                clients_view,
+            );
+            live.tracker.observe(&key, || about, counts, true);
+        }
+    }
+}
+
+/// A stream the server finished, into `live`: its final counts
+/// (`server`), or (`loopback`, whose clients' results settle the counts
+/// at the end) the last the server saw of it.
+pub fn finished_stream(live: &mut Live, r: &StreamResult, clients_view: bool) {
+    let (key, about, counts) = server_side(
+        (r.role, r.local, r.remote),
+        r.connection_id,
+        Counts::of_result(r),
+        clients_view,
+    );
+    if clients_view {
+        live.tracker.observe(&key, || about, counts, false);
+    } else {
+        live.tracker.settle(&key, || about, counts);
     }
 }

@@ -37,37 +37,25 @@ fn utf16_text(path: &std::path::Path) -> String {
 /// the rest dropped, ended 3.25 s after `start` (also the fixture of
 /// `ctsconsole`'s tests).
 pub(crate) fn result(start: Instant, status: Status, completed: u64) -> StreamResult {
-    let plan = StreamSettings {
-        bits_per_second: 8_000_000,
-        frame_rate: 50,
-        stream_length_secs: 2,
-        datagram_size: 1400,
-        buffer_depth_ms: 1000,
-    }
-    .plan()
-    .unwrap();
-    let mut stats = mediastream_core::pattern::StreamStats {
-        frames_completed: completed,
-        frames_dropped: 100 - completed,
-        ..Default::default()
-    };
+    let mut settings = StreamSettings::new(8_000_000, 50, 2);
+    settings.datagram_size = 1400;
+    settings.buffer_depth_ms = 1000;
+    let plan = settings.plan().unwrap();
+    let mut stats = mediastream_core::pattern::StreamStats::default();
+    stats.frames_completed = completed;
+    stats.frames_dropped = 100 - completed;
     stats.bytes_received = 2_000_000;
     stats.first_received = Some(start);
     stats.last_received = Some(start + Duration::from_millis(1980));
-    StreamResult {
-        role: Role::Receiver,
-        local: "127.0.0.1:50000".parse().unwrap(),
-        remote: "127.0.0.1:4444".parse().unwrap(),
-        connection_id: Some(
-            ConnectionId::parse_text(b"0123abcd-0000-4000-8000-00000000cafe").unwrap(),
-        ),
-        plan,
-        v1: false,
-        status,
-        stats,
-        started: start,
-        ended: start + Duration::from_millis(3250),
-    }
+    let local = "127.0.0.1:50000".parse().unwrap();
+    let remote = "127.0.0.1:4444".parse().unwrap();
+    let mut r = StreamResult::new(Role::Receiver, local, remote, plan, start);
+    r.connection_id =
+        Some(ConnectionId::parse_text(b"0123abcd-0000-4000-8000-00000000cafe").unwrap());
+    r.status = status;
+    r.stats = stats;
+    r.ended = start + Duration::from_millis(3250);
+    r
 }
 
 #[test]
@@ -157,17 +145,15 @@ fn the_jitter_file_in_ctstraffic_encoding_has_seven_columns() {
     let d = dir("jitter");
     let path = d.join("jitter.csv");
     let mut file = super::super::jitter::JitterFile::create(path.to_str().unwrap(), true).unwrap();
-    file.row(&mediastream_core::pattern::FrameRecord {
-        sequence_number: 1,
-        outcome: mediastream_core::pattern::FrameOutcome::Completed,
-        sender_ticks: 10_000_000,
-        sender_frequency: 10_000_000,
-        receiver_ticks: 10_020_000,
-        receiver_frequency: 10_000_000,
-        relative_in_flight_ms: 2.0,
-        jitter_ms: 0.25,
-    })
-    .unwrap();
+    let mut record = mediastream_core::pattern::FrameRecord::dropped(1);
+    record.outcome = mediastream_core::pattern::FrameOutcome::Completed;
+    record.sender_ticks = 10_000_000;
+    record.sender_frequency = 10_000_000;
+    record.receiver_ticks = 10_020_000;
+    record.receiver_frequency = 10_000_000;
+    record.relative_in_flight_ms = 2.0;
+    record.jitter_ms = 0.25;
+    file.row(&record).unwrap();
     file.finish().unwrap();
     let text = utf16_text(&path);
     assert_eq!(
