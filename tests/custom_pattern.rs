@@ -109,7 +109,7 @@ impl ClientPatternFactory for ProbeFactory {
         config: &ClientConfig,
         now: Instant,
     ) -> io::Result<Box<dyn IoPattern + Send>> {
-        let inner = ClientSession::new(*config, now)?;
+        let inner = ClientSession::new(config.clone(), now)?;
         Ok(Box::new(Probe {
             inner,
             seen: self.0.clone(),

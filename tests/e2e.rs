@@ -416,6 +416,7 @@ fn a_raw_request_is_challenged_and_its_cookie_starts_the_stream(backend: Backend
         report_interval_ms: 250,
         consent_timeout_ms: 1000,
         cookie: None,
+        media: None,
     };
     let mut out = [0u8; v1::REQUEST_LEN];
     request.emit(false, &mut out).unwrap();
@@ -435,6 +436,7 @@ fn a_raw_request_is_challenged_and_its_cookie_starts_the_stream(backend: Backend
         .unwrap();
     let with = RequestRepr {
         cookie: Some(cookie),
+        media: None,
         ..request
     };
     with.emit(false, &mut out).unwrap();

@@ -65,6 +65,7 @@ fn flood(target: SocketAddr, total: u32, limit: Duration) -> u32 {
                     report_interval_ms: 250,
                     consent_timeout_ms: 3000,
                     cookie: None,
+                    media: None,
                 };
                 r.emit(false, &mut request).unwrap();
                 request.to_vec()

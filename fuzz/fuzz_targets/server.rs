@@ -59,6 +59,7 @@ fuzz_target!(|input: (bool, Vec<(u8, u16, u16, u8, Vec<u8>)>)| {
                 report_interval_ms: 10 + u32::from(raw[7]) * 4,
                 consent_timeout_ms: 2_000 + u32::from(raw[8]) * 10,
                 cookie: None,
+                media: None,
             };
             let extra = usize::from(raw[9] % 4) * 20;
             bytes = vec![0u8; REQUEST_LEN + extra];

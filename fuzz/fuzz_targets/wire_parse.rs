@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediastream_core::wire::{self, v1, Datagram, DataPacket};
+use mediastream_core::wire::{self, v1, Datagram, DataPacket, FrameDataPacket};
 
 fuzz_target!(|data: &[u8]| {
     match wire::parse(data) {
@@ -19,6 +19,15 @@ fuzz_target!(|data: &[u8]| {
             let mut buf = data.to_vec();
             let mut packet = DataPacket::new_checked(&mut buf[..]).unwrap();
             repr.emit(&mut packet);
+            assert_eq!(&buf[..], data);
+        }
+        Ok(Datagram::FrameData(repr, payload)) => {
+            assert_eq!(payload.len() + wire::FRAME_DATA_HEADER_LEN, data.len());
+            let mut buf = data.to_vec();
+            let mut packet = FrameDataPacket::new_checked(&mut buf[..]).unwrap();
+            repr.emit(&mut packet);
+            // Byte 35 is reserved: emitted as zero, never read.
+            buf[35] = data[35];
             assert_eq!(&buf[..], data);
         }
         Ok(Datagram::V1(message)) => {

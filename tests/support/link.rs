@@ -62,6 +62,7 @@ impl Link {
     pub fn send(&mut self, now: Instant, bytes: &[u8]) {
         let sequence = match wire::parse(bytes) {
             Ok(Datagram::Data(repr, _)) => Some(repr.sequence_number),
+            Ok(Datagram::FrameData(repr, _)) => Some(repr.data.sequence_number),
             _ => None,
         };
         let mut copies = Vec::new();

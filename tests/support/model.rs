@@ -32,6 +32,10 @@ pub struct Expected {
     /// One-way delay (arrival - sent, ns) of every counted intact copy:
     /// (count, min, max).
     pub delays: (u64, i64, i64),
+    /// Bytes each frame got before its tick (index 0 unused).
+    pub in_time_bytes: Vec<u64>,
+    /// Frames that became complete after their tick (index 0 unused).
+    pub became_complete: Vec<bool>,
 }
 
 /// Applies the receiver rules to every copy the link delivered.
@@ -42,6 +46,19 @@ pub struct Expected {
 /// rendered; the stream ends at frame F's render time, and copies at or
 /// after it are not counted.
 pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
+    let per_frame = plan.split().datagram_count();
+    expected_sized(plan, log, &|_| plan.frame_size(), &|_, _| per_frame)
+}
+
+/// [`expected`] for frames of any size: frame n has `size(n)` bytes, and
+/// `datagrams(n, copies)` datagrams (given the intact copies counted for
+/// it, in time or late) count as its expected ones.
+pub fn expected_sized(
+    plan: &StreamPlan,
+    log: &[LogEntry],
+    size: &dyn Fn(u64) -> u64,
+    datagrams: &dyn Fn(u64, u64) -> u64,
+) -> Expected {
     let frames = plan.stream_frames();
     let buffered = plan.buffered_frames();
     let ring = plan.ring_slots();
@@ -108,9 +125,10 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
                 let (on_time, late) = (bytes[s as usize], &mut late_bytes[s as usize]);
                 let was = on_time + *late;
                 *late += len as u64;
-                if on_time < plan.frame_size()
-                    && was != plan.frame_size()
-                    && on_time + *late == plan.frame_size()
+                let frame_size = size(s);
+                if on_time < frame_size
+                    && was != frame_size
+                    && on_time + *late == frame_size
                     && !became_complete[s as usize]
                 {
                     became_complete[s as usize] = true;
@@ -125,13 +143,15 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
             count[seq as usize] += 1;
         }
     }
-    let per_frame = plan.split().datagram_count();
-    for &c in &count[1..] {
+    for (n, &c) in count.iter().enumerate().skip(1) {
+        let per_frame = datagrams(n as u64, c);
         out.received_unique += c.min(per_frame);
         out.duplicates += c.saturating_sub(per_frame);
     }
     let mut run = 0u64;
-    render_frames(plan, &bytes, &mut out);
+    render_sized(size, &bytes, &mut out);
+    out.in_time_bytes = bytes;
+    out.became_complete = became_complete;
     for (n, outcome) in out.outcomes.iter().enumerate() {
         let dropped = *outcome == FrameOutcome::Dropped;
         if dropped {
@@ -150,8 +170,13 @@ pub fn expected(plan: &StreamPlan, log: &[LogEntry]) -> Expected {
 /// The render rule on the bytes each frame got in time (`bytes[n]` for
 /// frame n; index 0 unused): its outcome, in order, and the counts.
 pub fn render_frames(plan: &StreamPlan, bytes: &[u64], out: &mut Expected) {
-    for &b in &bytes[1..] {
-        let outcome = match b.cmp(&plan.frame_size()) {
+    render_sized(&|_| plan.frame_size(), bytes, out)
+}
+
+/// [`render_frames`] with frame n of `size(n)` bytes.
+pub fn render_sized(size: &dyn Fn(u64) -> u64, bytes: &[u64], out: &mut Expected) {
+    for (n, &b) in bytes.iter().enumerate().skip(1) {
+        let outcome = match b.cmp(&size(n as u64)) {
             std::cmp::Ordering::Equal => FrameOutcome::Completed,
             std::cmp::Ordering::Less => FrameOutcome::Dropped,
             std::cmp::Ordering::Greater => FrameOutcome::Repeated,

@@ -95,6 +95,11 @@ pub struct ServerArgs {
     /// cut to the frame interval)
     #[argh(option, from_str_fn(values::seconds_as_millis), default = "0")]
     pub frame_spread: u32,
+    /// trace:FILE[,...]: the trace this server replays to a client that
+    /// asks for `--frame-sizes trace` while receiving (other models come
+    /// from the client's request; none: such requests are refused)
+    #[argh(option)]
+    pub frame_sizes: Option<String>,
     /// keep each received stream's per-frame timeline in --json (about
     /// 100 bytes of JSON per frame; for `mediastream plot`; default off on
     /// the server, which may hold thousands of streams)
@@ -247,15 +252,28 @@ pub struct ClientArgs {
     /// one report
     #[argh(option)]
     pub target: Vec<String>,
-    /// stream rate, bits per second, with k, M, G suffixes (8M, 1.5G)
+    /// stream rate, bits per second, with k, M, G suffixes (8M, 1.5G);
+    /// required unless --profile or an unscaled trace sets it
     #[argh(option, from_str_fn(values::rate))]
-    pub bits_per_second: u64,
-    /// frames per second
+    pub bits_per_second: Option<u64>,
+    /// frames per second; required unless --profile or a trace sets it
     #[argh(option)]
-    pub frame_rate: u32,
+    pub frame_rate: Option<u32>,
     /// stream length, seconds
     #[argh(option, from_str_fn(values::seconds))]
     pub stream_length: u32,
+    /// v1 frame sizes (docs/profiles.md): cbr, lognormal:STDEV (iperf2's
+    /// --isochronous), gop:EVERY,RATIO[,VARIATION] (EVERY frames or 2s),
+    /// trace:FILE[,loop|stop][,scale] (ffprobe's or time_ms,bytes,type
+    /// CSV); sent as frame data the receiver judges frame by frame.
+    /// Default: ctsTraffic's constant frames as plain data
+    #[argh(option)]
+    pub frame_sizes: Option<String>,
+    /// media profile: voice, 720p30, 1080p30, 4k60, screen, or call
+    /// (voice and 720p30 together); sets rate, frame rate, frame sizes and
+    /// buffer depth; repeat for several streams per connection
+    #[argh(option)]
+    pub profile: Vec<String>,
     /// recv: the server sends (default); send: this client sends (JOIN)
     #[argh(option, default = "String::from(\"recv\")")]
     pub direction: String,
@@ -395,12 +413,13 @@ pub struct ClientArgs {
 #[derive(FromArgs, Debug)]
 #[argh(subcommand, name = "loopback")]
 pub struct LoopbackArgs {
-    /// stream rate, bits per second, with k, M, G suffixes (default 100M)
-    #[argh(option, from_str_fn(values::rate), default = "100_000_000")]
-    pub bits_per_second: u64,
-    /// frames per second (default 60)
-    #[argh(option, default = "60")]
-    pub frame_rate: u32,
+    /// stream rate, bits per second, with k, M, G suffixes (default 100M,
+    /// or an unscaled trace's own)
+    #[argh(option, from_str_fn(values::rate))]
+    pub bits_per_second: Option<u64>,
+    /// frames per second (default 60, or a trace's own)
+    #[argh(option)]
+    pub frame_rate: Option<u32>,
     /// stream length, seconds (default 5)
     #[argh(option, from_str_fn(values::seconds), default = "5")]
     pub stream_length: u32,
@@ -473,6 +492,15 @@ pub struct LoopbackArgs {
     /// (default: not-ECT)
     #[argh(option, from_str_fn(values::ecn))]
     pub ecn: Option<mediastream_core::marking::Ecn>,
+    /// v1 frame sizes, as the client's --frame-sizes (a trace is replayed
+    /// both ways: the server holds it too)
+    #[argh(option)]
+    pub frame_sizes: Option<String>,
+    /// media profile, as the client's --profile (one stream kind: not
+    /// call); sets rate, frame rate, frame sizes and buffer depth over
+    /// their options
+    #[argh(option)]
+    pub profile: Option<String>,
 }
 
 /// Forward UDP between clients and a server as a bad path would: seeded

@@ -8,6 +8,7 @@
 
 mod args;
 mod cmd;
+mod media;
 mod plot;
 mod report;
 mod sla;

@@ -930,6 +930,7 @@ fn fifty_deepest_buffers_filled_at_once_keep_the_server_small() {
             report_interval_ms: 250,
             consent_timeout_ms: 3_000,
             cookie: None,
+            media: None,
         };
         join_by_hand(&socket, &addr, ask);
         // Frames are 100 bytes, one datagram each.

@@ -218,6 +218,7 @@ fn request_hex(bits_per_second: u64, datagram_size: u32, consent_ms: u32, join: 
         report_interval_ms: 250,
         consent_timeout_ms: consent_ms,
         cookie: None,
+        media: None,
     };
     let mut buf = [0u8; REQUEST_LEN];
     let len = r.emit(join, &mut buf).unwrap();

@@ -45,6 +45,7 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
         targets,
         options,
         config,
+        extra,
     } = check::check(&args)?;
     let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     let jitter = outputs(&args)?;
@@ -75,7 +76,7 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
     let mut options = options;
     options.stop = Some(stop.clone());
     options.status_interval = observer.live.clock.interval();
-    let runs = runs(&targets, &options, &config);
+    let runs = runs(&targets, &options, &config, &extra);
     let shared = Mutex::new(Shared {
         observer,
         latest: vec![ClientStatus::default(); runs.len()],
@@ -131,25 +132,26 @@ fn header(args: &ClientArgs, config: &ClientConfig, targets: &[SocketAddr]) -> S
     )
 }
 
-/// One run per target, each with its own stream token; the first keeps
-/// the one `config` has.
+/// One run per target and stream (`extra`: a profile's other streams),
+/// each with its own stream token; the first keeps the one `config` has.
 fn runs(
     targets: &[SocketAddr],
     options: &ClientOptions,
     config: &ClientConfig,
+    extra: &[ClientConfig],
 ) -> Vec<(ClientOptions, ClientConfig)> {
+    let streams: Vec<&ClientConfig> = std::iter::once(config).chain(extra).collect();
     targets
         .iter()
+        .flat_map(|&target| streams.iter().map(move |&c| (target, c)))
         .enumerate()
-        .map(|(i, &target)| {
-            let token = if i == 0 { config.token } else { random_token() };
+        .map(|(i, (target, c))| {
+            let token = if i == 0 { c.token } else { random_token() };
             let mut options = options.clone();
             options.target = target;
-            (options, {
-                let mut client_config = *config;
-                client_config.token = token;
-                client_config
-            })
+            let mut config = c.clone();
+            config.token = token;
+            (options, config)
         })
         .collect()
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use mediastream_core::auth::AccessKey;
 use mediastream_core::client::{random_token, ClientConfig, Direction};
+use mediastream_core::pattern::model::FrameSizes;
 use mediastream_core::server::{Admission, PatternFactory, ServerConfig, StreamResult};
 use mediastream_core::settings::StreamSettings;
 use mediastream_core::sys::{run_client, ClientOptions, ServerOptions};
@@ -25,6 +26,7 @@ use crate::sla::Sla;
 /// What the checked arguments decide.
 struct Checked {
     stream: StreamSettings,
+    frame_sizes: Option<FrameSizes>,
     key: Option<AccessKey>,
     spin: Duration,
     /// `--json-stream`, opened.
@@ -34,13 +36,7 @@ struct Checked {
 
 /// Every argument checked, before any socket is opened.
 fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
-    let stream = settings(
-        args.bits_per_second,
-        args.frame_rate,
-        args.stream_length,
-        args.datagram_size,
-        args.buffer_depth,
-    )?;
+    let (stream, frame_sizes) = media_stream(args)?;
     super::check_connections(args.connections, 1000)?;
     if let Some(target) = &args.json {
         json::check("--json", target)?;
@@ -51,6 +47,7 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     let sla = Sla::check(&args.expect, args.emodel.as_deref())?;
     Ok(Checked {
         stream,
+        frame_sizes,
         key,
         spin,
         json_stream,
@@ -58,9 +55,61 @@ fn check(args: &LoopbackArgs) -> Result<Checked, CliError> {
     })
 }
 
+/// The stream and its frame sizes: `--profile`'s, or the options'.
+fn media_stream(args: &LoopbackArgs) -> Result<(StreamSettings, Option<FrameSizes>), CliError> {
+    let (len, size) = (args.stream_length, args.datagram_size);
+    let profile = match &args.profile {
+        Some(name) => crate::media::profiles(std::slice::from_ref(name))?,
+        None => Vec::new(),
+    };
+    let stream = match profile.as_slice() {
+        [] => {
+            let sizes = args.frame_sizes.as_deref().map(crate::media::frame_sizes).transpose()?;
+            let (bps, fps) = match &sizes {
+                Some(FrameSizes::Trace(t)) => {
+                    let fps = args.frame_rate.unwrap_or_else(|| t.frame_rate());
+                    let own = (!t.scale).then(|| t.bits_per_second(fps));
+                    (args.bits_per_second.or(own).unwrap_or(100_000_000), fps)
+                }
+                _ => (args.bits_per_second.unwrap_or(100_000_000), args.frame_rate.unwrap_or(60)),
+            };
+            let s = settings(bps, fps, len, size, args.buffer_depth)?;
+            (s, sizes)
+        }
+        [p] if args.frame_sizes.is_none()
+            && args.bits_per_second.is_none()
+            && args.frame_rate.is_none() =>
+        {
+            let buffer = args.buffer_depth.or(Some(p.buffer_depth_ms));
+            let s = settings(p.bits_per_second, p.frame_rate, len, size, buffer)?;
+            (s, Some(p.frame_sizes.clone()))
+        }
+        [_] => {
+            return Err(CliError::Usage(
+                "--profile sets the rate, frame rate and frame sizes: drop --bits-per-second, --frame-rate and --frame-sizes".into(),
+            ))
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "--profile call runs two streams: loopback runs one kind (voice, 720p30, ...)".into(),
+            ))
+        }
+    };
+    if let Some(sizes) = &stream.1 {
+        let plan = stream.0.plan().map_err(super::usage_of)?;
+        sizes
+            .resolve(&plan)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    Ok(stream)
+}
+
 /// A client stream's thread, and its results.
 type ClientThread = JoinHandle<std::io::Result<Vec<StreamResult>>>;
 
+// Library option types are built with default() and assigned field by
+// field (they are becoming #[non_exhaustive]).
+#[allow(clippy::field_reassign_with_default)]
 pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let mut checked = check(&args)?;
     let stop = stop_flag();
@@ -72,6 +121,9 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let mut factory = PatternFactory::default();
     factory.spread = spread;
     factory.timebase = mediastream_core::sys::host_timebase();
+    if let Some(FrameSizes::Trace(t)) = &checked.frame_sizes {
+        factory.trace = Some(Arc::new(t.clone()));
+    }
     let mut config = ServerConfig::default();
     config.key = checked.key.clone();
     // Only this process talks to it.
@@ -165,6 +217,7 @@ fn spawn_client(
     config.spread = Duration::from_millis(args.frame_spread.into());
     config.timebase = mediastream_core::sys::host_timebase();
     config.timeline = true;
+    config.frame_sizes = checked.frame_sizes.clone();
     let backend = args.backend;
     std::thread::spawn(move || run_client(backend, &options, &config, &mut ()))
 }

@@ -46,6 +46,8 @@ pub struct Frame {
     /// Delay of the frame's first / last datagram, ms (None: none arrived).
     pub first_ms: Option<f64>,
     pub last_ms: Option<f64>,
+    /// A keyframe (frame data streams: the timeline's `kind`).
+    pub key: bool,
 }
 
 /// A freeze: a run of consecutive frames not shown on time (dropped or
@@ -104,6 +106,7 @@ struct TimelineEntry {
     outcome: Option<String>,
     first_ms: Option<f64>,
     last_ms: Option<f64>,
+    kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -271,6 +274,7 @@ fn frames(timeline: Vec<TimelineEntry>) -> Vec<Frame> {
             outcome: Outcome::parse(e.outcome.as_deref().unwrap_or("")),
             first_ms: e.first_ms.filter(|v| v.is_finite()),
             last_ms: e.last_ms.filter(|v| v.is_finite()),
+            key: e.kind.as_deref() == Some("key"),
         })
         .collect();
     frames.sort_by_key(|f| f.seq);

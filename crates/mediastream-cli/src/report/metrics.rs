@@ -78,6 +78,9 @@ pub struct MetricsJson {
     pub packets_per_second: f64,
     pub goodput_bps: f64,
     pub timeline_truncated: bool,
+    /// Frame data streams only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decoder: Option<super::decoder::DecoderJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,6 +91,14 @@ pub struct TimelineJson {
     pub first_ms: Option<f64>,
     pub last_ms: Option<f64>,
     pub datagrams: u32,
+    /// Frame data streams: the frame's size and kind as its datagrams
+    /// said (absent when none came in time) and whether it was decodable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decodable: Option<bool>,
 }
 
 /// Where delays are measured from: the raw value on one host's clock, or
@@ -197,11 +208,12 @@ pub fn metrics(r: &StreamResult) -> Option<MetricsJson> {
             0.0
         },
         goodput_bps: if rendered > 0 {
-            (s.frames_completed * plan.frame_size() * 8) as f64 / (rendered as f64 * frame_ms / 1e3)
+            (m.completed_bytes * 8) as f64 / (rendered as f64 * frame_ms / 1e3)
         } else {
             0.0
         },
         timeline_truncated: m.timeline_truncated,
+        decoder: super::decoder::DecoderJson::of(&m.decoder, frame_ms),
     })
 }
 
@@ -225,6 +237,9 @@ pub fn timeline(r: &StreamResult) -> Option<Vec<TimelineJson>> {
                 first_ms: f.first_delay_ns.map(|ns| basis.ms(ns)),
                 last_ms: f.last_delay_ns.map(|ns| basis.ms(ns)),
                 datagrams: f.datagrams,
+                size: f.shape.map(|s| s.size),
+                kind: f.shape.map(|s| s.kind.name()),
+                decodable: f.decodable,
             })
             .collect(),
     )

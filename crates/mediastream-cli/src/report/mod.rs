@@ -3,6 +3,7 @@
 
 pub mod ctsconsole;
 pub mod ctsfiles;
+pub mod decoder;
 pub mod histogram;
 pub mod jitter;
 pub mod json;

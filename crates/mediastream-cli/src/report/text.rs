@@ -488,6 +488,9 @@ fn additions(r: &StreamResult) -> String {
             m.playout.freezes,
             m.playout.freeze_ms_longest
         );
+        if let Some(d) = &m.decoder {
+            line += &d.text();
+        }
     }
     line
 }

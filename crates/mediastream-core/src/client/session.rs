@@ -3,6 +3,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::auth::AccessKey;
+use crate::pattern::model::{FrameModel, FrameSizes, ModelError};
 use crate::pattern::{
     FrameReceiver, FrameSender, IoPattern, ReceiverConfig, SenderConfig, Status, StreamError,
     StreamStats, Transmit, V1Session, Verify,
@@ -73,7 +74,7 @@ impl std::str::FromStr for Direction {
 }
 
 /// What a client asks for and how it behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct ClientConfig {
     /// The stream.
@@ -103,6 +104,10 @@ pub struct ClientConfig {
     /// When sending: spread each frame over this long (see
     /// [`SenderConfig::spread`]); zero sends frames as bursts.
     pub spread: Duration,
+    /// v1: a frame-size model, sent as frame data (the request asks for
+    /// it; a receiving client's server replays a trace of its own).
+    /// `None`: plain data, as ctsTraffic's.
+    pub frame_sizes: Option<FrameSizes>,
 }
 
 impl ClientConfig {
@@ -121,6 +126,7 @@ impl ClientConfig {
             token,
             timebase: None,
             spread: Duration::ZERO,
+            frame_sizes: None,
         }
     }
 
@@ -128,6 +134,9 @@ impl ClientConfig {
     pub fn plan(&self) -> Result<StreamPlan, ClientError> {
         if self.compat && self.direction == Direction::Send {
             return Err(ClientError::CompatCannotSend);
+        }
+        if self.compat && self.frame_sizes.is_some() {
+            return Err(ClientError::CompatModel);
         }
         Ok(self.settings.plan()?)
     }
@@ -167,6 +176,7 @@ impl ClientConfig {
             report_interval_ms: millis(self.report_interval),
             consent_timeout_ms: millis(self.consent_timeout),
             cookie: None,
+            media: self.frame_sizes.as_ref().map(FrameSizes::to_request),
         }
     }
 }
@@ -185,6 +195,14 @@ pub enum ClientError {
     /// ctsTraffic has no way for a client to send.
     #[error("compat mode cannot send: ctsTraffic servers only send (drop --compat or use --direction recv)")]
     CompatCannotSend,
+    /// ctsTraffic streams are constant: no frame-size model.
+    #[error(
+        "compat mode streams are constant (ctsTraffic's): --frame-sizes needs v1 (drop --compat)"
+    )]
+    CompatModel,
+    /// The frame-size model does not fit the stream.
+    #[error(transparent)]
+    Model(#[from] ModelError),
 }
 
 impl From<ClientError> for std::io::Error {
@@ -228,6 +246,8 @@ pub struct ClientSession {
     challenge_answers: u32,
     /// Keyed access: tag what we send, drop v1 datagrams without the tag.
     key: Option<AccessKey>,
+    /// A sending session's model, resolved for the plan.
+    model: Option<FrameModel>,
 }
 
 /// At most this many CHALLENGEs are answered at once; later ones wait for
@@ -241,19 +261,12 @@ impl ClientSession {
     /// datagram) counts from when that request is sent, not from `now`.
     pub fn new(config: ClientConfig, now: Instant) -> Result<Self, ClientError> {
         let plan = config.plan()?;
+        let model = match (&config.frame_sizes, config.direction) {
+            (Some(sizes), Direction::Send) => Some(sizes.resolve(&plan)?),
+            _ => None,
+        };
         let stage = match config.direction {
-            Direction::Receive => Stage::Receiving(FrameReceiver::new(
-                plan,
-                ReceiverConfig {
-                    verify: config.verify,
-                    record_frames: config.record_frames,
-                    timebase: config.timebase,
-                    greeting: Default::default(),
-                    v1: config.session(),
-                    timeline: config.timeline,
-                },
-                now,
-            )),
+            Direction::Receive => Stage::Receiving(Self::receiver(&config, plan, now)),
             Direction::Send => Stage::Joining,
         };
         Ok(Self {
@@ -270,7 +283,27 @@ impl ClientSession {
             answer_challenge: false,
             challenge_answers: 0,
             key: None,
+            model,
         })
+    }
+
+    fn receiver(config: &ClientConfig, plan: StreamPlan, now: Instant) -> FrameReceiver {
+        let rx = FrameReceiver::new(
+            plan,
+            ReceiverConfig {
+                verify: config.verify,
+                record_frames: config.record_frames,
+                timebase: config.timebase,
+                greeting: Default::default(),
+                v1: config.session(),
+                timeline: config.timeline,
+            },
+            now,
+        );
+        match config.frame_sizes {
+            Some(_) => rx.expect_frame_data(),
+            None => rx,
+        }
     }
 
     /// Keyed access: every v1 datagram this session sends carries `key`'s
@@ -388,7 +421,11 @@ impl ClientSession {
                 spread: self.config.spread,
                 ..SenderConfig::default()
             };
-            self.stage = Stage::Sending(FrameSender::new(self.plan, config, now));
+            let tx = FrameSender::new(self.plan, config, now);
+            self.stage = Stage::Sending(match &self.model {
+                Some(model) => tx.with_model(model.clone()),
+                None => tx,
+            });
         }
     }
 

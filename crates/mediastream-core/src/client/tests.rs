@@ -742,3 +742,49 @@ fn markings_are_counted_and_reported_back_in_both_directions() {
         assert_eq!(report.marks, Some(m), "{direction:?}");
     }
 }
+
+/// A GOP stream (keyframe every 15 frames) asked for in the request, both
+/// ways; keyframe 16 is lost whole on the way: its 14 deltas arrive but
+/// are spoiled, and the sender's side hears the receiver's counts.
+#[test]
+fn a_gop_stream_both_ways_loses_one_keyframe_and_its_deltas() {
+    use crate::pattern::model::{FrameSizes, Gop};
+    for direction in [Direction::Receive, Direction::Send] {
+        let mut config = ClientConfig::new(settings(), 11);
+        config.direction = direction;
+        config.frame_sizes = Some(FrameSizes::Gop(Gop::every_frames(15, 8.0)));
+        let mut p = Pair::new(config, Some(server_config()));
+        let lose: fn(&[u8], Duration) -> bool = |b, _| matches!(crate::wire::parse(b), Ok(crate::wire::Datagram::FrameData(f, _)) if f.data.sequence_number == 16);
+        match direction {
+            Direction::Receive => p.lose_to_client = lose,
+            Direction::Send => p.lose_to_server = lose,
+        }
+        let p = p.run();
+        assert_eq!(p.client.status(), Status::Completed, "{direction:?}");
+        let receiver = match direction {
+            Direction::Receive => p.client.stats(),
+            Direction::Send => &p.results[0].stats,
+        };
+        assert_eq!(
+            (receiver.frames_completed, receiver.frames_dropped),
+            (149, 1)
+        );
+        let d = &receiver.metrics.as_ref().unwrap().decoder;
+        assert_eq!((d.decodable, d.spoiled), (135, 14), "{direction:?}");
+        assert_eq!(
+            (d.key.completed, d.unknown.dropped),
+            (9, 1),
+            "{direction:?}"
+        );
+        assert_eq!(
+            (d.freezes.freezes, d.freezes.longest_freeze_frames),
+            (1, 15)
+        );
+        let sender = match direction {
+            Direction::Receive => &p.results[0].stats,
+            Direction::Send => p.client.stats(),
+        };
+        let report = sender.peer_report.expect("the receiver reported");
+        assert_eq!((report.frames_completed, report.frames_dropped), (149, 1));
+    }
+}

@@ -86,7 +86,7 @@ pub enum Greeting {
 /// let mut request = [0u8; v1::REQUEST_LEN];
 /// let repr = v1::RequestRepr { token: 42, bits_per_second: 1_000_000, frame_rate: 10,
 ///     stream_length_secs: 1, datagram_size: 1000, buffer_depth_ms: 500,
-///     report_interval_ms: 250, consent_timeout_ms: 3000, cookie: None };
+///     report_interval_ms: 250, consent_timeout_ms: 3000, cookie: None, media: None };
 /// repr.emit(false, &mut request).unwrap();
 /// assert!(greeter.handle_datagram(&request));
 /// assert!(greeter.is_owed());
@@ -239,6 +239,7 @@ mod tests {
             report_interval_ms: 250,
             consent_timeout_ms: 3000,
             cookie: None,
+            media: None,
         }
         .emit(join, &mut buf)
         .unwrap();

@@ -36,6 +36,7 @@ mod jitter;
 #[cfg(test)]
 mod marking_tests;
 pub mod metrics;
+pub mod model;
 mod receiver;
 mod record;
 mod sender;

@@ -2,15 +2,16 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::control::{Control, ControlQueue};
-use super::metrics::{FrameAtTick, ReceiveMetrics};
+use super::metrics::{FrameAtTick, FrameShape, ReceiveMetrics};
+use super::model::FrameKind;
 use super::{
     FrameOutcome, FrameRecord, Greeting, InterarrivalJitter, IoPattern, Status, StreamError,
     StreamStats, V1Session,
 };
-use crate::settings::StreamPlan;
+use crate::settings::{FrameSplit, StreamPlan};
 use crate::time::{ticks_to_secs, Timebase};
 use crate::wire::v1::{self, ReportRepr, V1Message};
-use crate::wire::{self, payload, ConnectionId, DataRepr, Datagram};
+use crate::wire::{self, payload, ConnectionId, DataRepr, Datagram, FrameDataRepr};
 
 /// What the receiver does with a payload that fails verification.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -158,6 +159,8 @@ struct Slot {
     datagrams: u64,
     first_delay_ns: Option<i64>,
     last_delay_ns: Option<i64>,
+    /// Frame data: what the first of its datagrams said of the frame.
+    shape: Option<FrameShape>,
 }
 
 /// Send and arrival time of a completed frame, for the jitter columns.
@@ -219,6 +222,15 @@ pub struct FrameReceiver {
 }
 
 impl FrameReceiver {
+    /// Expects v1 frame data (the stream has a frame-size model): keeps the
+    /// decoder's view ([`super::metrics::Decoder`]) from the first tick.
+    pub fn expect_frame_data(mut self) -> Self {
+        if let Some(m) = self.stats.metrics.as_mut() {
+            m.decoder.active = true;
+        }
+        self
+    }
+
     /// A receiver created (listening) at `now`.
     pub fn new(plan: StreamPlan, config: ReceiverConfig, now: Instant) -> Self {
         let slots = plan.ring_slots() as usize;
@@ -475,7 +487,7 @@ impl FrameReceiver {
             sequence: self.head_sequence,
             ..Slot::default()
         });
-        let frame_size = self.plan.frame_size();
+        let frame_size = slot.shape.map_or(self.plan.frame_size(), |s| s.size);
         let outcome = match slot.bytes {
             b if b == frame_size => FrameOutcome::Completed,
             b if b < frame_size => FrameOutcome::Dropped,
@@ -499,6 +511,7 @@ impl FrameReceiver {
                 due: self.plan.frame_offset(slot.sequence),
                 first_delay_ns: slot.first_delay_ns,
                 last_delay_ns: slot.last_delay_ns,
+                shape: slot.shape,
             });
         }
         self.head_sequence += 1;
@@ -553,8 +566,39 @@ impl FrameReceiver {
         }
     }
 
-    fn on_data(&mut self, now: Instant, repr: DataRepr, payload: &[u8]) {
-        let len = (payload.len() + wire::DATA_HEADER_LEN) as u64;
+    /// A frame data datagram: credited as data, and its frame's size and
+    /// kind kept from the first datagram of the frame to arrive.
+    fn on_frame_data(&mut self, now: Instant, repr: FrameDataRepr, payload: &[u8]) {
+        let sequence = u64::try_from(repr.data.sequence_number).unwrap_or(0);
+        let shape = self.shape_of(sequence, &repr);
+        self.on_data(now, repr.data, payload, wire::FRAME_DATA_HEADER_LEN, shape);
+    }
+
+    fn shape_of(&self, sequence: u64, repr: &FrameDataRepr) -> Option<FrameShape> {
+        let kind = FrameKind::from_code(repr.kind)?;
+        let size = u64::from(repr.frame_size);
+        let min = wire::MIN_FRAME_DATA_DATAGRAM as u32;
+        let datagram_size = self.plan.settings().datagram_size;
+        let datagrams = FrameSplit::with_min(size, datagram_size, min)
+            .ok()?
+            .datagram_count();
+        let key = match kind {
+            FrameKind::Key => sequence,
+            FrameKind::Delta => sequence.saturating_sub(u64::from(repr.key_back)),
+            FrameKind::Independent => 0,
+        };
+        Some(FrameShape::new(size, datagrams, kind, key))
+    }
+
+    fn on_data(
+        &mut self,
+        now: Instant,
+        repr: DataRepr,
+        payload: &[u8],
+        header: usize,
+        shape: Option<FrameShape>,
+    ) {
+        let len = (payload.len() + header) as u64;
         self.stats.datagrams_received += 1;
         self.stats.bytes_received += len;
         self.stats.first_received.get_or_insert(now);
@@ -606,7 +650,7 @@ impl FrameReceiver {
         if let Some(metrics) = self.stats.metrics.as_mut().filter(|_| in_stream) {
             metrics.on_datagram(sequence, delay_ns);
             if sequence < self.head_sequence {
-                metrics.on_late(sequence, len);
+                metrics.on_late_shaped(sequence, len, shape);
             }
         }
         let ahead = sequence.wrapping_sub(self.head_sequence);
@@ -614,18 +658,11 @@ impl FrameReceiver {
             self.stats.frames_error += 1;
             return;
         }
-        let index = ahead as usize;
-        while self.ring.len() <= index {
-            let next = self.head_sequence + self.ring.len() as u64;
-            self.ring.push_back(Slot {
-                sequence: next,
-                ..Slot::default()
-            });
-        }
-        let slot = &mut self.ring[index];
+        let slot = self.slot_at(ahead as usize);
         debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;
         slot.datagrams += 1;
+        slot.shape = slot.shape.or(shape);
         if !plausible {
             return;
         }
@@ -634,6 +671,18 @@ impl FrameReceiver {
         slot.receiver_ticks = arrival_ticks;
         slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
         slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
+    }
+
+    /// The ring's slot `index` frames after the head, grown to it.
+    fn slot_at(&mut self, index: usize) -> &mut Slot {
+        while self.ring.len() <= index {
+            let next = self.head_sequence + self.ring.len() as u64;
+            self.ring.push_back(Slot {
+                sequence: next,
+                ..Slot::default()
+            });
+        }
+        &mut self.ring[index]
     }
 
     fn finish_metrics(&mut self) {
@@ -720,7 +769,10 @@ impl IoPattern for FrameReceiver {
             return;
         }
         match wire::parse(datagram) {
-            Ok(Datagram::Data(repr, payload)) => self.on_data(now, repr, payload),
+            Ok(Datagram::Data(repr, payload)) => {
+                self.on_data(now, repr, payload, wire::DATA_HEADER_LEN, None)
+            }
+            Ok(Datagram::FrameData(repr, payload)) => self.on_frame_data(now, repr, payload),
             Ok(Datagram::ConnectionId(id)) => self.connection_id = Some(id),
             Ok(Datagram::V1(message)) => self.on_v1(message),
             Ok(Datagram::Start) => self.stats.datagrams_ignored += 1,

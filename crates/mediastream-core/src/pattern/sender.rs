@@ -1,11 +1,12 @@
 use std::time::{Duration, Instant};
 
 use super::control::{Control, ControlQueue};
+use super::model::{Frame, FrameKind, FrameModel};
 use super::{Greeting, IoPattern, Status, StreamError, StreamStats, Transmit, V1Session};
-use crate::settings::StreamPlan;
+use crate::settings::{FrameSplit, StreamPlan};
 use crate::time::Timebase;
 use crate::wire::v1::{EndRepr, ReportRepr, V1Message, FEATURE_REPORT_BLOCKS};
-use crate::wire::{self, DataRepr, Datagram};
+use crate::wire::{self, DataRepr, Datagram, FrameDataRepr, MIN_FRAME_DATA_DATAGRAM};
 
 /// Options of a [`FrameSender`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,11 @@ pub struct FrameSender {
     linger_until: Option<Instant>,
     status: Status,
     stats: StreamStats,
+    /// A frame-size model (v1 frame data): frames vary and every datagram
+    /// says its frame's size, kind and its index.
+    model: Option<FrameModel>,
+    /// The frame being sent and how it splits.
+    current: (Frame, FrameSplit),
 }
 
 impl FrameSender {
@@ -98,7 +104,38 @@ impl FrameSender {
             linger_until: None,
             status: Status::Running,
             stats: StreamStats::default(),
+            model: None,
+            current: (
+                Frame::new(plan.frame_size(), FrameKind::Independent, 0),
+                *plan.split(),
+            ),
         }
+    }
+
+    /// Sends frames of `model` (resolved for this sender's plan) as v1
+    /// frame data datagrams, which only a receiver that asked for them
+    /// (a v1 request with a model) understands.
+    pub fn with_model(mut self, model: FrameModel) -> Self {
+        self.model = Some(model);
+        self.load_frame();
+        self
+    }
+
+    /// The frame being sent (or next to be).
+    fn load_frame(&mut self) {
+        let Some(model) = &self.model else {
+            return;
+        };
+        let frame = model.frame(self.next_sequence);
+        let min = MIN_FRAME_DATA_DATAGRAM as u32;
+        // A resolved model's frames always split (MIN_MODEL_DATAGRAM).
+        if let Ok(split) = FrameSplit::with_min(frame.size, model.datagram_size(), min) {
+            self.current = (frame, split);
+        }
+    }
+
+    fn split(&self) -> &FrameSplit {
+        &self.current.1
     }
 
     /// The plan this sender follows.
@@ -116,12 +153,12 @@ impl FrameSender {
     fn chunks(&self) -> u64 {
         let steps = self.config.spread.as_nanos() / SPREAD_STEP.as_nanos();
         let steps = u64::try_from(steps).unwrap_or(u64::MAX).max(1);
-        steps.min(self.plan.split().datagram_count())
+        steps.min(self.split().datagram_count())
     }
 
     /// The sub-burst datagram `index` of a frame belongs to.
     fn chunk_of(&self, index: u64) -> u64 {
-        let count = self.plan.split().datagram_count().max(1);
+        let count = self.split().datagram_count().max(1);
         (u128::from(index) * u128::from(self.chunks()) / u128::from(count)) as u64
     }
 
@@ -167,6 +204,7 @@ impl FrameSender {
         }
         self.stats.frames_skipped += n - self.next_sequence;
         self.next_sequence = n;
+        self.load_frame();
     }
 
     fn all_sent(&self) -> bool {
@@ -182,7 +220,7 @@ impl FrameSender {
     }
 
     fn emit_data(&mut self, now: Instant, buf: &mut [u8]) -> usize {
-        let split = self.plan.split();
+        let split = *self.split();
         let size = split.size_of(self.next_index).unwrap_or(split.largest()) as usize;
         let repr = DataRepr {
             sequence_number: self.next_sequence as i64,
@@ -194,7 +232,11 @@ impl FrameSender {
             "poll_transmit needs a buffer of {size} bytes, got {}",
             buf.len()
         );
-        let written = repr.emit_datagram(buf, size).unwrap_or(0);
+        let written = match self.model {
+            None => repr.emit_datagram(buf, size),
+            Some(_) => self.frame_repr(repr).emit_datagram(buf, size),
+        }
+        .unwrap_or(0);
         self.stats.datagrams_sent += 1;
         self.stats.bytes_sent += written as u64;
         self.stats.first_sent.get_or_insert(now);
@@ -203,12 +245,29 @@ impl FrameSender {
         if self.next_index == split.datagram_count() {
             self.next_index = 0;
             self.next_sequence += 1;
+            self.load_frame();
             self.stats.frames_sent += 1;
             if self.all_sent() {
                 self.on_last_frame(now);
             }
         }
         written
+    }
+
+    fn frame_repr(&self, data: DataRepr) -> FrameDataRepr {
+        let (frame, _) = self.current;
+        let back = self.next_sequence.saturating_sub(frame.key);
+        FrameDataRepr::new(
+            data,
+            u32::try_from(frame.size).unwrap_or(u32::MAX),
+            u32::try_from(self.next_index).unwrap_or(u32::MAX),
+            frame.kind.code(),
+            if frame.kind == FrameKind::Delta {
+                u32::try_from(back).unwrap_or(u32::MAX)
+            } else {
+                0
+            },
+        )
     }
 
     fn on_last_frame(&mut self, now: Instant) {
@@ -299,13 +358,21 @@ impl IoPattern for FrameSender {
         max_segments: usize,
     ) -> Option<Transmit> {
         let first = self.poll_transmit(now, buf)?;
+        // A model's frames may use larger datagrams than the plan's
+        // frame: keep a run within the bytes the caller's batching allows.
+        let plan_max = self.plan.max_datagram();
+        let max_segments = if first > plan_max {
+            (max_segments * plan_max / first).clamp(1, max_segments)
+        } else {
+            max_segments
+        };
         let chunk = self.chunk_of(self.next_index.saturating_sub(1));
         let mut len = first;
         let mut segments = 1;
         // Only data continues a run: the rest of the same frame, while the
         // datagrams keep the first one's size (a shorter one ends the run).
         while segments < max_segments && self.next_index > 0 && !self.status.is_finished() {
-            let Some(next) = self.plan.split().size_of(self.next_index) else {
+            let Some(next) = self.split().size_of(self.next_index) else {
                 break;
             };
             let next = next as usize;

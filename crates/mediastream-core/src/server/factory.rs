@@ -1,6 +1,8 @@
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::StreamRequest;
+use crate::pattern::model::{FrameSizes, Trace};
 use crate::pattern::{
     FrameReceiver, FrameSender, IoPattern, ReceiverConfig, Role, SenderConfig, Verify,
 };
@@ -37,7 +39,7 @@ pub trait ConnectedSocketFactory: Send + Sync {
 /// The default factory: a [`FrameSender`] when the server sends, a
 /// [`FrameReceiver`] when it receives, greeting the client with a
 /// connection id (plain START) or an ACCEPT (v1).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PatternFactory {
     /// Payload verification for receiving streams.
@@ -52,6 +54,9 @@ pub struct PatternFactory {
     /// Receiving streams keep a per-frame timeline (see
     /// [`ReceiverConfig::timeline`]).
     pub timeline: bool,
+    /// The trace this server replays when a REQUEST asks for `trace`
+    /// (the client's file stays with the client); `None` refuses those.
+    pub trace: Option<Arc<Trace>>,
 }
 
 impl Default for PatternFactory {
@@ -62,7 +67,30 @@ impl Default for PatternFactory {
             send_ahead: SenderConfig::default().send_ahead,
             spread: Duration::ZERO,
             timeline: false,
+            trace: None,
         }
+    }
+}
+
+impl PatternFactory {
+    /// The sender for a request: frame data of its model when it asked
+    /// for one.
+    fn sender(&self, request: &StreamRequest, now: Instant) -> Result<FrameSender, String> {
+        let config = SenderConfig {
+            send_ahead: self.send_ahead,
+            greeting: request.greeting(),
+            v1: request.v1,
+            timebase: self.timebase,
+            spread: self.spread,
+        };
+        let tx = FrameSender::new(request.plan, config, now);
+        let Some(media) = &request.media else {
+            return Ok(tx);
+        };
+        let model = FrameSizes::from_request(media, self.trace.as_deref())
+            .and_then(|sizes| sizes.resolve(&request.plan))
+            .map_err(|e| e.to_string())?;
+        Ok(tx.with_model(model))
     }
 }
 
@@ -72,31 +100,31 @@ impl ConnectedSocketFactory for PatternFactory {
         request: &StreamRequest,
         now: Instant,
     ) -> Result<Box<dyn IoPattern + Send>, String> {
-        let greeting = request.greeting();
         Ok(match request.key.role {
-            Role::Sender => Box::new(FrameSender::new(
-                request.plan,
-                SenderConfig {
-                    send_ahead: self.send_ahead,
-                    greeting,
-                    v1: request.v1,
-                    timebase: self.timebase,
-                    spread: self.spread,
-                },
-                now,
-            )),
-            Role::Receiver => Box::new(FrameReceiver::new(
-                request.plan,
-                ReceiverConfig {
-                    verify: self.verify,
-                    record_frames: false,
-                    timebase: self.timebase,
-                    greeting,
-                    v1: request.v1,
-                    timeline: self.timeline,
-                },
-                now,
-            )),
+            Role::Sender => Box::new(self.sender(request, now)?),
+            Role::Receiver => Box::new(self.receiver(request, now)),
         })
+    }
+}
+
+impl PatternFactory {
+    fn receiver(&self, request: &StreamRequest, now: Instant) -> FrameReceiver {
+        let greeting = request.greeting();
+        let rx = FrameReceiver::new(
+            request.plan,
+            ReceiverConfig {
+                verify: self.verify,
+                record_frames: false,
+                timebase: self.timebase,
+                greeting,
+                v1: request.v1,
+                timeline: self.timeline,
+            },
+            now,
+        );
+        match request.media {
+            Some(_) => rx.expect_frame_data(),
+            None => rx,
+        }
     }
 }

@@ -352,6 +352,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             plan,
             v1: None,
             connection_id: self.new_connection_id(),
+            media: None,
         };
         self.admit(request, d.now)
     }
@@ -556,19 +557,39 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Server<M, F> {
             plan,
             v1: Some(session),
             connection_id: self.new_connection_id(),
+            media: r.media,
         };
+        self.admit_or_refuse(d, role, r.token, request)
+    }
+
+    /// Admits a verified request, or refuses it saying why.
+    fn admit_or_refuse(
+        &self,
+        d: &Received<'_>,
+        role: Role,
+        token: u64,
+        request: StreamRequest,
+    ) -> Handled {
+        let media = request.media.is_some();
         match self.admit(request, d.now) {
+            Handled::Ignored(Ignored::FactoryFailed) if media => self.refuse(
+                d,
+                role,
+                token,
+                RefuseCode::BadParameters,
+                "no such frame-size model here: no trace to replay, or the model does not fit the stream",
+            ),
             Handled::Ignored(Ignored::Busy) => self.refuse(
                 d,
                 role,
-                r.token,
+                token,
                 RefuseCode::Busy,
                 "server at its stream limit; retry later",
             ),
             Handled::Ignored(Ignored::ExitLimit) => self.refuse(
                 d,
                 role,
-                r.token,
+                token,
                 RefuseCode::Busy,
                 "server is finishing its last streams",
             ),
@@ -876,7 +897,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> ListenerHandler for Server
                 let h = self.on_request(&d, r, Role::Receiver);
                 self.note_dropped(&d, Role::Receiver, h)
             }
-            Ok(Datagram::Data(..)) | Ok(Datagram::V1(V1Message::End(_))) => {
+            Ok(Datagram::Data(..))
+            | Ok(Datagram::FrameData(..))
+            | Ok(Datagram::V1(V1Message::End(_))) => {
                 self.deliver(&d, StreamKey::receiver(d.remote))
             }
             Ok(Datagram::V1(V1Message::Report(_))) => self.deliver(&d, StreamKey::sender(d.remote)),

@@ -224,6 +224,7 @@ fn request_with(join: bool, token: u64, edit: impl FnOnce(&mut RequestRepr)) -> 
         report_interval_ms: 250,
         consent_timeout_ms: 3000,
         cookie: None,
+        media: None,
     };
     edit(&mut r);
     let mut buf = vec![0u8; v1::REQUEST_LEN];
@@ -619,6 +620,7 @@ fn endpoint(role: Role, port: u16, now: Instant) -> AwaitingEndpoint {
             plan,
             v1: None,
             connection_id: ConnectionId::from_u128(port.into()),
+            media: None,
         },
         received: now,
     }

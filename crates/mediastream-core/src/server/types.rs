@@ -96,6 +96,8 @@ pub struct StreamRequest {
     pub v1: Option<V1Session>,
     /// The id announced to the client.
     pub connection_id: ConnectionId,
+    /// v1: the frame-size model the request asked for (frame data).
+    pub media: Option<crate::wire::MediaRequest>,
 }
 
 impl StreamRequest {

@@ -21,7 +21,13 @@ impl FrameSplit {
     /// Splits a frame of `frame_size` bytes (at least 27) into datagrams of
     /// at most `datagram_size` bytes (at least 27).
     pub fn new(frame_size: u64, datagram_size: u32) -> Result<Self, SettingsError> {
-        let min = MIN_DATA_DATAGRAM as u64;
+        Self::with_min(frame_size, datagram_size, MIN_DATA_DATAGRAM as u32)
+    }
+
+    /// The same rule with another smallest datagram: `min` bytes (a frame
+    /// data datagram's is 41, its header and a payload byte).
+    pub fn with_min(frame_size: u64, datagram_size: u32, min: u32) -> Result<Self, SettingsError> {
+        let min = u64::from(min);
         let max = u64::from(datagram_size);
         if max < min {
             return Err(SettingsError::OutOfRange {

@@ -99,7 +99,7 @@ impl fmt::Debug for ClientOptions {
 /// let mut options = ClientOptions::new("127.0.0.1:4444".parse().unwrap());
 /// options.pattern = Some(Arc::new(|_index: usize, config: &ClientConfig, now| {
 ///     // The built-in session; a real factory would wrap it or replace it.
-///     let session = ClientSession::new(*config, now)?;
+///     let session = ClientSession::new(config.clone(), now)?;
 ///     Ok(Box::new(session) as Box<dyn IoPattern + Send>)
 /// }));
 /// ```

@@ -72,15 +72,13 @@ impl ClientStream {
         local: SocketAddr,
         start: Instant,
     ) -> io::Result<Self> {
-        let config = ClientConfig {
-            token: token_for(config.token, index),
-            ..*config
-        };
+        let mut config = config.clone();
+        config.token = token_for(config.token, index);
         let plan = config.plan()?;
         let pattern = match &options.pattern {
             Some(factory) => Pattern::Custom(factory.create(index, &config, start)?),
             None => Pattern::Session(Box::new(
-                ClientSession::new(config, start)?.with_key(options.key.clone()),
+                ClientSession::new(config.clone(), start)?.with_key(options.key.clone()),
             )),
         };
         Ok(Self {

@@ -14,6 +14,8 @@
 mod connection_id;
 mod data;
 mod error;
+mod frame_data;
+mod media;
 pub mod payload;
 mod start;
 pub mod v1;
@@ -21,6 +23,13 @@ pub mod v1;
 pub use connection_id::{ConnectionId, ConnectionIdPacket, CONNECTION_ID_LEN};
 pub use data::{DataPacket, DataRepr, DATA_HEADER_LEN, MIN_DATA_DATAGRAM};
 pub use error::WireError;
+pub use frame_data::{
+    FrameDataPacket, FrameDataRepr, FLAG_FRAME_DATA, FRAME_DATA_HEADER_LEN, MIN_FRAME_DATA_DATAGRAM,
+};
+pub use media::{
+    MediaModel, MediaRequest, MEDIA_GOP_MILLIS, MEDIA_LEN, MEDIA_OFFSET, MEDIA_TRACE_SCALE,
+    MEDIA_TRACE_STOP,
+};
 pub use start::{emit_start, START};
 
 /// The largest UDP payload over IPv4 (65535 - 20 - 8). A receiver accepts
@@ -43,6 +52,8 @@ pub enum Datagram<'a> {
     Data(DataRepr, &'a [u8]),
     /// A datagram of our extension.
     V1(v1::V1Message<'a>),
+    /// A v1 frame data datagram (PROTOCOL.md): header fields and payload.
+    FrameData(FrameDataRepr, &'a [u8]),
 }
 
 /// Classifies and parses one datagram.
@@ -59,6 +70,13 @@ pub fn parse(bytes: &[u8]) -> Result<Datagram<'_>, WireError> {
             let packet = DataPacket::new_checked(bytes)?;
             Ok(Datagram::Data(
                 DataRepr::parse(&packet),
+                packet.into_payload(),
+            ))
+        }
+        FLAG_FRAME_DATA => {
+            let packet = FrameDataPacket::new_checked(bytes)?;
+            Ok(Datagram::FrameData(
+                FrameDataRepr::parse(&packet),
                 packet.into_payload(),
             ))
         }

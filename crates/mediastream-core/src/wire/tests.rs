@@ -48,6 +48,44 @@ fn data_datagram_layout() {
 }
 
 #[test]
+fn frame_data_datagram_layout() {
+    let data = DataRepr {
+        sequence_number: 7,
+        timestamp: 0x0102_0304_0506_0708,
+        frequency: 1_000_000_000,
+    };
+    let repr = FrameDataRepr::new(data, 0x0001_2345, 3, 2, 6);
+    let mut buf = [0xee; 48];
+    assert_eq!(repr.emit_datagram(&mut buf, 44), Some(44));
+    #[rustfmt::skip]
+    let expected: [u8; 44] = [
+        0x00, 0x30,                                     // flag: frame data
+        0x07, 0, 0, 0, 0, 0, 0, 0,                      // sequence number 7
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, // timestamp
+        0x00, 0xca, 0x9a, 0x3b, 0, 0, 0, 0,             // 1 GHz
+        0x45, 0x23, 0x01, 0x00,                         // frame size 0x12345
+        0x03, 0, 0, 0,                                  // datagram index 3
+        0x02, 0x00,                                     // delta, reserved
+        0x06, 0, 0, 0,                                  // keyframe 6 frames back
+        0x00, 0x00, 0x01, 0x00,                         // pattern
+    ];
+    assert_eq!(&buf[..44], &expected);
+    assert_eq!(buf[44], 0xee, "nothing written past the datagram");
+    assert_eq!(
+        parse(&buf[..44]),
+        Ok(Datagram::FrameData(repr, &expected[40..]))
+    );
+    assert_eq!(
+        parse(&buf[..40]),
+        Err(WireError::Truncated {
+            what: "frame data",
+            len: 40,
+            need: 41
+        })
+    );
+}
+
+#[test]
 fn malformed_datagrams_give_typed_errors() {
     assert_eq!(
         parse(b""),
@@ -131,13 +169,33 @@ proptest! {
             Ok(Datagram::ConnectionId(_)) => prop_assert_eq!(bytes.len(), CONNECTION_ID_LEN),
             Ok(Datagram::Data(_, payload)) => prop_assert_eq!(payload.len() + DATA_HEADER_LEN, bytes.len()),
             Ok(Datagram::V1(_)) => prop_assert!(v1::EXTENSION_FLAGS.contains(&read_flag(&bytes).unwrap())),
+            Ok(Datagram::FrameData(_, payload)) => prop_assert_eq!(payload.len() + FRAME_DATA_HEADER_LEN, bytes.len()),
             Err(_) => {}
         }
     }
 
     #[test]
+    fn frame_data_round_trips(
+        seq in any::<i64>(), ts in any::<i64>(), freq in any::<i64>(),
+        size in any::<u32>(), index in any::<u32>(), kind in any::<u8>(), back in any::<u32>(),
+        len in MIN_FRAME_DATA_DATAGRAM..2000,
+    ) {
+        let data = DataRepr { sequence_number: seq, timestamp: ts, frequency: freq };
+        let repr = FrameDataRepr::new(data, size, index, kind, back);
+        let mut buf = vec![0u8; 2000];
+        prop_assert_eq!(repr.emit_datagram(&mut buf, len), Some(len));
+        match parse(&buf[..len]) {
+            Ok(Datagram::FrameData(parsed, payload)) => {
+                prop_assert_eq!(parsed, repr);
+                prop_assert_eq!(payload::verify(payload), Ok(()));
+            }
+            other => prop_assert!(false, "expected frame data, got {:?}", other),
+        }
+    }
+
+    #[test]
     fn flagged_prefixes_parse_without_panic(
-        flag in prop_oneof![Just(0u16), Just(0x1000u16), any::<u16>()],
+        flag in prop_oneof![Just(0u16), Just(0x1000u16), Just(FLAG_FRAME_DATA), any::<u16>()],
         rest in proptest::collection::vec(any::<u8>(), 0..64),
     ) {
         let mut bytes = flag.to_le_bytes().to_vec();
@@ -187,6 +245,32 @@ mod v1_messages {
             report_interval_ms: 250,
             consent_timeout_ms: 3000,
             cookie: None,
+            media: None,
+        }
+    }
+
+    /// The media fields (59..91) and the feature byte (111) share the
+    /// padding of one REQUEST: each reads back as written, neither
+    /// overwrites the other.
+    #[test]
+    fn media_fields_and_feature_flags_share_a_request() {
+        use crate::wire::media::{MediaModel, MediaRequest};
+        let mut media = MediaRequest::new(MediaModel::Gop);
+        media.gop_interval = 30;
+        media.key_ratio_milli = 8_000;
+        media.seed = u64::MAX;
+        let mut r = request();
+        r.media = Some(media);
+        let mut buf = [0u8; REQUEST_LEN];
+        assert_eq!(r.emit(false, &mut buf), Some(REQUEST_LEN));
+        assert_eq!(v1::request_features(&buf), v1::FEATURE_REPORT_BLOCKS);
+        assert!(
+            buf[91..111].iter().all(|&b| b == 0),
+            "padding between stays zero"
+        );
+        match parse(&buf) {
+            Ok(Datagram::V1(V1Message::Request(back))) => assert_eq!(back, r),
+            other => panic!("{other:?}"),
         }
     }
 

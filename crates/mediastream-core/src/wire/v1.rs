@@ -97,6 +97,9 @@ pub struct RequestRepr {
     /// The cookie of the server's CHALLENGE, echoed; `None` (zeros on the
     /// wire) in a first request.
     pub cookie: Option<Cookie>,
+    /// The frame-size model asked for: the stream is sent as frame data
+    /// (`None`, zeros on the wire: plain data, as before).
+    pub media: Option<super::MediaRequest>,
 }
 
 /// Why a server refused a request.
@@ -370,6 +373,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 report_interval_ms: r.u32(),
                 consent_timeout_ms: r.u32(),
                 cookie: Some(r.take::<COOKIE_LEN>()).filter(|c| c.iter().any(|&b| b != 0)),
+                media: super::MediaRequest::read(bytes),
             };
             Ok(if flag == FLAG_REQUEST {
                 V1Message::Request(repr)
@@ -535,6 +539,9 @@ impl RequestRepr {
         // This build reads REPORT blocks.
         w.at = REQUEST_FLAGS_OFFSET;
         w.u8(FEATURE_REPORT_BLOCKS);
+        if let Some(media) = &self.media {
+            media.write(w.bytes);
+        }
         Some(REQUEST_LEN)
     }
 }

@@ -31,6 +31,9 @@ pub struct Checked {
 /// Checks every argument, in the order the errors have always come in,
 /// but for `--spin-us`, which once came after the plain START stream was
 /// checked against the limits (by `build`) and now comes before.
+// Library option types are built with default() and assigned field by
+// field (they are becoming #[non_exhaustive]).
+#[allow(clippy::field_reassign_with_default)]
 pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     let listen = listen(args)?;
     counts(args)?;
@@ -62,6 +65,7 @@ pub fn check(args: &ServerArgs) -> Result<Checked, CliError> {
     factory.spread = Duration::from_millis(args.frame_spread.into());
     factory.timebase = mediastream_core::sys::host_timebase();
     factory.timeline = args.timeline;
+    factory.trace = server_trace(args.frame_sizes.as_deref())?;
     let mut options = ServerOptions::new(listen);
     options.shards = args.shards;
     options.socket_buffer = args.socket_buffer;
@@ -220,4 +224,19 @@ fn admission_of(args: &ServerArgs) -> Result<(Limits, Admission), CliError> {
     admission.max_buffer_bytes = args.max_buffer_bytes;
     admission.receive_memory = args.receive_memory;
     Ok((limits, admission))
+}
+
+/// `--frame-sizes trace:FILE`: the only model a server holds itself.
+fn server_trace(
+    spec: Option<&str>,
+) -> Result<Option<std::sync::Arc<mediastream_core::pattern::model::Trace>>, CliError> {
+    use mediastream_core::pattern::model::FrameSizes;
+    match spec.map(crate::media::frame_sizes).transpose()? {
+        None => Ok(None),
+        Some(FrameSizes::Trace(t)) => Ok(Some(std::sync::Arc::new(t))),
+        Some(_) => Err(CliError::Usage(
+            "--frame-sizes on a server takes only trace:FILE (clients ask for the other models)"
+                .into(),
+        )),
+    }
 }

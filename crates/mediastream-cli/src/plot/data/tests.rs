@@ -93,6 +93,7 @@ fn a_gap_in_sequence_numbers_ends_a_freeze() {
         outcome,
         first_ms: None,
         last_ms: None,
+        key: false,
     };
     let frames = [
         f(1, Outcome::Dropped),
@@ -202,4 +203,22 @@ fn quantiles_are_nearest_rank() {
     assert_eq!(quantile(&v, 0.99), Some(99.0));
     assert_eq!(quantile(&v, 1.0), Some(100.0));
     assert_eq!(quantile(&[], 0.5), None);
+}
+
+#[test]
+fn keyframes_are_read_from_the_timeline_kind() {
+    let text = doc(&["completed", "completed", "completed"])
+        .replacen(
+            r#""datagrams": 3}"#,
+            r#""datagrams": 3, "size": 9000, "kind": "key"}"#,
+            1,
+        )
+        .replacen(
+            r#""datagrams": 3}"#,
+            r#""datagrams": 3, "kind": "delta"}"#,
+            1,
+        );
+    let d = parse(&text, "gop.json", None).unwrap();
+    let keys: Vec<bool> = d.frames.iter().map(|f| f.key).collect();
+    assert_eq!(keys, [true, false, false]);
 }

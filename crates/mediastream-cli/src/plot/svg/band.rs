@@ -8,13 +8,13 @@ use super::super::data::{num, Freeze, Outcome, PlotData};
 use super::parts::{chart, heading, mesh, row_bar, row_name, seconds, Chart, Room};
 use super::style::{
     anchored, bold, font, text_width, BAND_BACK, DROPPED_BAR, DROPPED_MARKER, FREEZE, FREEZE_TEXT,
-    LATE, MUTED,
+    KEYFRAME, LATE, MUTED,
 };
 use super::{err, Area, Fallible, Scale};
 
 pub fn draw(area: &Area, data: &PlotData, s: &Scale) -> Fallible {
     let (caption, plot) = area.split_vertically(26);
-    summary(&caption, &data.freezes)?;
+    summary(&caption, data)?;
     let room = Room {
         top: 2,
         bottom: 0,
@@ -49,10 +49,12 @@ pub fn draw(area: &Area, data: &PlotData, s: &Scale) -> Fallible {
 
 /// The heading and the freezes in one line: how many, how long in all,
 /// the longest.
-fn summary(caption: &Area, freezes: &[Freeze]) -> Fallible {
+fn summary(caption: &Area, data: &PlotData) -> Fallible {
+    let freezes = &data.freezes;
     let frozen_ms = freezes.iter().map(|f| f.ms()).fold(0.0, |a, b| a + b);
     let longest = freezes.iter().max_by_key(|f| f.frames);
     let x = heading(caption, "Loss and freezes", 4)?;
+    let keys = data.frames.iter().filter(|f| f.key).count();
     let mut text = format!(
         "{} freeze(s): runs of frames not shown on time (dropped or late), {} ms frozen in all",
         freezes.len(),
@@ -64,6 +66,9 @@ fn summary(caption: &Area, freezes: &[Freeze]) -> Fallible {
             l.frames,
             num(l.ms())
         ));
+    }
+    if keys > 0 {
+        text.push_str(&format!("; {keys} keyframe(s) marked along the top"));
     }
     caption
         .draw(&Text::new(text, (x, 5), font(13.0, MUTED)))
@@ -98,6 +103,15 @@ fn bars(chart: &mut Chart, data: &PlotData, s: &Scale, min_w: f64) -> Fallible {
     let freeze_bar = bar(0.0, FREEZE);
     chart
         .draw_series(data.freezes.iter().map(|f| freeze_bar(f.start_s, f.end_s)))
+        .map_err(err)?;
+    // Keyframes (frame data streams): thin marks along the band's top.
+    let keys = data.frames.iter().filter(|f| f.key);
+    chart
+        .draw_series(
+            keys.map(|f| {
+                Rectangle::new([(f.due_s, 2.9), (f.due_s + min_w, 3.0)], KEYFRAME.filled())
+            }),
+        )
         .map_err(err)?;
     Ok(())
 }

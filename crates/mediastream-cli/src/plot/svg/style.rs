@@ -16,6 +16,8 @@ pub const DROPPED_MARKER: RGBColor = RGBColor(200, 30, 45);
 pub const DROPPED_BAR: RGBColor = RGBColor(226, 74, 74);
 pub const DROPPED_LANE: RGBColor = RGBColor(252, 238, 238);
 pub const FREEZE: RGBColor = RGBColor(236, 160, 20);
+/// Keyframe marks along the top of the loss band.
+pub const KEYFRAME: RGBColor = RGBColor(20, 110, 60);
 pub const FREEZE_TEXT: RGBColor = RGBColor(150, 95, 0);
 pub const BAND_BACK: RGBColor = RGBColor(244, 246, 244);
 pub const P50: RGBColor = RGBColor(60, 60, 60);

@@ -3,10 +3,12 @@
 //! burst/gap summary, the playout view (late frames, freezes) and an
 //! optional per-frame timeline. Definitions and formulas: docs/metrics.md.
 
+mod decoder;
 mod delay;
 mod loss_runs;
 mod playout;
 
+pub use decoder::{Decoder, KindCounts};
 pub use delay::{Bucket, DelayHistogram};
 pub use loss_runs::{LossRuns, GMIN};
 pub use playout::Playout;
@@ -14,6 +16,7 @@ pub use playout::Playout;
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use super::model::FrameKind;
 use super::FrameOutcome;
 
 /// Frames kept in a timeline at most (an hour at 277 frames/s); the
@@ -50,6 +53,38 @@ pub struct TimelineFrame {
     pub last_delay_ns: Option<i64>,
     /// Datagrams that arrived before its tick.
     pub datagrams: u32,
+    /// Frame data only: the frame's size and kind as its datagrams said
+    /// (`None` when none arrived before its tick).
+    pub shape: Option<FrameShape>,
+    /// Frame data only: whether a decoder could show it.
+    pub decodable: Option<bool>,
+}
+
+/// What a frame data datagram says of its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FrameShape {
+    /// Bytes, headers included.
+    pub size: u64,
+    /// Datagrams it is split into.
+    pub datagrams: u64,
+    /// Its kind.
+    pub kind: FrameKind,
+    /// The sequence number of its keyframe (itself for a keyframe; 0 for
+    /// an independent frame).
+    pub key: u64,
+}
+
+impl FrameShape {
+    /// A frame of `size` bytes in `datagrams` datagrams.
+    pub fn new(size: u64, datagrams: u64, kind: FrameKind, key: u64) -> Self {
+        Self {
+            size,
+            datagrams,
+            kind,
+            key,
+        }
+    }
 }
 
 /// Datagram-level counts. The wire numbers frames, not datagrams, so a
@@ -95,6 +130,11 @@ struct Rendered {
     datagrams: u64,
     dropped: bool,
     timeline_index: Option<usize>,
+    expected_bytes: u64,
+    expected_datagrams: u64,
+    kind: Option<FrameKind>,
+    /// Its shape came with a late datagram.
+    learned: bool,
 }
 
 /// Bytes one kept rendered frame takes (for memory bounds).
@@ -117,6 +157,10 @@ pub struct ReceiveMetrics {
     pub loss_runs: LossRuns,
     /// Late frames and freezes.
     pub playout: Playout,
+    /// The decoder's view (frame data streams: `decoder.active`).
+    pub decoder: Decoder,
+    /// Bytes of the frames complete at their tick (goodput).
+    pub completed_bytes: u64,
     /// Per-frame outcomes and delays, when asked for.
     pub timeline: Option<Vec<TimelineFrame>>,
     /// The timeline stopped at [`TIMELINE_LIMIT`] frames.
@@ -146,6 +190,9 @@ pub struct FrameAtTick {
     pub first_delay_ns: Option<i64>,
     /// See `first_delay_ns`.
     pub last_delay_ns: Option<i64>,
+    /// Frame data: what its datagrams said of it (`None`: the plan's
+    /// frame, or nothing arrived).
+    pub shape: Option<FrameShape>,
 }
 
 impl ReceiveMetrics {
@@ -161,6 +208,8 @@ impl ReceiveMetrics {
             datagrams: DatagramCounts::default(),
             loss_runs: LossRuns::default(),
             playout: Playout::default(),
+            decoder: Decoder::default(),
+            completed_bytes: 0,
             timeline: timeline.then(Vec::new),
             timeline_truncated: false,
             frame_size,
@@ -204,21 +253,40 @@ impl ReceiveMetrics {
             self.frame_last_delay.record(d);
         }
         let dropped = frame.outcome == FrameOutcome::Dropped;
+        if frame.outcome == FrameOutcome::Completed {
+            self.completed_bytes += frame.bytes;
+        }
         self.playout.on_tick(!dropped);
-        let timeline_index = self.push_timeline(&frame);
+        let decodable = self.decoder.active.then(|| {
+            let (kind, key) = match frame.shape {
+                Some(s) => (Some(s.kind), s.key),
+                // A complete frame of plain data (a peer that does not
+                // send frame data): decodable alone.
+                None if !dropped => (Some(FrameKind::Independent), 0),
+                None => (None, 0),
+            };
+            self.decoder.on_tick(frame.sequence, kind, key, !dropped)
+        });
+        let timeline_index = self.push_timeline(&frame, decodable);
         self.rendered.push_back(Rendered {
             sequence: frame.sequence,
             bytes: frame.bytes,
             datagrams: frame.datagrams,
             dropped,
             timeline_index,
+            expected_bytes: frame.shape.map_or(self.frame_size, |s| s.size),
+            expected_datagrams: frame
+                .shape
+                .map_or(self.datagrams_per_frame, |s| s.datagrams),
+            kind: frame.shape.map(|s| s.kind),
+            learned: false,
         });
         while self.rendered.len() > self.keep {
             self.retire_oldest();
         }
     }
 
-    fn push_timeline(&mut self, frame: &FrameAtTick) -> Option<usize> {
+    fn push_timeline(&mut self, frame: &FrameAtTick, decodable: Option<bool>) -> Option<usize> {
         let timeline = self.timeline.as_mut()?;
         if timeline.len() >= TIMELINE_LIMIT {
             self.timeline_truncated = true;
@@ -235,6 +303,8 @@ impl ReceiveMetrics {
             first_delay_ns: frame.first_delay_ns,
             last_delay_ns: frame.last_delay_ns,
             datagrams: u32::try_from(frame.datagrams).unwrap_or(u32::MAX),
+            shape: frame.shape,
+            decodable,
         });
         Some(timeline.len() - 1)
     }
@@ -242,6 +312,12 @@ impl ReceiveMetrics {
     /// An intact datagram of `bytes` for frame `sequence`, which has
     /// already been rendered; true when it was still matched.
     pub fn on_late(&mut self, sequence: u64, bytes: u64) -> bool {
+        self.on_late_shaped(sequence, bytes, None)
+    }
+
+    /// [`on_late`](Self::on_late) for a frame data datagram: a frame of
+    /// which nothing came in time learns its size from it.
+    pub fn on_late_shaped(&mut self, sequence: u64, bytes: u64, shape: Option<FrameShape>) -> bool {
         let Some(front) = self.rendered.front().map(|r| r.sequence) else {
             return false;
         };
@@ -252,11 +328,19 @@ impl ReceiveMetrics {
             return false;
         };
         self.datagrams.late += 1;
+        if let (None, false, Some(shape)) = (frame.kind, frame.learned, shape) {
+            frame.expected_bytes = shape.size;
+            frame.expected_datagrams = shape.datagrams;
+            frame.learned = true;
+        }
         frame.bytes += bytes;
         frame.datagrams += 1;
-        if frame.dropped && frame.bytes == self.frame_size {
+        if frame.dropped && frame.bytes == frame.expected_bytes {
             frame.dropped = false;
             self.playout.late_frames += 1;
+            if self.decoder.active {
+                self.decoder.on_late(frame.kind);
+            }
             if let (Some(i), Some(timeline)) = (frame.timeline_index, self.timeline.as_mut()) {
                 timeline[i].outcome = TimelineOutcome::Late;
             }
@@ -268,7 +352,7 @@ impl ReceiveMetrics {
         let Some(frame) = self.rendered.pop_front() else {
             return;
         };
-        let expected = self.datagrams_per_frame;
+        let expected = frame.expected_datagrams;
         let arrived = frame.datagrams.min(expected);
         self.datagrams.expected += expected;
         self.datagrams.received_unique += arrived;
@@ -287,20 +371,27 @@ impl ReceiveMetrics {
             self.retire_oldest();
         }
         self.playout.on_missing_ticks(frames);
+        if self.decoder.active {
+            self.decoder.on_missing(frames);
+        }
         if self.timeline.is_some() {
             for sequence in 1..=frames {
                 if self.timeline_truncated {
                     break;
                 }
-                self.push_timeline(&FrameAtTick {
-                    sequence,
-                    outcome: FrameOutcome::Dropped,
-                    bytes: 0,
-                    datagrams: 0,
-                    due: due(sequence),
-                    first_delay_ns: None,
-                    last_delay_ns: None,
-                });
+                self.push_timeline(
+                    &FrameAtTick {
+                        sequence,
+                        outcome: FrameOutcome::Dropped,
+                        bytes: 0,
+                        datagrams: 0,
+                        due: due(sequence),
+                        first_delay_ns: None,
+                        last_delay_ns: None,
+                        shape: None,
+                    },
+                    self.decoder.active.then_some(false),
+                );
             }
         }
         let lost = frames.saturating_mul(self.datagrams_per_frame);
@@ -315,6 +406,7 @@ impl ReceiveMetrics {
         }
         self.loss_runs.finish();
         self.playout.finish();
+        self.decoder.finish();
     }
 }
 

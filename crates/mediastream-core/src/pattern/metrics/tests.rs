@@ -9,6 +9,7 @@ fn frame(sequence: u64, outcome: FrameOutcome, datagrams: u64, bytes: u64) -> Fr
         due: Duration::from_millis(20 * (sequence - 1)),
         first_delay_ns: (datagrams > 0).then_some(1_000),
         last_delay_ns: (datagrams > 0).then_some(2_000),
+        shape: None,
     }
 }
 

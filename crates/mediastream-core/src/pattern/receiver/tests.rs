@@ -460,6 +460,7 @@ fn nothing_arrived_counts_as_rendering_every_frame_dropped() {
             due: plan.frame_offset(sequence),
             first_delay_ns: None,
             last_delay_ns: None,
+            shape: None,
         });
     }
     each.finish();
@@ -562,4 +563,78 @@ fn an_implausible_first_timestamp_does_not_become_the_reference() {
     assert_eq!(m.datagram_delay.max(), Some(9_000_000));
     assert_eq!(m.frame_first_delay.count(), 19);
     assert_eq!(m.frame_first_delay.min(), Some(2_000_000));
+}
+
+#[test]
+fn a_receiver_that_asked_for_frame_data_judges_plain_data_as_before() {
+    // An older sender ignores the request's model and sends plain data:
+    // every frame is judged against the plan and decodable alone.
+    let plan = plan();
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan, ReceiverConfig::default(), t0).expect_frame_data();
+    for n in 1..=20i64 {
+        if n != 7 {
+            let at = t0 + ms(100 * (n as u64 - 1));
+            rx.handle_datagram(at, &datagram(n, 0, 1000));
+        }
+    }
+    rx.handle_timeout(t0 + ms(10_000));
+    let s = rx.stats();
+    assert_eq!((s.frames_completed, s.frames_dropped), (19, 1));
+    let d = &s.metrics.as_ref().unwrap().decoder;
+    assert_eq!(
+        (d.decodable, d.independent.completed, d.unknown.dropped),
+        (19, 19, 1)
+    );
+    assert_eq!((d.freezes.freezes, d.freezes.frozen_frames), (1, 1));
+}
+
+#[test]
+fn frame_data_of_any_size_is_judged_by_its_own_size() {
+    use crate::pattern::model::FrameKind;
+    use crate::wire::FrameDataRepr;
+    let plan = plan();
+    let t0 = Instant::now();
+    let mut rx = FrameReceiver::new(plan, ReceiverConfig::default(), t0).expect_frame_data();
+    let frame = |n: i64, size: u32, index: u32, len: usize, kind: FrameKind, back: u32| {
+        let data = DataRepr {
+            sequence_number: n,
+            timestamp: 0,
+            frequency: 1_000_000_000,
+        };
+        let mut buf = vec![0; len];
+        FrameDataRepr::new(data, size, index, kind.code(), back)
+            .emit_datagram(&mut buf, len)
+            .unwrap();
+        buf
+    };
+    // Frame 1: a 2500-byte keyframe in two datagrams; frame 2: a 300-byte
+    // delta; frame 3: a delta that lost one of its two datagrams; frame 4
+    // on: 300-byte deltas of frame 1's GOP.
+    let arrivals = [
+        (1, frame(1, 2500, 0, 1400, FrameKind::Key, 0)),
+        (1, frame(1, 2500, 1, 1100, FrameKind::Key, 0)),
+        (2, frame(2, 300, 0, 300, FrameKind::Delta, 1)),
+        (3, frame(3, 1500, 0, 1400, FrameKind::Delta, 2)),
+    ];
+    for (n, d) in arrivals {
+        rx.handle_datagram(t0 + ms(100 * (n - 1)), &d);
+    }
+    for n in 4..=20u64 {
+        let d = frame(n as i64, 300, 0, 300, FrameKind::Delta, n as u32 - 1);
+        rx.handle_datagram(t0 + ms(100 * (n - 1)), &d);
+    }
+    rx.handle_timeout(t0 + ms(10_000));
+    let s = rx.stats();
+    assert_eq!((s.frames_completed, s.frames_dropped), (19, 1));
+    let d = &s.metrics.as_ref().unwrap().decoder;
+    assert_eq!(
+        (d.key.completed, d.delta.completed, d.delta.dropped),
+        (1, 18, 1)
+    );
+    assert_eq!(
+        (d.decodable, d.spoiled),
+        (19, 0),
+        "a lost delta spoils only itself"
+    );
 }
