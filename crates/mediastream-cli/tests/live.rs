@@ -73,6 +73,11 @@ fn assert_live(rows: &[Vec<f64>], text: &str) {
 /// A server on a free loopback port that exits after one stream, its
 /// status rows every `interval` ms, its document in `doc`; `extra` added.
 fn one_stream_server(doc: &Path, interval: &str, extra: &[&str]) -> (Child, String) {
+    streams_server(doc, interval, "1", extra)
+}
+
+/// A server that exits after `streams` streams.
+fn streams_server(doc: &Path, interval: &str, streams: &str, extra: &[&str]) -> (Child, String) {
     let mut args = vec![
         "server",
         "--listen",
@@ -80,7 +85,7 @@ fn one_stream_server(doc: &Path, interval: &str, extra: &[&str]) -> (Child, Stri
         "--status-interval",
         interval,
         "--server-exit-limit",
-        "1",
+        streams,
         "--json",
         doc.to_str().unwrap(),
     ];
@@ -226,14 +231,18 @@ const COUNTS: [&str; 6] = [
 ];
 
 /// The key that ties a stream of the document to its entries in the
-/// interval objects: the connection id, or for a client's entries (one
-/// per target) the target.
+/// interval objects: the connection id, or for a client's streams (whose
+/// running entries do not know it yet) the stream's own address.
 fn stream_key(command: &str, s: &Value) -> String {
-    if command == "client" {
-        s["remote"].as_str().unwrap().to_owned()
+    let key = if command == "client" {
+        "local"
     } else {
-        s["connection_id"].as_str().unwrap().to_owned()
-    }
+        "connection_id"
+    };
+    s[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} of {s}"))
+        .to_owned()
 }
 
 /// Checks a followed `--json-stream`: interval lines came while the
@@ -320,12 +329,14 @@ fn spawn(args: &[&str]) -> Child {
 #[test]
 fn json_stream_of_a_receiving_client_is_read_while_it_runs() {
     let server_doc = temp("stream-client-server.json");
-    let (server, addr) = one_stream_server(&server_doc, "0", &[]);
+    let (server, addr) = streams_server(&server_doc, "0", "2", &[]);
     let doc_file = temp("stream-client.json");
     let mut args = vec![
         "client",
         "--target",
         &addr,
+        "--connections",
+        "2",
         "--direction",
         "recv",
         "--status-interval",
@@ -341,6 +352,13 @@ fn json_stream_of_a_receiving_client_is_read_while_it_runs() {
     let (doc, live) = check_stream(&followed, "client");
     assert!(live >= 1);
     assert_eq!(doc["streams"][0]["role"], "receiver");
+    // One entry per stream, not per target: two streams to one target.
+    let entries: std::collections::HashSet<String> = followed.lines[..followed.lines.len() - 1]
+        .iter()
+        .flat_map(|(l, _)| l["streams"].as_array().unwrap().clone())
+        .map(|s| stream_key("client", &s))
+        .collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(doc["totals"]["frames_completed"].as_u64() > Some(0));
     // The last line is the --json document (but for its layout).
     assert_eq!(doc, json(&doc_file));

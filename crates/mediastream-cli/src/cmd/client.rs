@@ -11,8 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use mediastream_core::client::{random_token, ClientConfig, Direction};
-use mediastream_core::pattern::Role;
+use mediastream_core::client::{random_token, ClientConfig};
 use mediastream_core::server::StreamResult;
 use mediastream_core::sys::{ClientOptions, ClientStatus};
 
@@ -20,11 +19,11 @@ use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ClientArgs;
 use crate::report::jitter::JitterFile;
 use crate::report::json;
-use crate::report::live::{self, About, Counts, JsonStream, Live};
+use crate::report::live::{JsonStream, Live};
 use crate::report::output::{check as check_output, Write};
 use crate::sla::Sla;
 use check::Checked;
-use observer::{Observer, Shared, Target};
+use observer::{Observer, Shared};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     let (outcome, expectations_met) = execute_checked(args)?;
@@ -68,7 +67,7 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
         jitter_error: None,
         live: Live::new("client", clock, start, stream),
         base_bytes: 0,
-        targets: live_targets(&targets, config.direction, args.connections),
+        round: 0,
     };
     let bind = options.bind;
     super::cts::console::client(&mut observer.text, &args, &config.settings, &targets, bind);
@@ -152,30 +151,6 @@ fn runs(
             let mut config = c.clone();
             config.token = token;
             (options, config)
-        })
-        .collect()
-}
-
-/// One live entry per target: its streams' totals.
-fn live_targets(targets: &[SocketAddr], direction: Direction, connections: usize) -> Vec<Target> {
-    let role = match direction {
-        Direction::Receive => Role::Receiver,
-        Direction::Send => Role::Sender,
-    };
-    targets
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Target {
-            key: format!("{i} {t}"),
-            about: About {
-                role: live::role_name(role),
-                local: None,
-                remote: t.to_string(),
-                connection_id: None,
-                streams: connections,
-            },
-            base: Counts::default(),
-            finished: Counts::default(),
         })
         .collect()
 }

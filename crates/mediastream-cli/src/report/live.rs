@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use mediastream_core::pattern::Role;
 use mediastream_core::server::{LiveStream, StreamResult};
-use mediastream_core::sys::ClientStatus;
+use mediastream_core::sys::StreamProgress;
 use mediastream_core::wire::ConnectionId;
 
 use super::text::{StatusRow, Text};
@@ -89,16 +89,19 @@ impl Counts {
         }
     }
 
-    /// A client's streams so far (its own counters: a sending client
-    /// learns the receiver's frames when its streams end).
-    pub fn of_status(s: &ClientStatus) -> Self {
+    /// A running client stream's counts so far: the receiving end's view
+    /// (a sending stream's from the receiver's reports, nothing before
+    /// the first).
+    pub fn of_progress(p: &StreamProgress<'_>) -> Self {
+        let r = p.stats.received(p.role);
+        let get = |f: fn(&mediastream_core::pattern::ReceivedView) -> u64| r.as_ref().map_or(0, f);
         Counts {
-            frames_completed: s.frames_completed,
-            frames_dropped: s.frames_dropped,
-            frames_repeated: s.frames_repeated,
-            frames_error: s.frames_error,
-            bytes_received: s.bytes_received,
-            bytes_sent: s.bytes_sent,
+            frames_completed: get(|r| r.frames_completed),
+            frames_dropped: get(|r| r.frames_dropped),
+            frames_repeated: get(|r| r.frames_repeated),
+            frames_error: get(|r| r.frames_error),
+            bytes_received: get(|r| r.bytes_received),
+            bytes_sent: p.stats.bytes_sent,
         }
     }
 

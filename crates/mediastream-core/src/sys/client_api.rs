@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::ClientConfig;
-use crate::pattern::{FrameRecord, IoPattern, StreamStats};
+use crate::pattern::{FrameRecord, IoPattern, Role, StreamStats};
 use crate::server::StreamResult;
 
 /// Where and how a client connects.
@@ -215,11 +215,33 @@ impl ClientStatus {
     }
 }
 
+/// One client stream while it runs, as a status tick sees it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct StreamProgress<'a> {
+    /// The stream's own address.
+    pub local: SocketAddr,
+    /// The server.
+    pub remote: SocketAddr,
+    /// The role this end plays.
+    pub role: Role,
+    /// False once the stream ended (its counters are then final).
+    pub running: bool,
+    /// Its counters so far: [`StreamStats::received`] with `role` gives
+    /// the receiving end's numbers (a sending stream's come with the
+    /// receiver's reports).
+    pub stats: &'a StreamStats,
+}
+
 /// What a client run tells its caller while it runs. Every method has a
 /// default that ignores the event.
 pub trait ClientObserver {
     /// A frame was rendered (receiving, with `record_frames`).
     fn on_record(&mut self, _connection: usize, _record: FrameRecord) {}
+    /// One stream's counters so far, for each stream at each status tick
+    /// ([`ClientOptions::status_interval`]), just before
+    /// [`on_status`](Self::on_status) gives the totals.
+    fn on_stream_status(&mut self, _connection: usize, _progress: &StreamProgress<'_>) {}
     /// Periodic totals ([`ClientOptions::status_interval`]).
     fn on_status(&mut self, _status: &ClientStatus) {}
     /// A stream finished.

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::client_api::{ClientOptions, ClientStatus};
+use super::client_api::{ClientObserver, ClientOptions, ClientStatus, StreamProgress};
 use crate::client::{ClientConfig, ClientSession, Direction};
 use crate::pattern::{FrameRecord, IoPattern, Role};
 use crate::server::{Batching, StreamResult};
@@ -182,6 +182,20 @@ impl ClientStream {
         }
     }
 
+    /// Where the stream stands, for a status tick.
+    pub(crate) fn progress(&self) -> StreamProgress<'_> {
+        StreamProgress {
+            local: self.local,
+            remote: self.target,
+            role: match self.config.direction {
+                Direction::Receive => Role::Receiver,
+                Direction::Send => Role::Sender,
+            },
+            running: !self.is_done(),
+            stats: self.stats(),
+        }
+    }
+
     /// Counters so far (final once done).
     fn stats(&self) -> &crate::pattern::StreamStats {
         self.result
@@ -290,6 +304,17 @@ impl ClientControl {
         self.next_status = Some(at + interval);
         Some(now - self.start)
     }
+}
+
+/// A status tick: each stream's progress, then the totals, to `observer`.
+pub(crate) fn report_status<'a, I>(streams: I, elapsed: Duration, observer: &mut dyn ClientObserver)
+where
+    I: Iterator<Item = &'a ClientStream> + Clone,
+{
+    for (i, s) in streams.clone().enumerate() {
+        observer.on_stream_status(i, &s.progress());
+    }
+    observer.on_status(&status_of(streams, elapsed));
 }
 
 /// Totals over `streams` for a status row.

@@ -35,7 +35,9 @@ use std::io;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use client_api::{ClientObserver, ClientOptions, ClientPatternFactory, ClientStatus};
+pub use client_api::{
+    ClientObserver, ClientOptions, ClientPatternFactory, ClientStatus, StreamProgress,
+};
 pub use client_handle::ClientHandle;
 pub use clock::host_timebase;
 pub use handle::{IoAccounting, ServerHandle, ServerOptions, Traffic, TrafficProbe};

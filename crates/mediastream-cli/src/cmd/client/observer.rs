@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use mediastream_core::pattern::FrameRecord;
 use mediastream_core::server::StreamResult;
-use mediastream_core::sys::{ClientObserver, ClientStatus};
+use mediastream_core::sys::{ClientObserver, ClientStatus, StreamProgress};
 
 use crate::report::jitter::JitterFile;
-use crate::report::live::{About, Counts, Live};
+use crate::report::live::{self, About, Counts, Live};
 use crate::report::text::Text;
 
 pub struct Observer {
@@ -20,57 +20,62 @@ pub struct Observer {
     pub live: Live,
     /// Bytes of earlier iterations, so status rows keep counting.
     pub base_bytes: u64,
-    /// Each `--target`'s streams, one live entry each.
-    pub targets: Vec<Target>,
-}
-
-/// One `--target`'s streams as one live entry: a client sees its streams'
-/// totals while they run, not each stream's.
-pub struct Target {
-    /// Its place among the targets (one may be given twice).
-    pub key: String,
-    pub about: About,
-    /// Streams of earlier iterations, as the document counts them.
-    pub base: Counts,
-    /// Every finished stream so far, as the document counts them.
-    pub finished: Counts,
+    /// The iteration running (from 0): part of each stream's live key.
+    pub round: usize,
 }
 
 impl Observer {
-    /// Status rows sum every target; each target's entry counts its
-    /// streams of earlier iterations and this one's so far.
-    pub fn status(&mut self, sum: &ClientStatus, latest: &[ClientStatus]) {
+    /// A stream's live key: iteration, target, connection.
+    fn key(&self, target: usize, connection: usize) -> String {
+        format!("{} {target} {connection}", self.round)
+    }
+
+    /// A running stream's counts so far. An ended one is settled by its
+    /// result instead (`finished`): looking at it again after its entry
+    /// retired would count it twice.
+    fn progress(&mut self, target: usize, connection: usize, p: &StreamProgress<'_>) {
+        if !p.running {
+            return;
+        }
+        let about = || About {
+            role: live::role_name(p.role),
+            local: Some(p.local.to_string()),
+            remote: p.remote.to_string(),
+            connection_id: None,
+            streams: 1,
+        };
+        let key = self.key(target, connection);
+        self.live
+            .tracker
+            .observe(&key, about, Counts::of_progress(p), true);
+    }
+
+    /// A stream ended: its entry settles to the document's counts.
+    fn finished(&mut self, target: usize, connection: usize, result: &StreamResult) {
+        let (_, about, counts) = live::own_result(result);
+        let key = self.key(target, connection);
+        self.live.tracker.settle(&key, || about, counts);
+    }
+
+    /// A status row (when one is due) over every target's totals.
+    pub fn status(&mut self, sum: &ClientStatus) {
         let now = Instant::now();
         if !self.live.due(now) {
             return;
-        }
-        for (t, s) in self.targets.iter().zip(latest) {
-            let counts = t.base.plus(Counts::of_status(s));
-            let about = || t.about.clone();
-            self.live
-                .tracker
-                .observe(&t.key, about, counts, s.running > 0);
         }
         let bytes = self.base_bytes + sum.bytes_received + sum.bytes_sent;
         self.live
             .tick(&mut self.text, now, bytes, Some(sum.running));
     }
 
-    /// An iteration ended: its streams count from now on as finished.
+    /// An iteration ended: the next one's streams get keys of their own.
     pub fn round_done(&mut self) {
-        for t in &mut self.targets {
-            t.base = t.finished;
-        }
+        self.round += 1;
     }
 
-    /// The end of the run: every target's entry settled with its
-    /// finished streams' counts (the document's), and the last row and
-    /// line.
+    /// The end of the run: the last row and line (every stream settled
+    /// by its result already).
     pub fn settle(&mut self) {
-        for t in &self.targets {
-            let about = || t.about.clone();
-            self.live.tracker.settle(&t.key, about, t.finished);
-        }
         let bytes = self.base_bytes;
         self.live.last(&mut self.text, Instant::now(), bytes);
     }
@@ -119,15 +124,19 @@ impl ClientObserver for Proxy<'_> {
         let shared = &mut *guard;
         shared.latest[self.index] = *status;
         let sum = ClientStatus::sum(&shared.latest, status.elapsed);
-        shared.observer.status(&sum, &shared.latest);
+        shared.observer.status(&sum);
+    }
+
+    fn on_stream_status(&mut self, connection: usize, progress: &StreamProgress<'_>) {
+        self.lock()
+            .observer
+            .progress(self.index, connection, progress);
     }
 
     fn on_finished(&mut self, connection: usize, result: &StreamResult) {
         let mut shared = self.lock();
         let observer = &mut shared.observer;
-        if let Some(t) = observer.targets.get_mut(self.index) {
-            t.finished = t.finished.plus(Counts::of_result(result));
-        }
+        observer.finished(self.index, connection, result);
         observer.on_finished(connection, result);
     }
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Interest, Poll, Token};
 
-use super::super::client_driver::{status_of, ClientControl, ClientStream, Next};
+use super::super::client_driver::{report_status, ClientControl, ClientStream, Next};
 use super::super::schedule::Schedule;
 use super::super::socket::{connect_client, is_peer_error};
 use super::super::{ClientObserver, ClientOptions};
@@ -117,7 +117,7 @@ pub(crate) fn run_client(
         }
         if let Some(elapsed) = control.status_due(Instant::now()) {
             let streams = connections.iter().map(|c| &c.stream);
-            observer.on_status(&status_of(streams, elapsed));
+            report_status(streams, elapsed, observer);
         }
     }
     Ok(connections

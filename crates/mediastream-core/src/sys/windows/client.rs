@@ -17,7 +17,7 @@ use super::DEFAULT_PREPOST;
 use crate::client::ClientConfig;
 use crate::pattern::FrameRecord;
 use crate::server::{Batching, StreamResult};
-use crate::sys::client_driver::{status_of, ClientControl, ClientStream, Next};
+use crate::sys::client_driver::{report_status, ClientControl, ClientStream, Next};
 use crate::sys::schedule::Schedule;
 use crate::sys::socket::connect_client;
 use crate::sys::{ClientObserver, ClientOptions};
@@ -179,7 +179,7 @@ pub(crate) fn run_client(
         let now = Instant::now();
         if let Some(elapsed) = control.status_due(now) {
             let streams: Vec<_> = shared.sink.streams.iter().map(lock).collect();
-            observer.on_status(&status_of(streams.iter().map(|s| &**s), elapsed));
+            report_status(streams.iter().map(|s| &**s), elapsed, observer);
         }
         if let Some(why) = control.abort_reason(now) {
             for (i, s) in shared.sink.streams.iter().enumerate() {
