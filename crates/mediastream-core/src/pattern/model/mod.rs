@@ -1,7 +1,7 @@
 //! Frame-size models (sans-IO): how big each frame of a v1 stream is and
 //! what kind it is. A plain ctsTraffic stream is always [`FrameSizes::Cbr`].
 //!
-//! A model is resolved against a [`StreamPlan`] into a [`FrameModel`],
+//! A model is resolved against a [`StreamPlan`](crate::settings::StreamPlan) into a [`FrameModel`],
 //! whose [`FrameModel::frame`] is a pure function of the sequence number:
 //! the sender, a skipped frame and a test's independent model all get the
 //! same frame for the same number. Every frame is then cut into datagrams
