@@ -11,43 +11,14 @@ use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 #[cfg(unix)]
 use std::process::Command;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use common::{quiet_server as server, read_json as json, run_bin as run};
 use serde_json::Value;
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mediastream-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run(args: &[&str], limit: Duration) -> Output {
-    let child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, limit)
-}
-
-fn json(path: &PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A server on a free loopback port; returns it and its address.
-fn server(extra: &[&str]) -> (Child, String) {
-    let mut args = vec![
-        "server",
-        "--listen",
-        "127.0.0.1:0",
-        "--status-interval",
-        "0",
-    ];
-    args.extend(extra);
-    let (child, addr, _) = common::start_listening(&args);
-    (child, addr)
+    common::temp_in("cli", name)
 }
 
 const STREAM: [&str; 6] = [

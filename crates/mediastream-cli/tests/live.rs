@@ -15,7 +15,15 @@ use std::process::{Child, ChildStdout, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use common::read_json as json;
 use serde_json::Value;
+
+fn temp(name: &str) -> PathBuf {
+    common::temp_in("live", name)
+}
+fn run(args: &[&str]) -> Output {
+    common::run_bin(args, LIMIT)
+}
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -28,26 +36,6 @@ const STREAM: [&str; 6] = [
     "--stream-length",
     "2",
 ];
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mediastream-live-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn json(path: &PathBuf) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn run(args: &[&str]) -> Output {
-    let child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, LIMIT)
-}
 
 /// The status rows (CSV after ctsTraffic's header) in `text`: each row's
 /// seven columns.

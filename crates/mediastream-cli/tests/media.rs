@@ -12,31 +12,17 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use common::quiet_server as server;
 use serde_json::Value;
+
+fn temp(name: &str) -> PathBuf {
+    common::temp_in("media", name)
+}
 
 const SAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../docs/traces/sample_720p30.csv"
 );
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mediastream-media-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn server(extra: &[&str]) -> (Child, String) {
-    let mut args = vec![
-        "server",
-        "--listen",
-        "127.0.0.1:0",
-        "--status-interval",
-        "0",
-    ];
-    args.extend(extra);
-    let (child, addr, _) = common::start_listening(&args);
-    (child, addr)
-}
 
 fn client(args: &[&str]) -> (std::process::Output, Value) {
     let out = temp(&format!(

@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+fn temp(name: &str) -> PathBuf {
+    common::temp_in("plot", name)
+}
+
 const LIMIT: Duration = Duration::from_secs(30);
 /// The fill of the delay panel's dropped-frame markers, and of nothing
 /// else (`DROPPED_MARKER` in src/plot/svg.rs).
@@ -22,12 +26,6 @@ const DROPPED_MARKER: &str = "#C81E2D";
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/plot-fixture.json")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mediastream-plot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 fn plot(args: &[&str]) -> Output {

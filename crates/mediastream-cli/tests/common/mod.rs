@@ -121,3 +121,42 @@ pub fn vm_kib(pid: u32, key: &str) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect(key)
 }
+
+/// A file `name` in this test binary's own temporary directory
+/// (`suite` and the process id name it, so parallel binaries never share).
+pub fn temp_in(suite: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mediastream-{suite}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs the binary with `args`, output captured, killed past `limit`.
+pub fn run_bin(args: &[&str], limit: Duration) -> Output {
+    let child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, limit)
+}
+
+/// A JSON document from a file.
+pub fn read_json(path: impl AsRef<std::path::Path>) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A server on a free loopback port without status rows (plus `extra`
+/// options); it and its address.
+pub fn quiet_server(extra: &[&str]) -> (Child, String) {
+    let mut args = vec![
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--status-interval",
+        "0",
+    ];
+    args.extend(extra);
+    let (child, addr, _) = start_listening(&args);
+    (child, addr)
+}
