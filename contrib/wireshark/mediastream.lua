@@ -33,6 +33,15 @@ local REQUEST_LEN = 128
 local CHALLENGE_LEN = V1_HEADER_LEN + COOKIE_LEN + TAG_LEN -- 43
 local ACCEPT_LEN = V1_HEADER_LEN + GUID_LEN + TAG_LEN -- 63
 local REPORT_LEN = V1_HEADER_LEN + 1 + 11 * 8 + TAG_LEN -- 116
+-- A REPORT may carry blocks between its fixed fields and the tag (only
+-- to a peer that announced it reads them), up to this length.
+local REPORT_FIXED_END = REPORT_LEN - TAG_LEN -- 100
+local MAX_REPORT_LEN = 736
+-- REQUEST/JOIN: the media fields (frame-size model) and the feature byte.
+local MEDIA_OFFSET = 59
+local MEDIA_LEN = 32
+local REQUEST_FEATURES_OFFSET = 111
+local FLAG_FRAME_DATA = 0x3000
 local END_LEN = V1_HEADER_LEN + 4 * 8 + TAG_LEN -- 59
 local REFUSE_MIN_LEN = V1_HEADER_LEN + 2 + TAG_LEN -- 29
 local V1_VERSION = 2
@@ -132,7 +141,42 @@ local fields = {
     rep_echo_delay = ProtoField.int64("mediastream.report.echo_delay_ns", "Echo delay (ns)"),
     rep_jitter = ProtoField.uint64("mediastream.report.jitter_ns", "Jitter, RFC 3550 (ns)"),
 
+    -- REQUEST / JOIN extensions: the frame-size model and features
+    req_media_model = ProtoField.uint8("mediastream.request.media.model", "Frame-size model", base.DEC,
+        { [0] = "none (plain data)", [1] = "cbr", [2] = "lognormal", [3] = "gop", [4] = "trace" }),
+    req_media_flags = ProtoField.uint8("mediastream.request.media.flags", "Model flags", base.HEX),
+    req_media_gop = ProtoField.uint32("mediastream.request.media.gop_interval", "GOP interval (frames or ms)"),
+    req_media_ratio = ProtoField.uint32("mediastream.request.media.key_ratio_milli", "Key:delta size ratio (1/1000)"),
+    req_media_var = ProtoField.uint32("mediastream.request.media.variation_milli", "Size variation cv (1/1000)"),
+    req_media_stdev = ProtoField.uint64("mediastream.request.media.stdev_bps", "Log-normal stdev (bit/s)"),
+    req_media_seed = ProtoField.uint64("mediastream.request.media.seed", "Seed", base.HEX),
+    req_features = ProtoField.uint8("mediastream.request.features", "Features", base.HEX),
+    req_feat_blocks = ProtoField.bool("mediastream.request.features.report_blocks",
+        "Reads REPORT blocks", 8, nil, 0x01),
+
+    -- REPORT blocks (marking: DSCP and ECN counts)
+    rep_block = ProtoField.bytes("mediastream.report.block", "Block"),
+    rep_block_type = ProtoField.uint8("mediastream.report.block.type", "Type", base.DEC, { [1] = "marking" }),
+    rep_block_version = ProtoField.uint8("mediastream.report.block.version", "Version"),
+    rep_block_len = ProtoField.uint16("mediastream.report.block.len", "Body length"),
+    mark_read = ProtoField.uint64("mediastream.report.marking.read", "Data datagrams whose marking was read"),
+    mark_not_ect = ProtoField.uint64("mediastream.report.marking.not_ect", "not-ECT"),
+    mark_ect1 = ProtoField.uint64("mediastream.report.marking.ect1", "ECT(1)"),
+    mark_ect0 = ProtoField.uint64("mediastream.report.marking.ect0", "ECT(0)"),
+    mark_ce = ProtoField.uint64("mediastream.report.marking.ce", "CE"),
+    mark_dscp = ProtoField.uint8("mediastream.report.marking.dscp", "DSCP"),
+    mark_dscp_count = ProtoField.uint64("mediastream.report.marking.dscp_count", "Datagrams"),
+
+    -- frame data (flag 0x3000)
+    fd_frame_size = ProtoField.uint32("mediastream.data.frame_size", "Frame size (bytes)"),
+    fd_index = ProtoField.uint32("mediastream.data.index", "Datagram index in the frame"),
+    fd_kind = ProtoField.uint8("mediastream.data.frame_kind", "Frame kind", base.DEC,
+        { [0] = "unknown", [1] = "key", [2] = "delta", [3] = "audio" }),
+    fd_reserved = ProtoField.uint8("mediastream.data.reserved", "Reserved"),
+    fd_key_back = ProtoField.uint32("mediastream.data.keyframe_distance", "Frames back to its keyframe"),
+
     -- END
+    end_features = ProtoField.uint8("mediastream.end.features", "Features", base.HEX),
     end_frames = ProtoField.uint64("mediastream.end.frames_sent", "Frames sent"),
     end_dgrams = ProtoField.uint64("mediastream.end.datagrams_sent", "Datagrams sent"),
     end_bytes = ProtoField.uint64("mediastream.end.bytes_sent", "Bytes sent"),
@@ -271,6 +315,25 @@ end
 -- (0x2000..0x20ff) as long as no v1 message uses it.
 ------------------------------------------------------------------------
 local data_variants = {
+    [FLAG_FRAME_DATA] = {
+        flag = FLAG_FRAME_DATA,
+        name = "FRAME_DATA",
+        header_len = 40,
+        header = {
+            { fields.flag, 0, 2 },
+            { fields.data_seq, 2, 8 },
+            { fields.data_timestamp, 10, 8 },
+            { fields.data_frequency, 18, 8 },
+            { fields.fd_frame_size, 26, 4 },
+            { fields.fd_index, 30, 4 },
+            { fields.fd_kind, 34, 1 },
+            { fields.fd_reserved, 35, 1 },
+            { fields.fd_key_back, 36, 4 },
+        },
+        seq_offset = 2,
+        ts_offset = 10,
+        freq_offset = 18,
+    },
     [FLAG_DATA] = {
         flag = FLAG_DATA,
         name = "DATA",
@@ -418,7 +481,7 @@ local v1_len_ok = {
     [FLAG_CHALLENGE] = function(len) return len == CHALLENGE_LEN end,
     [FLAG_ACCEPT] = function(len) return len == ACCEPT_LEN end,
     [FLAG_REFUSE] = function(len) return len >= REFUSE_MIN_LEN and len <= REQUEST_LEN end,
-    [FLAG_REPORT] = function(len) return len == REPORT_LEN end,
+    [FLAG_REPORT] = function(len) return len >= REPORT_LEN and len <= MAX_REPORT_LEN end,
     [FLAG_END] = function(len) return len == END_LEN end,
 }
 
@@ -451,9 +514,23 @@ local v1_bodies = {}
 v1_bodies[FLAG_REQUEST] = function(tvb, tree)
     add_request_fields(tvb, tree)
     local cookie = add_cookie(tvb, tree, 43)
-    local pad = tvb:len() - TAG_LEN - 59
-    if pad > 0 then
-        tree:add(fields.v1_padding, tvb(59, pad))
+    local m = MEDIA_OFFSET
+    local media = tree:add(fields.req_media_model, tvb(m, 1))
+    if tvb(m, 1):uint() ~= 0 then
+        media:add(fields.req_media_flags, tvb(m + 1, 1))
+        media:add_le(fields.req_media_gop, tvb(m + 4, 4))
+        media:add_le(fields.req_media_ratio, tvb(m + 8, 4))
+        media:add_le(fields.req_media_var, tvb(m + 12, 4))
+        media:add_le(fields.req_media_stdev, tvb(m + 16, 8))
+        media:add_le(fields.req_media_seed, tvb(m + 24, 8))
+    end
+    local pad_at = MEDIA_OFFSET + MEDIA_LEN
+    tree:add(fields.v1_padding, tvb(pad_at, REQUEST_FEATURES_OFFSET - pad_at))
+    local feat = tree:add(fields.req_features, tvb(REQUEST_FEATURES_OFFSET, 1))
+    feat:add(fields.req_feat_blocks, tvb(REQUEST_FEATURES_OFFSET, 1))
+    local rest = tvb:len() - TAG_LEN - (REQUEST_FEATURES_OFFSET + 1)
+    if rest > 0 then
+        tree:add(fields.v1_padding, tvb(REQUEST_FEATURES_OFFSET + 1, rest))
     end
     add_tag(tvb, tree)
     return string.format("%d bit/s %d fps %d s%s", tvb(11, 8):le_uint64():tonumber(),
@@ -506,6 +583,48 @@ v1_bodies[FLAG_REFUSE] = function(tvb, tree)
     return refuse_body(tvb, tree, 2)
 end
 
+-- The marking block (type 1, version 1): read, not-ECT, ECT(1), ECT(0),
+-- CE, then (DSCP, count) pairs.
+local function add_marking(tvb, tree, at, body_len)
+    local f = { fields.mark_read, fields.mark_not_ect, fields.mark_ect1, fields.mark_ect0, fields.mark_ce }
+    for i, field in ipairs(f) do
+        tree:add_le(field, tvb(at + (i - 1) * 8, 8))
+    end
+    local p = at + 40
+    while p + 9 <= at + body_len do
+        local d = tree:add(fields.mark_dscp, tvb(p, 1))
+        d:add_le(fields.mark_dscp_count, tvb(p + 1, 8))
+        p = p + 9
+    end
+end
+
+-- Blocks between a REPORT's fixed fields and its tag; returns false when
+-- they do not add up (a cut-short block).
+local function add_report_blocks(tvb, tree)
+    local at = REPORT_FIXED_END
+    local stop = tvb:len() - TAG_LEN
+    while at + 4 <= stop do
+        local body_len = tvb(at + 2, 2):le_uint()
+        if at + 4 + body_len > stop then
+            tree:add_proto_expert_info(experts.malformed, "REPORT block cut short")
+            return false
+        end
+        local b = tree:add(fields.rep_block, tvb(at, 4 + body_len))
+        b:add(fields.rep_block_type, tvb(at, 1))
+        b:add(fields.rep_block_version, tvb(at + 1, 1))
+        b:add_le(fields.rep_block_len, tvb(at + 2, 2))
+        if tvb(at, 1):uint() == 1 and tvb(at + 1, 1):uint() == 1 and body_len >= 40 then
+            add_marking(tvb, b, at + 4, body_len)
+        end
+        at = at + 4 + body_len
+    end
+    if at ~= stop then
+        tree:add_proto_expert_info(experts.malformed, "bytes after the last REPORT block")
+        return false
+    end
+    return true
+end
+
 v1_bodies[FLAG_REPORT] = function(tvb, tree)
     local flags = tree:add(fields.rep_flags, tvb(11, 1))
     flags:add(fields.rep_final, tvb(11, 1))
@@ -516,6 +635,7 @@ v1_bodies[FLAG_REPORT] = function(tvb, tree)
         tree:add_le(f, tvb(at, 8))
         at = at + 8
     end
+    add_report_blocks(tvb, tree)
     add_tag(tvb, tree)
     local final = tvb(11, 1):uint() % 2 == 1
     return string.format("%scompleted=%s dropped=%s received=%s", final and "final " or "",
@@ -527,7 +647,8 @@ v1_bodies[FLAG_END] = function(tvb, tree)
     tree:add_le(fields.end_frames, tvb(11, 8))
     tree:add_le(fields.end_dgrams, tvb(19, 8))
     tree:add_le(fields.end_bytes, tvb(27, 8))
-    tree:add(fields.end_reserved, tvb(35, 8))
+    tree:add(fields.end_features, tvb(35, 1))
+    tree:add(fields.end_reserved, tvb(36, 7))
     add_tag(tvb, tree)
     return string.format("frames=%s datagrams=%s bytes=%s", tostring(tvb(11, 8):le_uint64()),
         tostring(tvb(19, 8):le_uint64()), tostring(tvb(27, 8):le_uint64()))

@@ -366,5 +366,16 @@ same "old: REFUSE code (3, unsupported version)" 3 "$(pick "$SERVER" "$C_OLD" RE
 same "old: REFUSE token" 0x1122334455667788 "$(pick "$SERVER" "$C_OLD" REFUSE mediastream.v1.token)"
 same "old: REFUSE reason" "version 1 not spoken here; this server speaks 2" "$(pick "$SERVER" "$C_OLD" REFUSE mediastream.refuse.reason)"
 
+echo "==> REPORT marking blocks (the JOIN announced it reads them)"
+# Each REPORT the server sends the JOIN client carries a marking block
+# whose count of datagrams read is that REPORT's datagrams received.
+blocks=$("${TSHARK[@]}" -o "mediastream.udp_ports:$SERVER" \
+    -Y "udp.srcport == $SERVER && udp.dstport == $C_JOIN && mediastream.report.block.type == 1" \
+    -T fields -e mediastream.report.datagrams_received -e mediastream.report.marking.read)
+[ -n "$blocks" ] || fail "no REPORT to the JOIN client carried a marking block"
+echo "$blocks" | awk -F'\t' '$1 != $2 { bad++ } END { exit bad > 0 }' \
+    || fail "marking block read counts differ from the REPORTs' datagrams received: $blocks"
+echo "ok: $(echo "$blocks" | wc -l) REPORTs to the JOIN client carry a marking block; read = datagrams received in each"
+
 DATAGRAMS=$(awk -F'\t' -v c="$(col mediastream.data.seq)" '{ n += ($5 == "DATA") ? split($c, a, ",") : 1 } END { print n }' "$ROWS")
 echo "PASS: $DECODED of $OURS mediastream UDP packets decoded ($DATAGRAMS datagrams: GSO packets hold several), all fields above as the run did; $JUNK junk and $RANDOM_N random packets left alone"
