@@ -15,7 +15,6 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{quiet_server as server, read_json as json, run_bin as run};
-use serde_json::Value;
 
 fn temp(name: &str) -> PathBuf {
     common::temp_in("cli", name)
@@ -1348,7 +1347,10 @@ fn loopback_marking_arrives_as_set_both_ways_v4_and_v6() {
             assert_eq!(m["requested"]["ecn"], "ect0", "{family} {role}");
             assert_eq!(
                 (&m["dscp_kept"], &m["ecn_kept"]),
-                (&Value::Bool(true), &Value::Bool(true))
+                (
+                    &serde_json::Value::Bool(true),
+                    &serde_json::Value::Bool(true)
+                )
             );
             let view = if role == "sender" { "peer" } else { "own" };
             assert_eq!(m["view"], view, "{family} {role}");
