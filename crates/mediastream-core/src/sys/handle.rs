@@ -177,6 +177,8 @@ pub(crate) type Stopper = Arc<dyn Fn() + Send + Sync>;
 pub struct ServerHandle<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> {
     pub(crate) server: Arc<Server<M, F>>,
     pub(crate) threads: Vec<JoinHandle<io::Result<()>>>,
+    /// Worker threads (IOCP adds a timer thread to `threads`).
+    pub(crate) workers: usize,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) stopper: Stopper,
     pub(crate) local: Vec<SocketAddr>,
@@ -211,9 +213,10 @@ impl<M: ConnectionManager + 'static, F: ConnectedSocketFactory + 'static> Server
         self.buffers
     }
 
-    /// Worker threads running.
+    /// Worker threads serving (mio: shards; IOCP: threads draining the
+    /// completion port, not counting its timer thread).
     pub fn shards(&self) -> usize {
-        self.threads.len()
+        self.workers
     }
 
     /// The backend serving.

@@ -140,6 +140,7 @@ where
     log::info!("listening on {local:?} with {shards} shard(s), socket buffers {buffers:?}, send path {path}");
     Ok(ServerHandle {
         server,
+        workers: threads.len(),
         threads,
         stop,
         stopper,

@@ -205,6 +205,7 @@ where
     );
     Ok(ServerHandle {
         server,
+        workers: options.workers(),
         threads: running.threads,
         stop,
         stopper: running.stopper,
