@@ -29,16 +29,21 @@ fn native() -> Command {
 
 /// Starts a server for two streams; returns it and the address it printed.
 fn serve(mut command: Command) -> (Child, String) {
+    command.args([
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--server-exit-limit",
+        "2",
+        "--status-interval",
+        "0",
+    ]);
+    listening(command)
+}
+
+/// Spawns a server command; it and the address its first line names.
+fn listening(mut command: Command) -> (Child, String) {
     let mut child = command
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--server-exit-limit",
-            "2",
-            "--status-interval",
-            "0",
-        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -137,22 +142,7 @@ fn serve_one(mut command: Command, listen: &str, extra: &[&str], json: &str) -> 
         json,
     ]);
     command.args(extra);
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .unwrap()
-        .to_owned();
-    (child, addr)
+    listening(command)
 }
 
 /// A 1-second stream to `addr`; the client's exit status and output.
