@@ -31,6 +31,7 @@
 //! ```
 
 mod control;
+mod counts;
 mod histogram;
 mod jitter;
 #[cfg(test)]

@@ -1,16 +1,40 @@
 //! Percentiles of signed nanosecond values (delays, delay variation).
 
-use hdrhistogram::Histogram;
-
-/// Significant decimal digits kept: 2 bounds the error of a percentile
-/// at 1% of its value.
-const DIGITS: u8 = 2;
+use super::super::counts::Counts;
 
 /// The histograms count whole microseconds: a finer unit buys nothing a
-/// delay report shows (milliseconds to 3 decimals) and costs memory per
-/// receiving stream (about 1 KiB per factor of two of range; in µs a
-/// histogram up to 10 s is about 6 KiB, in ns twice that).
+/// delay report shows (milliseconds to 3 decimals).
 const UNIT_NS: u64 = 1000;
+
+/// Buckets per factor of two above [`EXACT`] units: a bucket then spans at
+/// most 1/64 of its values, so its middle is within 0.78% of any of them
+/// (the promise is 1%, docs/metrics.md).
+const SUB_BITS: u32 = 6;
+/// Below this many units every unit has its own bucket.
+const EXACT: u64 = 1 << SUB_BITS;
+
+/// The bucket of a distance of `units` (log-linear; at most 3,776
+/// buckets for any u64).
+fn bucket_of(units: u64) -> u16 {
+    if units < EXACT {
+        return units as u16;
+    }
+    let octave = 63 - units.leading_zeros(); // >= SUB_BITS
+    let sub = (units >> (octave - SUB_BITS)) & (EXACT - 1);
+    (EXACT + u64::from(octave - SUB_BITS) * EXACT + sub) as u16
+}
+
+/// The first and last unit that bucket `index` holds.
+fn units_of(index: u16) -> (u64, u64) {
+    let index = u64::from(index);
+    if index < EXACT {
+        return (index, index);
+    }
+    let shift = (index - EXACT) / EXACT; // octave - SUB_BITS
+    let sub = index % EXACT;
+    let first = (EXACT + sub) << shift;
+    (first, first + ((1u64 << shift) - 1))
+}
 
 /// A histogram of signed nanosecond values around a reference.
 ///
@@ -18,14 +42,17 @@ const UNIT_NS: u64 = 1000;
 /// clocks, so their raw values can be anything, negative included; what
 /// matters is their spread. Values are kept as their distance above or
 /// below a reference (the first value, or a fixed one such as 0 for
-/// delay variation) in two [`hdrhistogram`]s, so small spreads keep their
-/// precision whatever the clocks' offset. Exact min, max and mean are kept
-/// alongside.
+/// delay variation) in two log-linear bucket sets (whole microseconds,
+/// exact below 64 µs, 64 buckets per factor of two above), so small
+/// spreads keep their precision whatever the clocks' offset. Buckets cost
+/// a byte each from the lowest to the highest one used (see
+/// `pattern::counts`). Exact min, max and mean are kept alongside.
 #[derive(Debug, Clone, Default)]
 pub struct DelayHistogram {
     reference: Option<i64>,
-    above: Option<Histogram<u32>>,
-    below: Option<Histogram<u32>>,
+    above: Counts,
+    below: Counts,
+    below_count: u64,
     count: u64,
     sum: i128,
     min: i64,
@@ -47,11 +74,6 @@ impl PartialEq for DelayHistogram {
     }
 }
 
-fn histogram() -> Histogram<u32> {
-    // Auto-resizing: starts small and grows to the largest value seen.
-    Histogram::new(DIGITS).unwrap_or_else(|_| unreachable!("2 digits is a valid precision"))
-}
-
 impl DelayHistogram {
     /// An empty histogram whose reference is fixed (0 for values that are
     /// already differences, such as IPDV).
@@ -67,16 +89,11 @@ impl DelayHistogram {
         let reference = *self.reference.get_or_insert(value);
         let distance = i128::from(value) - i128::from(reference);
         let magnitude = u64::try_from(distance.unsigned_abs()).unwrap_or(u64::MAX) / UNIT_NS;
-        let side = if distance >= 0 {
-            &mut self.above
+        if distance >= 0 {
+            self.above.add(bucket_of(magnitude));
         } else {
-            &mut self.below
-        };
-        let h = side.get_or_insert_with(histogram);
-        // `record` grows the histogram to fit; only a value beyond what
-        // any histogram can hold falls back to clamping.
-        if h.record(magnitude).is_err() {
-            h.saturating_record(magnitude);
+            self.below.add(bucket_of(magnitude));
+            self.below_count += 1;
         }
         if self.count == 0 {
             (self.min, self.max) = (value, value);
@@ -114,43 +131,44 @@ impl DelayHistogram {
         if self.count == 0 {
             return None;
         }
-        let below_len = self.below.as_ref().map_or(0, Histogram::len);
         let rank = ((q.clamp(0.0, 1.0) * self.count as f64).ceil() as u64).clamp(1, self.count);
-        let value = if rank <= below_len {
-            // The rank-th smallest overall is the rank-th largest below.
-            let below = self.below.as_ref()?;
-            let ascending = below_len - rank + 1;
-            let units = below.value_at_quantile(at_rank(ascending, below_len));
-            i128::from(reference) - i128::from(middle_of(units))
+        let value = if rank <= self.below_count {
+            // The rank-th smallest overall is the rank-th largest below,
+            // which is the (below - rank + 1)-th smallest distance there.
+            let ascending = self.below_count - rank + 1;
+            i128::from(reference) - i128::from(middle_at(&self.below, ascending))
         } else {
-            let above = self.above.as_ref()?;
-            let rank = rank - below_len;
-            let units = above.value_at_quantile(at_rank(rank, above.len()));
-            i128::from(reference) + i128::from(middle_of(units))
+            i128::from(reference) + i128::from(middle_at(&self.above, rank - self.below_count))
         };
         let value = i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX });
         Some(value.clamp(self.min, self.max))
     }
 }
 
-/// A distance in ns for a count of whole units: the middle of the unit.
-fn middle_of(units: u64) -> u64 {
-    units.saturating_mul(UNIT_NS).saturating_add(UNIT_NS / 2)
+/// The middle (ns) of the bucket holding the `rank`-th smallest distance
+/// (1-based) of one side.
+fn middle_at(side: &Counts, rank: u64) -> u64 {
+    let mut seen = 0u64;
+    let mut last = 0u16;
+    for (index, count) in side.iter() {
+        last = index;
+        seen += count;
+        if seen >= rank {
+            break;
+        }
+    }
+    let (first, end) = units_of(last);
+    // The middle of [first, end + 1) units, in ns.
+    (first.saturating_add(end).saturating_add(1)).saturating_mul(UNIT_NS / 2)
 }
 
-/// The quantile whose rank in `len` values is exactly `rank`: half a rank
-/// low, so that rounding in `rank / len * len` cannot reach the next one.
-fn at_rank(rank: u64, len: u64) -> f64 {
-    (rank as f64 - 0.5) / len as f64
-}
-
-/// The first and last distance in ns that a count of units stands for.
-fn first_ns(units: u64) -> u64 {
-    units.saturating_mul(UNIT_NS)
-}
-
-fn last_ns(units: u64) -> u64 {
-    units.saturating_add(1).saturating_mul(UNIT_NS) - 1
+/// The first and last distance in ns that a bucket stands for.
+fn ns_of(index: u16) -> (u64, u64) {
+    let (first, last) = units_of(index);
+    (
+        first.saturating_mul(UNIT_NS),
+        last.saturating_add(1).saturating_mul(UNIT_NS) - 1,
+    )
 }
 
 /// One bucket of a [`DelayHistogram`]: values from `low` to `high`
@@ -175,32 +193,27 @@ impl DelayHistogram {
             let v = i128::from(reference) + sign * i128::from(distance);
             i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
         };
-        let mut out = Vec::new();
-        if let Some(below) = &self.below {
-            let mut side: Vec<Bucket> = below
-                .iter_recorded()
-                .map(|v| {
-                    let d = v.value_iterated_to();
-                    Bucket {
-                        low: at(last_ns(below.highest_equivalent(d)), -1),
-                        high: at(first_ns(below.lowest_equivalent(d)), -1),
-                        count: v.count_at_value().into(),
-                    }
-                })
-                .collect();
-            side.reverse();
-            out.extend(side);
-        }
-        if let Some(above) = &self.above {
-            out.extend(above.iter_recorded().map(|v| {
-                let d = v.value_iterated_to();
+        let mut out: Vec<Bucket> = self
+            .below
+            .iter()
+            .map(|(index, count)| {
+                let (first, last) = ns_of(index);
                 Bucket {
-                    low: at(first_ns(above.lowest_equivalent(d)), 1),
-                    high: at(last_ns(above.highest_equivalent(d)), 1),
-                    count: v.count_at_value().into(),
+                    low: at(last, -1),
+                    high: at(first, -1),
+                    count,
                 }
-            }));
-        }
+            })
+            .collect();
+        out.reverse();
+        out.extend(self.above.iter().map(|(index, count)| {
+            let (first, last) = ns_of(index);
+            Bucket {
+                low: at(first, 1),
+                high: at(last, 1),
+                count,
+            }
+        }));
         out
     }
 }
@@ -268,6 +281,33 @@ mod tests {
                 "{v} in {b:?}"
             );
         }
+    }
+
+    #[test]
+    fn buckets_hold_their_units_and_span_at_most_a_64th() {
+        let mut previous = None;
+        let probes =
+            (0..200_000u64).chain((17..64).flat_map(|b| [(1u64 << b) - 1, 1 << b, (1 << b) + 1]));
+        for (i, units) in probes.chain([u64::MAX]).enumerate() {
+            let b = bucket_of(units);
+            let (first, last) = units_of(b);
+            assert!(
+                (first..=last).contains(&units),
+                "{units} in bucket {b}: {first}..={last}"
+            );
+            assert!(
+                first < EXACT || (last - first + 1) * 64 <= first,
+                "{units}: {first}..={last} wider than 1/64"
+            );
+            if i < 200_000 {
+                assert!(
+                    previous.is_none_or(|p| b == p || b == p + 1),
+                    "{units}: buckets are consecutive"
+                );
+                previous = Some(b);
+            }
+        }
+        assert_eq!(bucket_of(u64::MAX), 3775);
     }
 
     proptest::proptest! {
