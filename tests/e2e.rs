@@ -109,7 +109,11 @@ fn server_to_client_completes_every_frame(backend: Backend) {
         (Role::Sender, Status::Completed)
     );
     assert_eq!(
-        server_side.stats.peer_report.map(|r| r.frames_completed),
+        server_side
+            .stats
+            .peer_report
+            .as_deref()
+            .map(|r| r.frames_completed),
         Some(150)
     );
     assert!(server_side.stats.rtt.samples > 0);
@@ -127,7 +131,11 @@ fn client_to_server_completes_every_frame(backend: Backend) {
     assert_eq!(server_side.role, Role::Receiver);
     assert_all_frames(&server_side, 150);
     assert_eq!(
-        results[0].stats.peer_report.map(|r| r.frames_completed),
+        results[0]
+            .stats
+            .peer_report
+            .as_deref()
+            .map(|r| r.frames_completed),
         Some(150)
     );
     handle.stop().unwrap();
@@ -143,7 +151,10 @@ fn ipv6_loopback_both_directions(backend: Backend) {
     let r = client(backend, addr, config, 1);
     assert_eq!(r[0].status, Status::Completed);
     assert_eq!(
-        r[0].stats.peer_report.map(|p| p.frames_completed),
+        r[0].stats
+            .peer_report
+            .as_deref()
+            .map(|p| p.frames_completed),
         Some(150)
     );
     handle.stop().unwrap();
@@ -377,7 +388,11 @@ fn keyed_access_serves_the_key_and_nothing_else(backend: Backend) {
             &r
         };
         assert_eq!(
-            sender.stats.peer_report.map(|p| p.frames_completed),
+            sender
+                .stats
+                .peer_report
+                .as_deref()
+                .map(|p| p.frames_completed),
             Some(150)
         );
         assert_eq!(receiver.stats.peer_end.map(|e| e.frames_sent), Some(150));

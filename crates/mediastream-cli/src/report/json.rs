@@ -318,7 +318,7 @@ fn rtt(r: &StreamResult) -> Option<Rtt> {
 fn peer(r: &StreamResult) -> Option<Peer> {
     let s = &r.stats;
     r.v1.then(|| Peer {
-        report: s.peer_report.map(|p| PeerReport {
+        report: s.peer_report.as_deref().map(|p| PeerReport {
             is_final: p.is_final,
             frames_completed: p.frames_completed,
             frames_dropped: p.frames_dropped,

@@ -197,6 +197,7 @@ pub fn marks(r: &StreamResult) -> Option<(mediastream_core::marking::MarkCounts,
         Role::Sender => r
             .stats
             .peer_report
+            .as_deref()
             .and_then(|p| p.marks)
             .map(|m| (m, Source::Peer)),
     }

@@ -453,7 +453,7 @@ impl ClientSession {
                     (v1 && s.peer_end.is_none()).then_some(StreamError::NoEnd),
                 )
             }
-            Stage::Sending(tx) => match tx.stats().peer_report {
+            Stage::Sending(tx) => match tx.stats().peer_report.as_deref() {
                 Some(r) if r.is_final => (r.frames_completed, None),
                 Some(r) => (r.frames_completed, Some(StreamError::NoFinalReport)),
                 None => (0, Some(StreamError::NoFinalReport)),

@@ -218,7 +218,12 @@ fn v1_receive_completes_with_both_views() {
         (r.role, r.status.clone(), r.v1),
         (Role::Sender, Status::Completed, true)
     );
-    let report = r.stats.peer_report.expect("reports reached the server");
+    let report = r
+        .stats
+        .peer_report
+        .as_deref()
+        .copied()
+        .expect("reports reached the server");
     assert!(report.is_final);
     assert_eq!(report.frames_completed, 150);
     assert_eq!(r.stats.rtt.min, 2 * DELAY);
@@ -345,7 +350,13 @@ fn v1_send_join_streams_to_the_server() {
     );
     assert_eq!(r.stats.frames_completed, 150);
     assert_eq!(r.stats.peer_end.map(|e| e.frames_sent), Some(150));
-    let peer = p.client.stats().peer_report.expect("the server reported");
+    let peer = p
+        .client
+        .stats()
+        .peer_report
+        .as_deref()
+        .copied()
+        .expect("the server reported");
     assert!(peer.is_final);
     assert_eq!(peer.frames_completed, 150);
     assert!(p.client.connection_id().is_some());
@@ -621,7 +632,13 @@ fn a_sending_v1_stream_without_the_servers_final_report_fails() {
         )
     };
     let p = p.run();
-    let peer = p.client.stats().peer_report.expect("interim reports came");
+    let peer = p
+        .client
+        .stats()
+        .peer_report
+        .as_deref()
+        .copied()
+        .expect("interim reports came");
     assert!(!peer.is_final);
     assert_eq!(
         p.client.status(),
@@ -737,7 +754,11 @@ fn markings_are_counted_and_reported_back_in_both_directions() {
         // a JOIN announced it reads REPORT blocks (the server's receiver
         // appends them from the start), and the server's END did (the
         // client's receiver appends them from then on).
-        let report = sender.peer_report.expect("reports arrived");
+        let report = sender
+            .peer_report
+            .as_deref()
+            .copied()
+            .expect("reports arrived");
         assert!(report.is_final, "{direction:?}");
         assert_eq!(report.marks, Some(m), "{direction:?}");
     }
@@ -784,7 +805,11 @@ fn a_gop_stream_both_ways_loses_one_keyframe_and_its_deltas() {
             Direction::Receive => &p.results[0].stats,
             Direction::Send => p.client.stats(),
         };
-        let report = sender.peer_report.expect("the receiver reported");
+        let report = sender
+            .peer_report
+            .as_deref()
+            .copied()
+            .expect("the receiver reported");
         assert_eq!((report.frames_completed, report.frames_dropped), (149, 1));
     }
 }

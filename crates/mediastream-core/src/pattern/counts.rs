@@ -25,19 +25,29 @@ pub(crate) struct Counts {
 impl Counts {
     /// Adds one to bucket `index`.
     pub(crate) fn add(&mut self, index: u16) {
+        self.add_many(index, 1);
+    }
+
+    /// Adds `count` to bucket `index`.
+    pub(crate) fn add_many(&mut self, index: u16, count: u64) {
         let slot = self.slot(index);
-        match self.narrow[slot] {
-            SPILLED => {
-                let at = self.wide_position(index);
-                let count = &mut self.wide[at].1;
-                *count = count.saturating_add(1);
-            }
-            n if n == SPILLED - 1 => {
-                self.narrow[slot] = SPILLED;
-                let at = self.wide_position(index);
-                self.wide.insert(at, (index, u64::from(SPILLED)));
-            }
-            _ => self.narrow[slot] += 1,
+        let narrow = self.narrow[slot];
+        let total = if narrow == SPILLED {
+            let at = self.wide_position(index);
+            self.wide[at].1.saturating_add(count)
+        } else {
+            u64::from(narrow) + count
+        };
+        if total < u64::from(SPILLED) {
+            self.narrow[slot] = total as u8;
+            return;
+        }
+        let at = self.wide_position(index);
+        if narrow == SPILLED {
+            self.wide[at].1 = total;
+        } else {
+            self.narrow[slot] = SPILLED;
+            self.wide.insert(at, (index, total));
         }
     }
 

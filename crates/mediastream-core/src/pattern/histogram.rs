@@ -1,28 +1,23 @@
 use std::time::Duration;
 
+use super::counts::Counts;
+
 /// Sub-buckets per power of two: 8 gives at most 12.5% relative error.
 const SUB: usize = 8;
 /// Octaves above 1 µs: 2^31 µs is about 36 minutes.
 const OCTAVES: usize = 31;
 const BUCKETS: usize = SUB * (OCTAVES + 1);
 
-/// A fixed-size log-linear histogram of durations from 1 µs to about half
-/// an hour (anything below 1 µs counts in the first bucket, anything above
-/// in the last), for percentiles with bounded error and no allocation.
-/// 1 KiB per histogram.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// A log-linear histogram of durations from 1 µs to about half an hour
+/// (anything below 1 µs counts in the first bucket, anything above in
+/// the last), for percentiles with bounded error. It holds a byte per
+/// bucket from the lowest to the highest one used (`pattern::counts`):
+/// a sender's lateness touches a few buckets, so a sending stream pays
+/// tens of bytes, not the 1 KiB a dense array of every bucket took.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DurationHistogram {
-    counts: [u32; BUCKETS],
+    counts: Counts,
     total: u64,
-}
-
-impl Default for DurationHistogram {
-    fn default() -> Self {
-        Self {
-            counts: [0; BUCKETS],
-            total: 0,
-        }
-    }
 }
 
 impl std::fmt::Debug for DurationHistogram {
@@ -58,8 +53,7 @@ impl DurationHistogram {
     /// Counts one value.
     pub fn record(&mut self, value: Duration) {
         let micros = u64::try_from(value.as_micros()).unwrap_or(u64::MAX);
-        let b = bucket_of(micros);
-        self.counts[b] = self.counts[b].saturating_add(1);
+        self.counts.add(bucket_of(micros) as u16);
         self.total += 1;
     }
 
@@ -76,10 +70,10 @@ impl DurationHistogram {
         }
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
         let mut seen = 0u64;
-        for (bucket, &count) in self.counts.iter().enumerate() {
-            seen += u64::from(count);
+        for (bucket, count) in self.counts.iter() {
+            seen += count;
             if seen >= rank {
-                return Some(Duration::from_micros(upper_of(bucket)));
+                return Some(Duration::from_micros(upper_of(usize::from(bucket))));
             }
         }
         Some(Duration::from_micros(upper_of(BUCKETS - 1)))
@@ -90,15 +84,14 @@ impl DurationHistogram {
     /// more than 7/8 of it, or within 1 µs) and its count. For exporting
     /// the distribution itself, e.g. as a Prometheus histogram.
     pub fn buckets(&self) -> impl Iterator<Item = (Duration, u64)> + '_ {
-        (self.counts.iter().enumerate())
-            .filter(|(_, &count)| count > 0)
-            .map(|(bucket, &count)| (Duration::from_micros(upper_of(bucket)), u64::from(count)))
+        (self.counts.iter())
+            .map(|(bucket, count)| (Duration::from_micros(upper_of(usize::from(bucket))), count))
     }
 
     /// Adds another histogram's counts.
     pub fn merge(&mut self, other: &Self) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a = a.saturating_add(*b);
+        for (bucket, count) in other.counts.iter() {
+            self.counts.add_many(bucket, count);
         }
         self.total += other.total;
     }
@@ -147,7 +140,7 @@ mod tests {
         assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(buckets[0], (Duration::from_micros(1), 1));
         assert_eq!(buckets.last().unwrap().0.as_micros(), 103, "96..=103 µs");
-        let mut twice = h;
+        let mut twice = h.clone();
         twice.merge(&h);
         assert_eq!(twice.count(), 200);
         assert_eq!(twice.quantile(0.5), h.quantile(0.5));

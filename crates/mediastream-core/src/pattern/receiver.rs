@@ -148,19 +148,47 @@ impl StampCheck {
     }
 }
 
-/// Bytes and timestamps received for one sequence number.
-#[derive(Debug, Clone, Copy, Default)]
+/// What arrived for one frame before its tick. The ring holds one per
+/// frame of the buffer (50 for a second at 50 frames/s), so it is kept
+/// small: its sequence number is its place in the ring, a missing delay
+/// is [`NO_DELAY`], frame data's rarer shape is boxed, and the jitter
+/// file's timestamps live in [`Timing`], kept only when records are.
+#[derive(Debug, Clone, Default)]
 struct Slot {
-    sequence: u64,
     bytes: u64,
+    first_delay_ns: i64,
+    last_delay_ns: i64,
+    datagrams: u32,
+    /// A plausible timestamp was credited.
+    stamped: bool,
+    /// Frame data: what the first of its datagrams said of the frame.
+    shape: Option<Box<FrameShape>>,
+}
+
+/// A slot's delay when no plausible timestamp came (raw delays are
+/// clock differences; this one is never a real one).
+const NO_DELAY: i64 = i64::MIN;
+
+impl Slot {
+    fn empty() -> Self {
+        Self {
+            first_delay_ns: NO_DELAY,
+            last_delay_ns: NO_DELAY,
+            ..Self::default()
+        }
+    }
+}
+
+fn delay_of(ns: i64) -> Option<i64> {
+    (ns != NO_DELAY).then_some(ns)
+}
+
+/// A slot's newest plausible timestamp, for the jitter file's row.
+#[derive(Debug, Clone, Copy, Default)]
+struct Timing {
     sender_ticks: i64,
     sender_frequency: i64,
     receiver_ticks: i64,
-    datagrams: u64,
-    first_delay_ns: Option<i64>,
-    last_delay_ns: Option<i64>,
-    /// Frame data: what the first of its datagrams said of the frame.
-    shape: Option<FrameShape>,
 }
 
 /// Send and arrival time of a completed frame, for the jitter columns.
@@ -197,6 +225,8 @@ pub struct FrameReceiver {
     /// memory follows the data, so a deep buffer nobody fills costs
     /// nothing.
     ring: VecDeque<Slot>,
+    /// The ring's timestamps, slot for slot, when records are kept.
+    timing: VecDeque<Timing>,
     /// Sequence number of the next frame to render (1-based).
     head_sequence: u64,
     status: Status,
@@ -247,6 +277,7 @@ impl FrameReceiver {
             created: now,
             anchor: None,
             ring: VecDeque::new(),
+            timing: VecDeque::new(),
             head_sequence: 1,
             status: Status::Running,
             stats: StreamStats {
@@ -483,11 +514,11 @@ impl FrameReceiver {
     }
 
     fn render(&mut self) {
-        let slot = self.ring.pop_front().unwrap_or(Slot {
-            sequence: self.head_sequence,
-            ..Slot::default()
-        });
-        let frame_size = slot.shape.map_or(self.plan.frame_size(), |s| s.size);
+        let sequence = self.head_sequence;
+        let slot = self.ring.pop_front().unwrap_or_else(Slot::empty);
+        let timing = self.timing.pop_front().unwrap_or_default();
+        let shape = slot.shape.as_deref().copied();
+        let frame_size = shape.map_or(self.plan.frame_size(), |s| s.size);
         let outcome = match slot.bytes {
             b if b == frame_size => FrameOutcome::Completed,
             b if b < frame_size => FrameOutcome::Dropped,
@@ -498,20 +529,20 @@ impl FrameReceiver {
             FrameOutcome::Dropped => self.stats.frames_dropped += 1,
             FrameOutcome::Repeated => self.stats.frames_repeated += 1,
         }
-        let record = self.record_for(&slot, outcome);
         if self.config.record_frames {
+            let record = self.record_for(sequence, slot.stamped, timing, outcome);
             self.records.push_back(record);
         }
         if let Some(metrics) = self.stats.metrics.as_mut() {
             metrics.on_render(FrameAtTick {
-                sequence: slot.sequence,
+                sequence,
                 outcome,
                 bytes: slot.bytes,
-                datagrams: slot.datagrams,
-                due: self.plan.frame_offset(slot.sequence),
-                first_delay_ns: slot.first_delay_ns,
-                last_delay_ns: slot.last_delay_ns,
-                shape: slot.shape,
+                datagrams: u64::from(slot.datagrams),
+                due: self.plan.frame_offset(sequence),
+                first_delay_ns: delay_of(slot.first_delay_ns),
+                last_delay_ns: delay_of(slot.last_delay_ns),
+                shape,
             });
         }
         self.head_sequence += 1;
@@ -519,15 +550,21 @@ impl FrameReceiver {
 
     /// Builds the jitter-file row and keeps the first and previous
     /// completed frames as ctsTraffic does.
-    fn record_for(&mut self, slot: &Slot, outcome: FrameOutcome) -> FrameRecord {
+    fn record_for(
+        &mut self,
+        sequence: u64,
+        stamped: bool,
+        slot: Timing,
+        outcome: FrameOutcome,
+    ) -> FrameRecord {
         if outcome == FrameOutcome::Dropped {
-            return FrameRecord::dropped(slot.sequence);
+            return FrameRecord::dropped(sequence);
         }
-        if slot.sender_frequency <= 0 {
+        if !stamped {
             // Every timestamp of the frame was implausible: no timing,
             // and the references stay as they were.
             return FrameRecord {
-                sequence_number: slot.sequence,
+                sequence_number: sequence,
                 outcome,
                 sender_ticks: 0,
                 sender_frequency: 0,
@@ -555,7 +592,7 @@ impl FrameReceiver {
             self.previous_frame = Some(reference);
         }
         FrameRecord {
-            sequence_number: slot.sequence,
+            sequence_number: sequence,
             outcome,
             sender_ticks: slot.sender_ticks,
             sender_frequency: slot.sender_frequency,
@@ -659,28 +696,35 @@ impl FrameReceiver {
             return;
         }
         let slot = self.slot_at(ahead as usize);
-        debug_assert_eq!(slot.sequence, sequence);
         slot.bytes += len;
-        slot.datagrams += 1;
-        slot.shape = slot.shape.or(shape);
-        if !plausible {
-            return;
+        slot.datagrams = slot.datagrams.saturating_add(1);
+        if slot.shape.is_none() {
+            slot.shape = shape.map(Box::new);
         }
-        slot.sender_ticks = repr.timestamp;
-        slot.sender_frequency = repr.frequency;
-        slot.receiver_ticks = arrival_ticks;
-        slot.first_delay_ns = slot.first_delay_ns.or(delay_ns);
-        slot.last_delay_ns = delay_ns.or(slot.last_delay_ns);
+        let Some(delay_ns) = delay_ns else {
+            return;
+        };
+        slot.stamped |= repr.frequency > 0;
+        if slot.first_delay_ns == NO_DELAY {
+            slot.first_delay_ns = delay_ns;
+        }
+        slot.last_delay_ns = delay_ns;
+        if let Some(timing) = self.timing.get_mut(ahead as usize) {
+            *timing = Timing {
+                sender_ticks: repr.timestamp,
+                sender_frequency: repr.frequency,
+                receiver_ticks: arrival_ticks,
+            };
+        }
     }
 
     /// The ring's slot `index` frames after the head, grown to it.
     fn slot_at(&mut self, index: usize) -> &mut Slot {
         while self.ring.len() <= index {
-            let next = self.head_sequence + self.ring.len() as u64;
-            self.ring.push_back(Slot {
-                sequence: next,
-                ..Slot::default()
-            });
+            self.ring.push_back(Slot::empty());
+            if self.config.record_frames {
+                self.timing.push_back(Timing::default());
+            }
         }
         &mut self.ring[index]
     }
@@ -710,12 +754,21 @@ impl FrameReceiver {
         let ahead = s.sequence.wrapping_sub(self.head_sequence);
         if to_slot && ahead < self.ring.len() as u64 {
             let slot = &mut self.ring[ahead as usize];
-            if slot.sequence == s.sequence && slot.sender_frequency <= 0 {
-                slot.sender_ticks = s.timestamp;
-                slot.sender_frequency = s.frequency;
-                slot.receiver_ticks = s.arrival_ticks;
-                slot.first_delay_ns = slot.first_delay_ns.or(Some(s.delay_ns));
-                slot.last_delay_ns = slot.last_delay_ns.or(Some(s.delay_ns));
+            if !slot.stamped {
+                slot.stamped = s.frequency > 0;
+                if slot.first_delay_ns == NO_DELAY {
+                    slot.first_delay_ns = s.delay_ns;
+                }
+                if slot.last_delay_ns == NO_DELAY {
+                    slot.last_delay_ns = s.delay_ns;
+                }
+                if let Some(timing) = self.timing.get_mut(ahead as usize) {
+                    *timing = Timing {
+                        sender_ticks: s.timestamp,
+                        sender_frequency: s.frequency,
+                        receiver_ticks: s.arrival_ticks,
+                    };
+                }
             }
         }
     }

@@ -293,7 +293,11 @@ impl FrameSender {
     fn on_report(&mut self, now: Instant, report: ReportRepr) {
         self.last_report = now;
         self.stats.reports += 1;
-        self.stats.peer_report = Some(report);
+        // One allocation per stream, not per report.
+        match &mut self.stats.peer_report {
+            Some(kept) => **kept = report,
+            None => self.stats.peer_report = Some(Box::new(report)),
+        }
         if report.echo_timestamp != 0 {
             let rtt_ns = self.timebase.ticks(now) - report.echo_timestamp - report.echo_delay_ns;
             if let Ok(ns) = u64::try_from(rtt_ns) {

@@ -65,7 +65,7 @@ pub struct StreamStats {
     /// How late each frame's first datagram left, against its schedule.
     pub lateness: Lateness,
     /// v1: the receiver's latest report (the sender's view of the peer).
-    pub peer_report: Option<ReportRepr>,
+    pub peer_report: Option<Box<ReportRepr>>,
     /// v1: the sender's totals (the receiver's view of the peer).
     pub peer_end: Option<EndRepr>,
     /// v1: round-trip times measured from report echoes (sender side).
@@ -133,7 +133,7 @@ impl StreamStats {
                     .as_deref()
                     .and_then(|m| DelaySpread::of(&m.datagram_delay)),
             }),
-            Role::Sender => self.peer_report.map(|r| ReceivedView {
+            Role::Sender => self.peer_report.as_deref().map(|r| ReceivedView {
                 by: ReceivedBy::Peer {
                     final_report: r.is_final,
                 },
@@ -237,7 +237,7 @@ impl DelaySpread {
 
 /// Summary of the sender's lateness: how long after its due time each
 /// frame's first datagram was handed to the caller.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Lateness {
     /// Frames measured.

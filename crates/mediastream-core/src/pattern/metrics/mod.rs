@@ -122,7 +122,12 @@ impl DatagramCounts {
     }
 }
 
-/// A rendered frame kept until late datagrams can no longer arrive for it.
+/// A rendered frame kept until late datagrams can no longer arrive for
+/// it, when it needs keeping: a frame complete at its tick with exactly
+/// its datagrams and the plan's size (nearly every frame of a healthy
+/// stream) is kept as nothing but its place in the window
+/// ([`ReceiveMetrics::window`]), and becomes an entry only if a late
+/// datagram comes for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Rendered {
     sequence: u64,
@@ -168,6 +173,10 @@ pub struct ReceiveMetrics {
     frame_size: u64,
     datagrams_per_frame: u64,
     keep: usize,
+    /// Frames rendered and still matched against late datagrams: from
+    /// `window.0` up to (not including) `window.1`.
+    window: (u64, u64),
+    /// The window's frames that are not plain completed ones, by sequence.
     rendered: VecDeque<Rendered>,
     previous_delay: Option<i64>,
     highest_sequence: u64,
@@ -215,6 +224,7 @@ impl ReceiveMetrics {
             frame_size,
             datagrams_per_frame,
             keep: keep.max(1),
+            window: (0, 0),
             rendered: VecDeque::new(),
             previous_delay: None,
             highest_sequence: 0,
@@ -268,20 +278,30 @@ impl ReceiveMetrics {
             self.decoder.on_tick(frame.sequence, kind, key, !dropped)
         });
         let timeline_index = self.push_timeline(&frame, decodable);
-        self.rendered.push_back(Rendered {
-            sequence: frame.sequence,
-            bytes: frame.bytes,
-            datagrams: frame.datagrams,
-            dropped,
-            timeline_index,
-            expected_bytes: frame.shape.map_or(self.frame_size, |s| s.size),
-            expected_datagrams: frame
-                .shape
-                .map_or(self.datagrams_per_frame, |s| s.datagrams),
-            kind: frame.shape.map(|s| s.kind),
-            learned: false,
-        });
-        while self.rendered.len() > self.keep {
+        if self.window.0 == self.window.1 {
+            self.window = (frame.sequence, frame.sequence);
+        }
+        debug_assert_eq!(frame.sequence, self.window.1, "frames render in order");
+        self.window.1 = frame.sequence + 1;
+        let plain = frame.outcome == FrameOutcome::Completed
+            && frame.shape.is_none()
+            && frame.datagrams == self.datagrams_per_frame;
+        if !plain {
+            self.rendered.push_back(Rendered {
+                sequence: frame.sequence,
+                bytes: frame.bytes,
+                datagrams: frame.datagrams,
+                dropped,
+                timeline_index,
+                expected_bytes: frame.shape.map_or(self.frame_size, |s| s.size),
+                expected_datagrams: frame
+                    .shape
+                    .map_or(self.datagrams_per_frame, |s| s.datagrams),
+                kind: frame.shape.map(|s| s.kind),
+                learned: false,
+            });
+        }
+        while self.window.1 - self.window.0 > self.keep as u64 {
             self.retire_oldest();
         }
     }
@@ -318,15 +338,28 @@ impl ReceiveMetrics {
     /// [`on_late`](Self::on_late) for a frame data datagram: a frame of
     /// which nothing came in time learns its size from it.
     pub fn on_late_shaped(&mut self, sequence: u64, bytes: u64, shape: Option<FrameShape>) -> bool {
-        let Some(front) = self.rendered.front().map(|r| r.sequence) else {
+        if !(self.window.0..self.window.1).contains(&sequence) {
             return false;
-        };
-        let Some(index) = sequence.checked_sub(front) else {
-            return false;
-        };
-        let Some(frame) = self.rendered.get_mut(index as usize) else {
-            return false;
-        };
+        }
+        let at = self.rendered.partition_point(|r| r.sequence < sequence);
+        if self.rendered.get(at).is_none_or(|r| r.sequence != sequence) {
+            // A plain completed frame: it becomes an entry now.
+            self.rendered.insert(
+                at,
+                Rendered {
+                    sequence,
+                    bytes: self.frame_size,
+                    datagrams: self.datagrams_per_frame,
+                    dropped: false,
+                    timeline_index: None,
+                    expected_bytes: self.frame_size,
+                    expected_datagrams: self.datagrams_per_frame,
+                    kind: None,
+                    learned: false,
+                },
+            );
+        }
+        let frame = &mut self.rendered[at];
         self.datagrams.late += 1;
         if let (None, false, Some(shape)) = (frame.kind, frame.learned, shape) {
             frame.expected_bytes = shape.size;
@@ -348,8 +381,30 @@ impl ReceiveMetrics {
         true
     }
 
+    /// Accounts every frame in the window and empties it.
+    fn retire_all(&mut self) {
+        while self.window.0 < self.window.1 {
+            self.retire_oldest();
+        }
+        self.window = (0, 0);
+    }
+
     fn retire_oldest(&mut self) {
-        let Some(frame) = self.rendered.pop_front() else {
+        let sequence = self.window.0;
+        if sequence == self.window.1 {
+            return;
+        }
+        self.window.0 += 1;
+        let frame = match self.rendered.front() {
+            Some(r) if r.sequence == sequence => self.rendered.pop_front(),
+            _ => None,
+        };
+        let Some(frame) = frame else {
+            // A plain completed frame: all its datagrams, once each.
+            let d = self.datagrams_per_frame;
+            self.datagrams.expected += d;
+            self.datagrams.received_unique += d;
+            self.loss_runs.push(d, 0);
             return;
         };
         let expected = frame.expected_datagrams;
@@ -367,9 +422,7 @@ impl ReceiveMetrics {
     /// timeline, which keeps at most its limit: the same counts as
     /// rendering each frame dropped. `due(n)` is frame n's offset.
     pub fn on_nothing_arrived(&mut self, frames: u64, due: impl Fn(u64) -> Duration) {
-        while !self.rendered.is_empty() {
-            self.retire_oldest();
-        }
+        self.retire_all();
         self.playout.on_missing_ticks(frames);
         if self.decoder.active {
             self.decoder.on_missing(frames);
@@ -401,9 +454,7 @@ impl ReceiveMetrics {
 
     /// Accounts every frame still held; call once when the stream ends.
     pub fn finish(&mut self) {
-        while !self.rendered.is_empty() {
-            self.retire_oldest();
-        }
+        self.retire_all();
         self.loss_runs.finish();
         self.playout.finish();
         self.decoder.finish();

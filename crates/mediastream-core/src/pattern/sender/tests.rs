@@ -61,7 +61,7 @@ fn a_late_sender_catches_up_without_drifting() {
     assert_eq!(sent.last().unwrap().0, 6);
     // Frame 7 is still due at 120 ms, not 105 + 20.
     assert_eq!(tx.poll_timeout(), Some(t0 + ms(120)));
-    let l = tx.stats().lateness;
+    let l = &tx.stats().lateness;
     assert_eq!((l.frames, l.late_frames, l.max), (6, 6, ms(105)));
     // (105 + 85 + 65 + 45 + 25 + 5) / 6
     assert_eq!(l.mean(), ms(55));
