@@ -9,6 +9,8 @@
 //! what each delay histogram takes on its own; bench/scale.sh prints it
 //! beside the server's RSS per stream. A measurement, not a test.
 
+#![allow(clippy::print_stdout)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};

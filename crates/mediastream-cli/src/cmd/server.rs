@@ -40,6 +40,20 @@ pub struct Served {
     pub finished: mpsc::Receiver<StreamResult>,
     /// `--metrics-listen`: each finished stream is folded in here too.
     pub metrics: Option<Arc<metrics::Collected>>,
+    /// Keep finished streams' receive metrics (for a JSON document);
+    /// otherwise they are dropped once the stream's line is printed, so
+    /// that memory tracks the live streams, not every stream ever served.
+    pub keep_metrics: bool,
+}
+
+/// A finished stream as kept after its line is printed: whole with
+/// `keep_metrics`, else for the summary and the exit status alone,
+/// without its receive metrics (the delay histograms, loss runs...).
+pub fn kept(mut r: StreamResult, keep_metrics: bool) -> StreamResult {
+    if !keep_metrics {
+        r.stats.metrics = None;
+    }
+    r
 }
 
 /// The server of `config` and `factory`: each stream it finishes will be
@@ -67,6 +81,7 @@ impl Built {
             handle: start_server(backend, self.server, options)?,
             finished: self.finished,
             metrics: None,
+            keep_metrics: true,
         })
     }
 }
@@ -122,6 +137,11 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     let time_limit = args.time_limit.map(|ms| Duration::from_millis(ms.into()));
     let clock = StatusClock::new(args.status_interval, start);
     let mut live = Live::new("server", clock, start, stream);
+    // Without a JSON document nothing reads a finished stream's receive
+    // metrics after its line is printed: keeping them would make a
+    // long-running server's memory grow with every stream it ever served
+    // (several KiB each) instead of tracking the live ones.
+    served.keep_metrics = args.json.is_some() || args.json_stream.is_some();
     let mut results = served.watch(&mut text, &mut live, &Watch::SERVER, |text| {
         if stop.load(Ordering::SeqCst) || served.handle.is_finished() {
             return true;
@@ -134,6 +154,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         handle,
         finished,
         metrics,
+        keep_metrics,
     } = served;
     let server = handle.server().clone();
     let traffic = handle.traffic();
@@ -144,7 +165,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         if let Some(metrics) = &metrics {
             metrics.finished(&r);
         }
-        results.push(r);
+        results.push(kept(r, keep_metrics));
     }
     live.last(
         &mut text,

@@ -193,7 +193,10 @@ impl Requested {
 /// when nothing was read (another platform, an older peer, no data).
 pub fn marks(r: &StreamResult) -> Option<(mediastream_core::marking::MarkCounts, Source)> {
     match r.role {
-        Role::Receiver => Some((r.stats.marks, Source::Own)),
+        Role::Receiver => Some((
+            r.stats.marks.as_deref().copied().unwrap_or_default(),
+            Source::Own,
+        )),
         Role::Sender => r
             .stats
             .peer_report

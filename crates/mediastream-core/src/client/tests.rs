@@ -745,7 +745,7 @@ fn markings_are_counted_and_reported_back_in_both_directions() {
             Direction::Send => (server, p.client.stats()),
         };
         // 150 frames of 15 datagrams; frames 1, 5, ..., 149 (38) are CE.
-        let m = receiver.marks;
+        let m = *receiver.marks.clone().expect("markings were read");
         assert_eq!(m.datagrams, receiver.datagrams_received, "{direction:?}");
         assert_eq!(m.datagrams, 150 * 15, "{direction:?}");
         assert_eq!(m.dscp[34], 150 * 15, "{direction:?}");

@@ -47,6 +47,7 @@ impl Counts {
             self.wide[at].1 = total;
         } else {
             self.narrow[slot] = SPILLED;
+            self.wide.reserve_exact(1);
             self.wide.insert(at, (index, total));
         }
     }
@@ -64,7 +65,11 @@ impl Counts {
             self.narrow = grown;
             self.low = index;
         } else if usize::from(index - self.low) >= self.narrow.len() {
-            self.narrow.resize(usize::from(index - self.low) + 1, 0);
+            // Exactly: a new highest bucket is rare after the first
+            // moments, and doubling would leave up to half unused.
+            let len = usize::from(index - self.low) + 1;
+            self.narrow.reserve_exact(len - self.narrow.len());
+            self.narrow.resize(len, 0);
         }
         usize::from(index - self.low)
     }

@@ -151,8 +151,8 @@ impl StampCheck {
 /// What arrived for one frame before its tick. The ring holds one per
 /// frame of the buffer (50 for a second at 50 frames/s), so it is kept
 /// small: its sequence number is its place in the ring, a missing delay
-/// is [`NO_DELAY`], frame data's rarer shape is boxed, and the jitter
-/// file's timestamps live in [`Timing`], kept only when records are.
+/// is [`NO_DELAY`], and frame data's shapes and the jitter file's
+/// timestamps live in parallel rings, kept only when they are used.
 #[derive(Debug, Clone, Default)]
 struct Slot {
     bytes: u64,
@@ -161,8 +161,6 @@ struct Slot {
     datagrams: u32,
     /// A plausible timestamp was credited.
     stamped: bool,
-    /// Frame data: what the first of its datagrams said of the frame.
-    shape: Option<Box<FrameShape>>,
 }
 
 /// A slot's delay when no plausible timestamp came (raw delays are
@@ -227,6 +225,9 @@ pub struct FrameReceiver {
     ring: VecDeque<Slot>,
     /// The ring's timestamps, slot for slot, when records are kept.
     timing: VecDeque<Timing>,
+    /// Frame data: what the first datagram of each slot's frame said of
+    /// it, slot for slot, from the first frame data datagram on.
+    shapes: Option<VecDeque<Option<FrameShape>>>,
     /// Sequence number of the next frame to render (1-based).
     head_sequence: u64,
     status: Status,
@@ -278,6 +279,7 @@ impl FrameReceiver {
             anchor: None,
             ring: VecDeque::new(),
             timing: VecDeque::new(),
+            shapes: None,
             head_sequence: 1,
             status: Status::Running,
             stats: StreamStats {
@@ -462,7 +464,10 @@ impl FrameReceiver {
             echo_timestamp,
             echo_delay_ns,
             jitter_ns: (self.jitter.secs() * 1e9) as u64,
-            marks: Some(s.marks)
+            marks: s
+                .marks
+                .as_deref()
+                .copied()
                 .filter(|m| m.datagrams > 0 && (session.report_blocks || self.peer_reads_blocks)),
         })
     }
@@ -517,7 +522,7 @@ impl FrameReceiver {
         let sequence = self.head_sequence;
         let slot = self.ring.pop_front().unwrap_or_else(Slot::empty);
         let timing = self.timing.pop_front().unwrap_or_default();
-        let shape = slot.shape.as_deref().copied();
+        let shape = self.shapes.as_mut().and_then(|s| s.pop_front().flatten());
         let frame_size = shape.map_or(self.plan.frame_size(), |s| s.size);
         let outcome = match slot.bytes {
             b if b == frame_size => FrameOutcome::Completed,
@@ -695,12 +700,18 @@ impl FrameReceiver {
             self.stats.frames_error += 1;
             return;
         }
-        let slot = self.slot_at(ahead as usize);
+        let ahead = ahead as usize;
+        if let Some(shape) = shape {
+            self.slot_at(ahead);
+            let len = self.ring.len();
+            let shapes = self
+                .shapes
+                .get_or_insert_with(|| VecDeque::from(vec![None; len]));
+            shapes[ahead].get_or_insert(shape);
+        }
+        let slot = self.slot_at(ahead);
         slot.bytes += len;
         slot.datagrams = slot.datagrams.saturating_add(1);
-        if slot.shape.is_none() {
-            slot.shape = shape.map(Box::new);
-        }
         let Some(delay_ns) = delay_ns else {
             return;
         };
@@ -709,7 +720,7 @@ impl FrameReceiver {
             slot.first_delay_ns = delay_ns;
         }
         slot.last_delay_ns = delay_ns;
-        if let Some(timing) = self.timing.get_mut(ahead as usize) {
+        if let Some(timing) = self.timing.get_mut(ahead) {
             *timing = Timing {
                 sender_ticks: repr.timestamp,
                 sender_frequency: repr.frequency,
@@ -720,10 +731,22 @@ impl FrameReceiver {
 
     /// The ring's slot `index` frames after the head, grown to it.
     fn slot_at(&mut self, index: usize) -> &mut Slot {
+        if self.ring.capacity() == 0 {
+            // The ring holds about a buffer of frames in steady state;
+            // exactly that much up front (where doubling would reserve up
+            // to twice it), for buffers of up to 256 frames; deeper ones
+            // grow as data comes.
+            let buffered = usize::try_from(self.plan.ring_slots() / 2).unwrap_or(usize::MAX);
+            self.ring
+                .reserve_exact(buffered.saturating_add(2).min(256).max(index + 1));
+        }
         while self.ring.len() <= index {
             self.ring.push_back(Slot::empty());
             if self.config.record_frames {
                 self.timing.push_back(Timing::default());
+            }
+            if let Some(shapes) = self.shapes.as_mut() {
+                shapes.push_back(None);
             }
         }
         &mut self.ring[index]
@@ -872,7 +895,7 @@ impl IoPattern for FrameReceiver {
             // Data datagrams only: the ones `datagrams_received` counts.
             let data = self.stats.datagrams_received - before;
             if data > 0 {
-                self.stats.marks.record(tos, data);
+                self.stats.marks.get_or_insert_default().record(tos, data);
             }
         }
     }

@@ -75,8 +75,9 @@ pub struct StreamStats {
     /// Receiver: delays, datagram loss, playout, timeline.
     pub metrics: Option<Box<super::ReceiveMetrics>>,
     /// Receiver: the DSCP and ECN every data datagram arrived with, where
-    /// the backend reads it (Linux); `marks.datagrams` stays 0 elsewhere.
-    pub marks: crate::marking::MarkCounts,
+    /// the backend reads it (Linux); `None` until one marking was read
+    /// (so elsewhere, and on senders, it costs no memory).
+    pub marks: Option<Box<crate::marking::MarkCounts>>,
 }
 
 impl StreamStats {

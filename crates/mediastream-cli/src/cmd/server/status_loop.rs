@@ -78,7 +78,7 @@ impl Served {
                     if let Some(metrics) = &self.metrics {
                         metrics.finished(&r);
                     }
-                    results.push(r);
+                    results.push(super::kept(r, self.keep_metrics));
                     if how.streams_first {
                         continue;
                     }

@@ -93,7 +93,12 @@ pub(crate) fn run_client(
             }
         }
         spin_until(schedule.next(), options.spin);
-        while let Some(i) = schedule.pop_due(Instant::now()) {
+        // Streams due when the pass starts, for at most PASS_LIMIT: with
+        // thousands of streams a thread that cannot keep up would
+        // otherwise find new ones due forever and never read the
+        // reports that keep its senders' consent.
+        let pass = Instant::now();
+        while let Some(i) = schedule.pop_due(pass) {
             let c = &mut connections[i];
             if c.stream.is_done() {
                 continue;
@@ -113,6 +118,9 @@ pub(crate) fn run_client(
                         observer.on_finished(i, result);
                     }
                 }
+            }
+            if pass.elapsed() >= super::PASS_LIMIT {
+                break;
             }
         }
         if let Some(elapsed) = control.status_due(Instant::now()) {

@@ -20,3 +20,8 @@ mod udp;
 
 pub(crate) use client::run_client;
 pub(crate) use server::start_server;
+
+/// Longest a shard or a client spends driving due streams before it
+/// reads its sockets and its stop flag again: an overloaded thread
+/// falls behind on sending, never on hearing its peers.
+const PASS_LIMIT: std::time::Duration = std::time::Duration::from_millis(20);

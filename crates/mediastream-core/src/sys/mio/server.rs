@@ -23,9 +23,7 @@ const WAKE: Token = Token(usize::MAX - 2);
 const RECV_BUDGET: usize = 256;
 /// How often waiting requests are expired.
 const MAINTAIN_EVERY: Duration = Duration::from_millis(100);
-/// Longest a shard spends driving due streams before it reads its
-/// sockets and its stop flag again.
-const PASS_LIMIT: Duration = Duration::from_millis(20);
+use super::PASS_LIMIT;
 
 struct Listener {
     id: ListenerId,
