@@ -24,7 +24,17 @@ pub(crate) struct Counts {
 
 impl Counts {
     /// Adds one to bucket `index`.
+    #[inline]
     pub(crate) fn add(&mut self, index: u16) {
+        // The common case, once a stream's spread is known: a narrow
+        // bucket already allocated, not about to spill.
+        let offset = index.wrapping_sub(self.low);
+        if let Some(n) = self.narrow.get_mut(usize::from(offset)) {
+            if *n < SPILLED - 1 {
+                *n += 1;
+                return;
+            }
+        }
         self.add_many(index, 1);
     }
 

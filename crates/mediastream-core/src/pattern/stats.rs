@@ -111,7 +111,7 @@ impl StreamStats {
     ///
     /// let mut sender = StreamStats::default();
     /// assert!(sender.received(Role::Sender).is_none());
-    /// sender.peer_report = Some(ReportRepr { frames_completed: 149, jitter_ns: 250_000, ..Default::default() });
+    /// sender.peer_report = Some(Box::new(ReportRepr { frames_completed: 149, jitter_ns: 250_000, ..Default::default() }));
     /// let view = sender.received(Role::Sender).unwrap();
     /// assert_eq!(view.by, ReceivedBy::Peer { final_report: false });
     /// assert_eq!(view.frames_completed, 149);

@@ -44,6 +44,11 @@ mod linux {
     #[derive(Debug)]
     pub(in super::super) struct Timer {
         fd: OwnedFd,
+        /// The deadline the fd is armed for and has not yet reported:
+        /// arming it again for the same one is skipped (a loop woken by
+        /// sockets thousands of times a second keeps the same earliest
+        /// deadline, and each timerfd_settime is a syscall).
+        armed: std::cell::Cell<Option<Instant>>,
     }
 
     impl Timer {
@@ -62,6 +67,7 @@ mod linux {
             // SAFETY: `fd` is valid and owned by nobody else.
             Ok(Self {
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
+                armed: std::cell::Cell::new(None),
             })
         }
 
@@ -79,6 +85,10 @@ mod linux {
 
         /// Fires at `deadline` (at once if it has passed); `None` disarms.
         pub(in super::super) fn arm(&self, deadline: Option<Instant>) -> io::Result<()> {
+            if deadline.is_some() && deadline == self.armed.get() {
+                return Ok(());
+            }
+            self.armed.set(deadline);
             let value = match deadline {
                 None => Duration::ZERO,
                 // A zero it_value would disarm: fire in 1 ns instead.
@@ -102,6 +112,7 @@ mod linux {
                 libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut())
             };
             if rc != 0 {
+                self.armed.set(None);
                 return Err(io::Error::last_os_error());
             }
             Ok(())
@@ -109,6 +120,7 @@ mod linux {
 
         /// Consumes the expiration count so the fd stops being readable.
         pub(in super::super) fn clear(&self) {
+            self.armed.set(None);
             let mut count = 0u64;
             // SAFETY: reads at most 8 bytes into a live u64 from our fd.
             let _ = unsafe { libc::read(self.fd.as_raw_fd(), (&mut count as *mut u64).cast(), 8) };
