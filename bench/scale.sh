@@ -17,8 +17,23 @@
 #     (/usr/bin/time), ksoftirqd's, and each server thread's CPU
 #     (/proc/PID/task/*/stat) while every stream runs. The clients of the
 #     old method ate the second core of a 2-core machine; the sink does not.
+#  3. Server start: the time from exec to "listening on" (printed once
+#     the sockets are bound and the workers run) with the largest
+#     --max-streams allowed (1,000,000) and with the default 1024, the
+#     median of START_RUNS runs, and the RSS right after.
+#  4. Mixed load: MIXED streams against one server, half each way, at
+#     100 kbit/s and 50 frames/s (a fleet of voice-sized streams): one
+#     client process sends MIXED/2 (the server receives, with its full
+#     receive metrics), then, once those run, another receives MIXED/2 (the
+#     server sends); frames completed in each direction (each receiver's
+#     count) and the server's RSS per receiving stream (RSS with the first
+#     half running - idle) / (MIXED/2) and per sending stream (the growth
+#     when the second half joined) / (MIXED/2). Also the heap a receiving
+#     stream holds, part by part (examples/stream_memory.rs).
 # Every process runs under `timeout`; only 127.0.0.1 is used.
 # Env: STREAMS (2000), SECS (10): part 1;
+#      START_RUNS (5): part 3; MIXED (10000), MIXED_SECS (20): part 4;
+#      PARTS ("1 2 3 4"): the parts to run;
 #      SHARD_STREAMS (200), SHARD_RATE (400M), SHARD_SECS (10): part 2;
 #      SHARD_COUNTS ("1 2"): the shard counts part 2 runs;
 #      PIN (0): 1 pins shard thread i to core i (taskset -pc) in part 2;
@@ -35,10 +50,16 @@ SHARD_STREAMS=${SHARD_STREAMS:-200}
 SHARD_RATE=${SHARD_RATE:-400M}
 SHARD_COUNTS=${SHARD_COUNTS:-1 2}
 PIN=${PIN:-0}
+START_RUNS=${START_RUNS:-5}
+MIXED=${MIXED:-10000}
+MIXED_SECS=${MIXED_SECS:-20}
+PARTS=${PARTS:-1 2 3 4}
 if [ "${QUICK:-0}" = 1 ]; then
     STREAMS=200; SECS=3
     SHARD_SECS=${SHARD_SECS:-1}
+    START_RUNS=2; MIXED=400; MIXED_SECS=8
 fi
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 SHARD_SECS=${SHARD_SECS:-10}
 BIN=target/release/mediastream
 if [ "${NO_BUILD:-0}" != 1 ]; then cargo build --release -q -p mediastream-cli; fi
@@ -87,6 +108,7 @@ print(sum(json.load(open(f))["totals"][key] for f in glob.glob(f"{tmp}/{tag}-*.j
 PY
 }
 
+if part 1; then
 echo "== 1. $STREAMS streams at 1 Mbit/s, 30 frames/s, $SECS s"
 serve 4801 0
 idle=$(kib "$SERVER" VmRSS)
@@ -99,6 +121,7 @@ expected=$((STREAMS * SECS * 30))
 per_stream=$(( (peak - idle) * 1024 / STREAMS ))
 echo "frames completed: $completed of $expected ($(python3 -c "print(f'{100*$completed/$expected:.3f}')")%), dropped $dropped"
 echo "server RSS: idle ${idle} KiB, peak ${peak} KiB: $per_stream bytes per stream"
+fi
 
 # ---------------------------------------------------------------- 2. shard scaling
 
@@ -269,6 +292,7 @@ free_port() { # first port from $1 on with nothing bound to it (at most 200 trie
     echo "$1"
 }
 
+if part 2; then
 LIFETIME=$((SHARD_SECS * 12 + 20))   # the sink's limit; a flat-out server sends late, not forever
 CLK_TCK=$(getconf CLK_TCK)
 echo "== 2. shard scaling: the server sends $SHARD_STREAMS plain streams at $SHARD_RATE, 60 frames/s, $SHARD_SECS s, to a sink that never reads"
@@ -395,3 +419,103 @@ for s in counts:
         print("note: %s shard(s) kept up with the offered load (done on time), so did not run flat out: "
               "raise SHARD_STREAMS or SHARD_RATE" % s)
 PY
+fi
+
+# ---------------------------------------------------------------- 3. start
+
+if part 3; then
+echo "== 3. server start: exec to \"listening on\", median of $START_RUNS runs"
+python3 - "$BIN" "$START_RUNS" <<'PY'
+import subprocess, sys, time, statistics
+binary, runs = sys.argv[1], int(sys.argv[2])
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+port = 4870
+for streams in (1_000_000, 1024):
+    times, kib = [], []
+    for i in range(runs):
+        port += 1
+        t0 = time.monotonic()
+        p = subprocess.Popen(["timeout", "20", binary, "server", "--listen", "127.0.0.1:%d" % port,
+                              "--max-streams", str(streams), "--status-interval", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = p.stdout.readline()
+        t1 = time.monotonic()
+        try:
+            child = int(open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()[0])
+            kib.append(rss(child))
+        except (OSError, IndexError, StopIteration):
+            pass
+        p.terminate()
+        p.communicate(timeout=10)
+        if "listening on" not in line:
+            print("  --max-streams %d: the server did not start: %r" % (streams, line))
+            break
+        times.append((t1 - t0) * 1e3)
+    if times:
+        print("  --max-streams %9d: %.1f ms to listening (median; runs %s), RSS %s KiB"
+              % (streams, statistics.median(times), " ".join("%.1f" % t for t in times),
+                 statistics.median(kib) if kib else "-"))
+PY
+fi
+
+# ---------------------------------------------------------------- 4. mixed
+
+if part 4; then
+half=$((MIXED / 2))
+echo "== 4. $MIXED streams, $half each way, 100 kbit/s, 50 frames/s"
+if [ "${NO_BUILD:-0}" != 1 ]; then cargo build --release -q --example stream_memory; fi
+target/release/examples/stream_memory 100000 50 "$MIXED_SECS" | sed 's/^/  /'
+port=$(free_port 4890)
+timeout $((MIXED_SECS * 4 + 120)) "$BIN" server --listen "127.0.0.1:$port" --max-streams $((half + 16)) \
+    --source-streams $((MIXED + 32)) --source-rate 100000 --max-total-rate 1000G --status-interval 0 \
+    --json "$TMP/mixed-server.json" > "$TMP/mixed-server.log" 2>&1 &
+tpid=$!
+PIDS+=("$tpid")
+sleep 0.5
+srv=$(pgrep -P "$tpid" | head -1)
+idle=$(kib "$srv" VmRSS)
+# First half: the clients send, the server receives.
+join_secs=$((MIXED_SECS / 4 + 2))
+timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
+    --direction send --bits-per-second 100k --frame-rate 50 --stream-length "$MIXED_SECS" \
+    --status-interval 0 --json "$TMP/mixed-send.json" > "$TMP/mixed-send.log" 2>&1 &
+PIDS+=($!)
+sleep "$join_secs"
+receiving=$(kib "$srv" VmRSS)
+# Second half: the server sends; both halves run together from here on.
+timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
+    --direction recv --bits-per-second 100k --frame-rate 50 --stream-length $((MIXED_SECS - join_secs)) \
+    --status-interval 0 --json "$TMP/mixed-recv.json" > "$TMP/mixed-recv.log" 2>&1 &
+PIDS+=($!)
+sleep $(( (MIXED_SECS - join_secs) / 2 ))
+both=$(kib "$srv" VmRSS)
+deadline=$((SECONDS + MIXED_SECS * 3 + 90))
+while { [ ! -s "$TMP/mixed-send.json" ] || [ ! -s "$TMP/mixed-recv.json" ]; } && [ $SECONDS -lt $deadline ]; do
+    sleep 0.5
+done
+kill -INT "$srv" 2>/dev/null || true
+wait "$tpid" 2>/dev/null || true
+python3 - "$TMP" "$half" "$idle" "$receiving" "$both" <<'PY'
+import json, sys
+tmp, half, idle, receiving, both = sys.argv[1], *map(int, sys.argv[2:])
+def load(p):
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+for name, what in (("send", "clients send, the server receives"), ("recv", "the server sends, clients receive")):
+    j = load("%s/mixed-%s.json" % (tmp, name))
+    t, streams = j.get("totals", {}), j.get("streams", [])
+    done, dropped = t.get("frames_completed", 0), t.get("frames_dropped", 0)
+    frames = sum(s.get("settings", {}).get("stream_frames", 0) for s in streams) or (done + dropped)
+    ok = sum(1 for s in streams if s.get("status") == "completed")
+    print("  %s: %d streams, %d completed; frames completed %d of %d (%.3f%%), dropped %d"
+          % (what, len(streams), ok, done, frames, 100.0 * done / frames if frames else 0, dropped))
+print("  server RSS: idle %d KiB; %d receiving streams %d KiB: %d bytes per receiving stream; "
+      "then %d sending streams too %d KiB: %d bytes per sending stream"
+      % (idle, half, receiving, (receiving - idle) * 1024 // half, half, both, (both - receiving) * 1024 // half))
+PY
+fi
