@@ -102,7 +102,7 @@ fn clean_v1_stream_exchanges_both_views() {
         (end.frames_sent, end.datagrams_sent, end.bytes_sent),
         (200, 800, 1_000_000)
     );
-    let report = tx.peer_report.as_deref().copied().expect("reports arrived");
+    let report = tx.peer_report.as_deref().cloned().expect("reports arrived");
     assert!(report.is_final, "the sender waited for the final report");
     assert_eq!(report.frames_completed, 200);
     assert_eq!(report.datagrams_received, 800);

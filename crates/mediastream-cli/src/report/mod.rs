@@ -201,7 +201,7 @@ pub fn marks(r: &StreamResult) -> Option<(mediastream_core::marking::MarkCounts,
             .stats
             .peer_report
             .as_deref()
-            .and_then(|p| p.marks)
+            .and_then(|p| p.marks.as_deref().copied())
             .map(|m| (m, Source::Peer)),
     }
     .filter(|(m, _)| m.datagrams > 0)

@@ -222,7 +222,7 @@ fn v1_receive_completes_with_both_views() {
         .stats
         .peer_report
         .as_deref()
-        .copied()
+        .cloned()
         .expect("reports reached the server");
     assert!(report.is_final);
     assert_eq!(report.frames_completed, 150);
@@ -355,7 +355,7 @@ fn v1_send_join_streams_to_the_server() {
         .stats()
         .peer_report
         .as_deref()
-        .copied()
+        .cloned()
         .expect("the server reported");
     assert!(peer.is_final);
     assert_eq!(peer.frames_completed, 150);
@@ -637,7 +637,7 @@ fn a_sending_v1_stream_without_the_servers_final_report_fails() {
         .stats()
         .peer_report
         .as_deref()
-        .copied()
+        .cloned()
         .expect("interim reports came");
     assert!(!peer.is_final);
     assert_eq!(
@@ -757,10 +757,10 @@ fn markings_are_counted_and_reported_back_in_both_directions() {
         let report = sender
             .peer_report
             .as_deref()
-            .copied()
+            .cloned()
             .expect("reports arrived");
         assert!(report.is_final, "{direction:?}");
-        assert_eq!(report.marks, Some(m), "{direction:?}");
+        assert_eq!(report.marks, Some(Box::new(m)), "{direction:?}");
     }
 }
 
@@ -808,7 +808,7 @@ fn a_gop_stream_both_ways_loses_one_keyframe_and_its_deltas() {
         let report = sender
             .peer_report
             .as_deref()
-            .copied()
+            .cloned()
             .expect("the receiver reported");
         assert_eq!((report.frames_completed, report.frames_dropped), (149, 1));
     }

@@ -466,8 +466,7 @@ impl FrameReceiver {
             jitter_ns: (self.jitter.secs() * 1e9) as u64,
             marks: s
                 .marks
-                .as_deref()
-                .copied()
+                .clone()
                 .filter(|m| m.datagrams > 0 && (session.report_blocks || self.peer_reads_blocks)),
         })
     }
@@ -495,7 +494,7 @@ impl FrameReceiver {
         self.next_report = None;
         if let Some(report) = self.report(now, true) {
             for _ in 0..FINAL_REPORT_COPIES {
-                self.control.push(Control::Report(Box::new(report)));
+                self.control.push(Control::Report(Box::new(report.clone())));
             }
         }
     }

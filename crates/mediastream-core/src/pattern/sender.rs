@@ -293,18 +293,20 @@ impl FrameSender {
     fn on_report(&mut self, now: Instant, report: ReportRepr) {
         self.last_report = now;
         self.stats.reports += 1;
+        let (echo_timestamp, echo_delay_ns, is_final) =
+            (report.echo_timestamp, report.echo_delay_ns, report.is_final);
         // One allocation per stream, not per report.
         match &mut self.stats.peer_report {
             Some(kept) => **kept = report,
             None => self.stats.peer_report = Some(Box::new(report)),
         }
-        if report.echo_timestamp != 0 {
-            let rtt_ns = self.timebase.ticks(now) - report.echo_timestamp - report.echo_delay_ns;
+        if echo_timestamp != 0 {
+            let rtt_ns = self.timebase.ticks(now) - echo_timestamp - echo_delay_ns;
             if let Ok(ns) = u64::try_from(rtt_ns) {
                 self.stats.rtt.record(Duration::from_nanos(ns));
             }
         }
-        if report.is_final && self.linger_until.is_some() {
+        if is_final && self.linger_until.is_some() {
             self.status = Status::Completed;
         }
     }

@@ -517,7 +517,7 @@ fn report_marking_block_layout_and_checks() {
     let report = ReportRepr {
         token: 5,
         datagrams_received: 100,
-        marks: Some(marks),
+        marks: Some(Box::new(marks)),
         ..Default::default()
     };
     let mut buf = [0u8; MAX_REPORT_LEN];
@@ -581,12 +581,12 @@ fn report_marking_block_layout_and_checks() {
         all.record(tos, 1);
     }
     let full = ReportRepr {
-        marks: Some(all),
+        marks: Some(Box::new(all)),
         ..Default::default()
     };
     assert_eq!(full.emit(&mut buf), Some(MAX_REPORT_LEN));
     assert!(matches!(
         parse(&buf),
-        Ok(Datagram::V1(V1Message::Report(r))) if r.marks == Some(all)
+        Ok(Datagram::V1(V1Message::Report(r))) if r.marks == Some(Box::new(all))
     ));
 }

@@ -144,7 +144,7 @@ impl RefuseCode {
 }
 
 /// The receiver's counters as of a report, with a timestamp echo.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ReportRepr {
     /// The stream's token.
     pub token: u64,
@@ -174,8 +174,9 @@ pub struct ReportRepr {
     pub jitter_ns: u64,
     /// The DSCP and ECN counts, in an optional block after the fixed
     /// fields (sent only to a peer that announced
-    /// [`FEATURE_REPORT_BLOCKS`]); `None`: no block.
-    pub marks: Option<MarkCounts>,
+    /// [`FEATURE_REPORT_BLOCKS`]); `None`: no block. Boxed: the counts
+    /// take 552 bytes, and a sending stream keeps its peer's last report.
+    pub marks: Option<Box<MarkCounts>>,
 }
 
 /// The sender's totals, sent after its last frame.
@@ -434,7 +435,7 @@ pub fn parse(bytes: &[u8]) -> Result<V1Message<'_>, WireError> {
                 echo_timestamp: r.i64(),
                 echo_delay_ns: r.i64(),
                 jitter_ns: r.u64(),
-                marks,
+                marks: marks.map(Box::new),
             })))
         }
         FLAG_END => {
@@ -588,7 +589,7 @@ impl ReportRepr {
     /// This report's length: [`REPORT_LEN`], plus its marking block.
     pub fn len(&self) -> usize {
         REPORT_LEN
-            + self.marks.map_or(0, |m| {
+            + self.marks.as_deref().map_or(0, |m| {
                 MARKING_BLOCK_FIXED + 9 * m.dscp.iter().filter(|&&n| n > 0).count()
             })
     }
