@@ -56,11 +56,15 @@ pub(crate) fn run_client(
     }
     let mut events = Events::with_capacity(256);
     let mut rx_buf = vec![0u8; 65_536];
-    let mut tx_buf = vec![0u8; 65_536];
-    let mut remaining = connections.len();
-    while remaining > 0 {
+    let mut driver = Driver {
+        remaining: connections.len(),
+        schedule,
+        tx_buf: vec![0u8; 65_536],
+        observer,
+    };
+    while driver.remaining > 0 {
         let next = [
-            wake_time(schedule.next(), options.spin),
+            wake_time(driver.schedule.next(), options.spin),
             control.next_status(),
         ]
         .into_iter()
@@ -80,7 +84,7 @@ pub(crate) fn run_client(
         if let Some(why) = control.abort_reason(now) {
             for (i, c) in connections.iter_mut().enumerate() {
                 c.stream.abort(why);
-                schedule.set(i, now);
+                driver.schedule.set(i, now);
             }
         }
         for event in events.iter() {
@@ -90,39 +94,25 @@ pub(crate) fn run_client(
                     // Driven at once rather than scheduled for now: one
                     // heap entry per datagram instead of two.
                     receive(&mut connections[i], &mut rx_buf);
-                    step(
-                        &mut connections[i],
-                        i,
-                        &mut schedule,
-                        &mut tx_buf,
-                        observer,
-                        &mut remaining,
-                    );
+                    driver.step(&mut connections[i], i);
                 }
             }
         }
-        spin_until(schedule.next(), options.spin);
+        spin_until(driver.schedule.next(), options.spin);
         // Streams due when the pass starts, for at most PASS_LIMIT: with
         // thousands of streams a thread that cannot keep up would
         // otherwise find new ones due forever and never read the
         // reports that keep its senders' consent.
         let pass = Instant::now();
-        while let Some(i) = schedule.pop_due(pass) {
-            step(
-                &mut connections[i],
-                i,
-                &mut schedule,
-                &mut tx_buf,
-                observer,
-                &mut remaining,
-            );
+        while let Some(i) = driver.schedule.pop_due(pass) {
+            driver.step(&mut connections[i], i);
             if pass.elapsed() >= super::PASS_LIMIT {
                 break;
             }
         }
         if let Some(elapsed) = control.status_due(Instant::now()) {
             let streams = connections.iter().map(|c| &c.stream);
-            report_status(streams, elapsed, observer);
+            report_status(streams, elapsed, driver.observer);
         }
     }
     Ok(connections
@@ -131,31 +121,35 @@ pub(crate) fn run_client(
         .collect())
 }
 
-/// Drives connection `i` now (each stream at its own time, see the mio
-/// shard's loop) and schedules it for when it next needs it.
-fn step(
-    c: &mut Connection,
-    i: usize,
-    schedule: &mut Schedule<usize>,
-    buf: &mut [u8],
-    observer: &mut dyn ClientObserver,
-    remaining: &mut usize,
-) {
-    if c.stream.is_done() {
-        return;
-    }
-    let next = drive(c, Instant::now(), buf);
-    while let Some(record) = c.stream.poll_record() {
-        observer.on_record(i, record);
-    }
-    match next {
-        Next::At(at) => schedule.set(i, at),
-        Next::Datagram => schedule.remove(i),
-        Next::Finished => {
-            schedule.remove(i);
-            *remaining -= 1;
-            if let Some(result) = c.stream.result() {
-                observer.on_finished(i, result);
+/// What driving a connection needs besides the connection.
+struct Driver<'a> {
+    schedule: Schedule<usize>,
+    tx_buf: Vec<u8>,
+    observer: &'a mut dyn ClientObserver,
+    /// Connections not finished yet.
+    remaining: usize,
+}
+
+impl Driver<'_> {
+    /// Drives connection `i` now (each stream at its own time, see the
+    /// mio shard's loop) and schedules it for when it next needs it.
+    fn step(&mut self, c: &mut Connection, i: usize) {
+        if c.stream.is_done() {
+            return;
+        }
+        let next = drive(c, Instant::now(), &mut self.tx_buf);
+        while let Some(record) = c.stream.poll_record() {
+            self.observer.on_record(i, record);
+        }
+        match next {
+            Next::At(at) => self.schedule.set(i, at),
+            Next::Datagram => self.schedule.remove(i),
+            Next::Finished => {
+                self.schedule.remove(i);
+                self.remaining -= 1;
+                if let Some(result) = c.stream.result() {
+                    self.observer.on_finished(i, result);
+                }
             }
         }
     }
