@@ -2,23 +2,36 @@
 //!
 //! A histogram of a stream's delays touches a narrow band of buckets (a
 //! path's spread) and counts most of them a few times; a handful (the
-//! mode) count many. So each bucket from the lowest to the highest one
-//! used holds a `u8`, and a bucket that passes 254 moves its count to a
-//! short sorted list of wide counts. A receiving stream's four delay
-//! histograms then take a few hundred bytes where HdrHistogram's dense
-//! `u32` arrays took 20 KiB (examples/stream_memory.rs measures it).
+//! mode) count many, and a few lie far out (a stall). So each bucket of
+//! a window from the lowest to the highest index of the band holds a
+//! `u8`; a bucket that passes 254 moves its count to a short sorted list
+//! of wide counts, and so does a bucket far outside the window (an
+//! outlier costs 16 bytes there, not a byte for every bucket between it
+//! and the band). A receiving stream's four delay histograms then take a
+//! few hundred bytes where HdrHistogram's dense `u32` arrays took 20 KiB
+//! (examples/stream_memory.rs measures it).
 
 /// A `u8` bucket at this value has its count in `wide`.
 const SPILLED: u8 = u8::MAX;
 
-/// Counts per bucket index (`u16`), allocated from the lowest index used
-/// to the highest.
+/// The window grows to reach a new bucket when that adds at most this
+/// many bytes, plus [`GROW_PER_OUTLIER`] per outlier it would absorb;
+/// farther buckets are outliers. A window grown to absorb outliers never
+/// costs more than the outliers' entries did.
+const GROW_FREE: usize = 32;
+/// Bytes of window growth one absorbed outlier pays for (its entry in
+/// `wide` is 16 bytes).
+const GROW_PER_OUTLIER: usize = 16;
+
+/// Counts per bucket index (`u16`): a window of `u8` counts, and the
+/// wide counts (spilled buckets inside the window, outliers outside it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
     /// Index of `narrow[0]`.
     low: u16,
     narrow: Vec<u8>,
-    /// Buckets whose count passed 254, by index.
+    /// By index: buckets in the window whose count passed 254 (marked
+    /// [`SPILLED`] there) and buckets outside the window.
     wide: Vec<(u16, u64)>,
 }
 
@@ -40,20 +53,31 @@ impl Counts {
 
     /// Adds `count` to bucket `index`.
     pub(crate) fn add_many(&mut self, index: u16, count: u64) {
-        let slot = self.slot(index);
-        let narrow = self.narrow[slot];
-        let total = if narrow == SPILLED {
+        if count == 0 {
+            return;
+        }
+        let Some(slot) = self.slot(index) else {
+            // An outlier: its own wide count.
             let at = self.wide_position(index);
+            match self.wide.get_mut(at) {
+                Some((i, n)) if *i == index => *n = n.saturating_add(count),
+                _ => {
+                    self.wide.reserve_exact(1);
+                    self.wide.insert(at, (index, count));
+                }
+            }
+            return;
+        };
+        let narrow = self.narrow[slot];
+        let at = self.wide_position(index);
+        let total = if narrow == SPILLED {
             self.wide[at].1.saturating_add(count)
         } else {
             u64::from(narrow) + count
         };
         if total < u64::from(SPILLED) {
             self.narrow[slot] = total as u8;
-            return;
-        }
-        let at = self.wide_position(index);
-        if narrow == SPILLED {
+        } else if narrow == SPILLED {
             self.wide[at].1 = total;
         } else {
             self.narrow[slot] = SPILLED;
@@ -62,26 +86,64 @@ impl Counts {
         }
     }
 
-    /// The position of `index` in `narrow`, growing it to hold `index`.
-    fn slot(&mut self, index: u16) -> usize {
+    /// The position of `index` in `narrow`, growing the window to hold it
+    /// when that is cheap enough; `None` for an outlier.
+    fn slot(&mut self, index: u16) -> Option<usize> {
+        // The window is never empty once something was counted, so
+        // `wide` is empty here too.
         if self.narrow.is_empty() {
             self.low = index;
             self.narrow.push(0);
-        } else if index < self.low {
-            let grow = usize::from(self.low - index);
-            let mut grown = Vec::with_capacity(self.narrow.len() + grow);
-            grown.resize(grow, 0);
-            grown.extend_from_slice(&self.narrow);
-            self.narrow = grown;
-            self.low = index;
-        } else if usize::from(index - self.low) >= self.narrow.len() {
-            // Exactly: a new highest bucket is rare after the first
-            // moments, and doubling would leave up to half unused.
-            let len = usize::from(index - self.low) + 1;
-            self.narrow.reserve_exact(len - self.narrow.len());
-            self.narrow.resize(len, 0);
+            return Some(0);
         }
-        usize::from(index - self.low)
+        let high = self.low + (self.narrow.len() - 1) as u16;
+        let (low, high) = (self.low.min(index), high.max(index));
+        let grow = usize::from(high - low) + 1 - self.narrow.len();
+        if grow > 0 {
+            let absorbed = self
+                .wide
+                .iter()
+                .filter(|(i, _)| (low..=high).contains(i))
+                .count();
+            let outliers = absorbed - self.spilled_in_window();
+            if grow > GROW_FREE + GROW_PER_OUTLIER * outliers {
+                return None;
+            }
+            self.grow_to(low, high);
+        }
+        Some(usize::from(index - self.low))
+    }
+
+    /// Wide entries of buckets inside the current window.
+    fn spilled_in_window(&self) -> usize {
+        self.narrow.iter().filter(|&&n| n == SPILLED).count()
+    }
+
+    /// Grows the window to `low..=high` (which holds it) exactly, taking
+    /// in the outliers it now covers.
+    fn grow_to(&mut self, low: u16, high: u16) {
+        let len = usize::from(high - low) + 1;
+        let mut grown = Vec::with_capacity(len);
+        grown.resize(usize::from(self.low - low), 0);
+        grown.extend_from_slice(&self.narrow);
+        grown.resize(len, 0);
+        self.narrow = grown;
+        self.low = low;
+        // Outliers now inside: a narrow count, or spilled if too large.
+        let mut kept = Vec::with_capacity(self.wide.len());
+        for &(index, count) in &self.wide {
+            let offset = usize::from(index.wrapping_sub(low));
+            match self.narrow.get_mut(offset) {
+                Some(n) if *n != SPILLED && count < u64::from(SPILLED) => *n = count as u8,
+                Some(n) => {
+                    *n = SPILLED;
+                    kept.push((index, count));
+                }
+                None => kept.push((index, count)),
+            }
+        }
+        kept.shrink_to_fit();
+        self.wide = kept;
     }
 
     /// Where `index` is or would go in `wide`.
@@ -91,7 +153,13 @@ impl Counts {
 
     /// The non-empty buckets, lowest index first: (index, count).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
-        (self.low..)
+        let high = self.low as usize + self.narrow.len();
+        let below = self.wide.iter().filter(move |(i, _)| *i < self.low);
+        let above = self
+            .wide
+            .iter()
+            .filter(move |(i, _)| usize::from(*i) >= high);
+        let window = (self.low..)
             .zip(&self.narrow)
             .filter(|(_, &n)| n > 0)
             .map(|(index, &n)| {
@@ -101,7 +169,8 @@ impl Counts {
                     u64::from(n)
                 };
                 (index, count)
-            })
+            });
+        below.copied().chain(window).chain(above.copied())
     }
 
     /// Heap bytes held.
@@ -134,6 +203,56 @@ mod tests {
         assert_eq!(c.narrow.len(), 36);
         assert_eq!(c.wide, vec![(12, 300), (40, 1000)]);
         assert!(c.heap_bytes() < 36 * 2 + 4 * 16, "{}", c.heap_bytes());
+    }
+
+    #[test]
+    fn a_far_bucket_is_an_outlier_until_the_window_is_worth_growing() {
+        let mut c = Counts::default();
+        for i in 100..120 {
+            c.add(i);
+        }
+        c.add(3000); // 2880 buckets away: one 16-byte entry, not 2880 bytes
+        assert_eq!(c.narrow.len(), 20);
+        assert_eq!(c.wide, vec![(3000, 1)]);
+        c.add(130); // 11 beyond the window: it grows
+        assert_eq!(c.narrow.len(), 31);
+        c.add(60); // 40 below with no outlier to absorb there: an outlier
+        assert_eq!(c.wide, vec![(60, 1), (3000, 1)]);
+        for i in (70..100).step_by(3) {
+            c.add(i); // outliers each, until growing pays for them
+        }
+        assert!(c.wide.len() < 8, "{:?}", c.wide);
+        let all: Vec<_> = c.iter().collect();
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "{all:?}");
+        assert_eq!(all.iter().map(|b| b.1).sum::<u64>(), 20 + 1 + 1 + 1 + 10);
+        assert_eq!(all.first(), Some(&(60, 1)));
+        assert_eq!(all.last(), Some(&(3000, 1)));
+    }
+
+    proptest::proptest! {
+        /// Any sequence of additions: the same buckets and counts as a
+        /// plain map, in index order, and a window no wider than the
+        /// indices seen.
+        #[test]
+        fn counts_equal_a_map(
+            adds in proptest::collection::vec((0u16..3776, 1u64..600), 1..300),
+        ) {
+            let mut c = Counts::default();
+            let mut model = std::collections::BTreeMap::new();
+            for &(index, count) in &adds {
+                if count == 1 {
+                    c.add(index);
+                } else {
+                    c.add_many(index, count);
+                }
+                *model.entry(index).or_insert(0u64) += count;
+            }
+            let span = usize::from(model.keys().last().unwrap() - model.keys().next().unwrap()) + 1;
+            proptest::prop_assert!(c.narrow.len() <= span);
+            let got: Vec<_> = c.iter().collect();
+            let want: Vec<_> = model.into_iter().collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
