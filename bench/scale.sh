@@ -32,10 +32,15 @@
 #     --json, as a long-running collector would: with it, it keeps every
 #     finished stream's metrics for the document. Also the heap a receiving
 #     stream holds, part by part (examples/stream_memory.rs).
+#  5. Memory after streams end: BATCHES batches of BATCH streams that the
+#     server receives (3 s each, one after the other), the server's RSS
+#     after each, without --json (finished streams' metrics are dropped)
+#     and with it (kept for the document).
 # Every process runs under `timeout`; only 127.0.0.1 is used.
 # Env: STREAMS (2000), SECS (10): part 1;
 #      START_RUNS (5): part 3; MIXED (10000), MIXED_SECS (20): part 4;
-#      PARTS ("1 2 3 4"): the parts to run;
+#      BATCH (1000), BATCHES (3): part 5;
+#      PARTS ("1 2 3 4 5"): the parts to run;
 #      SHARD_STREAMS (200), SHARD_RATE (400M), SHARD_SECS (10): part 2;
 #      SHARD_COUNTS ("1 2"): the shard counts part 2 runs;
 #      PIN (0): 1 pins shard thread i to core i (taskset -pc) in part 2;
@@ -55,11 +60,13 @@ PIN=${PIN:-0}
 START_RUNS=${START_RUNS:-5}
 MIXED=${MIXED:-10000}
 MIXED_SECS=${MIXED_SECS:-20}
-PARTS=${PARTS:-1 2 3 4}
+BATCH=${BATCH:-1000}
+BATCHES=${BATCHES:-3}
+PARTS=${PARTS:-1 2 3 4 5}
 if [ "${QUICK:-0}" = 1 ]; then
     STREAMS=200; SECS=3
     SHARD_SECS=${SHARD_SECS:-1}
-    START_RUNS=2; MIXED=400; MIXED_SECS=8
+    START_RUNS=2; MIXED=400; MIXED_SECS=8; BATCH=100; BATCHES=2
 fi
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 SHARD_SECS=${SHARD_SECS:-10}
@@ -520,4 +527,32 @@ print("  server RSS: idle %d KiB; %d receiving streams %d KiB: %d bytes per rece
       "then %d sending streams too %d KiB: %d bytes per sending stream"
       % (idle, half, receiving, (receiving - idle) * 1024 // half, half, both, (both - receiving) * 1024 // half))
 PY
+fi
+
+# ---------------------------------------------------------------- 5. after
+
+if part 5; then
+echo "== 5. memory after streams end: $BATCHES batches of $BATCH streams the server receives, 3 s each"
+for json in no yes; do
+    port=$(free_port $((4900 + RANDOM % 50)))
+    args=()
+    [ "$json" = yes ] && args=(--json "$TMP/after.json")
+    timeout $((BATCHES * 60 + 60)) "$BIN" server --listen "127.0.0.1:$port" --max-streams $((BATCH + 16)) \
+        --source-streams $((BATCH + 32)) --source-rate 100000 --status-interval 0 "${args[@]}" \
+        > "$TMP/after-server.log" 2>&1 &
+    tpid=$!
+    PIDS+=("$tpid")
+    sleep 0.5
+    srv=$(pgrep -P "$tpid" | head -1)
+    line="  --json $json: idle $(kib "$srv" VmRSS) KiB"
+    for ((b = 1; b <= BATCHES; b++)); do
+        timeout 60 "$BIN" client --target "127.0.0.1:$port" --connections "$BATCH" --direction send \
+            --bits-per-second 100k --frame-rate 50 --stream-length 3 --status-interval 0 > /dev/null 2>&1 || true
+        sleep 1
+        line+=", after batch $b $(kib "$srv" VmRSS) KiB"
+    done
+    kill -INT "$srv" 2>/dev/null || true
+    wait "$tpid" 2>/dev/null || true
+    echo "$line"
+done
 fi

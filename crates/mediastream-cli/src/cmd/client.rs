@@ -86,9 +86,11 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
         .unwrap_or_else(PoisonError::into_inner)
         .observer;
     let interrupted = stop.load(Ordering::SeqCst);
-    let met = finish(&args, &sla, observer, &results, interrupted)?;
+    let finished = crate::report::Finished::of(&results);
+    let met = finish(&args, &sla, observer, &results, &finished, interrupted)?;
     let outcome = Outcome {
         results,
+        finished,
         interrupted,
     };
     Ok((outcome, met))
@@ -163,10 +165,11 @@ fn finish(
     sla: &Sla,
     mut observer: Observer,
     results: &[StreamResult],
+    finished: &crate::report::Finished,
     interrupted: bool,
 ) -> Result<bool, CliError> {
     observer.settle();
-    observer.text.summary(results);
+    observer.text.summary(finished);
     let doc = json::document("client", results, interrupted, &requested(args));
     let (doc, met) = sla.judge(&doc, &mut observer.text)?;
     observer.text.finish_files()?;

@@ -8,7 +8,6 @@
 
 use super::{CliError, Outcome};
 use crate::args::{ClientArgs, ServerArgs};
-use crate::report::failure;
 
 /// What a ctsTraffic command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -517,12 +516,7 @@ pub fn help() -> String {
 /// ctsTraffic's exit code: the number of connections that failed
 /// (network or protocol errors), at most 255 here.
 pub fn exit_code(outcome: &Outcome) -> u8 {
-    let failed = outcome
-        .results
-        .iter()
-        .filter(|r| failure(r).is_some())
-        .count();
-    u8::try_from(failed).unwrap_or(u8::MAX)
+    u8::try_from(outcome.finished.failed).unwrap_or(u8::MAX)
 }
 
 /// Runs a ctsTraffic command line; the exit code.

@@ -138,6 +138,7 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     options.spin = checked.spin;
     options.marking = requested(&args).marking;
     let served = built.start(args.backend, &options)?;
+    let mut server_side = crate::report::Finished::default();
     let target = served.handle.local_addrs()[0];
     let stream = checked.stream;
     text.line(&format!(
@@ -153,7 +154,8 @@ pub fn run(args: LoopbackArgs) -> Result<Exit, CliError> {
     let (receiving, sending) = (client(Direction::Receive), client(Direction::Send));
     let clock = StatusClock::new(args.status_interval, start);
     let mut live = Live::new("loopback", clock, start, checked.json_stream.take());
-    let mut server_results = served.watch(&mut text, &mut live, &Watch::LOOPBACK, |_| {
+    let watch = &Watch::LOOPBACK;
+    let mut server_results = served.watch(&mut text, &mut live, watch, &mut server_side, |_| {
         receiving.is_finished() && sending.is_finished()
     });
     let mut clients = join(receiving)?;
@@ -253,7 +255,7 @@ fn report(
         })
         .collect();
     text.table(&rows);
-    text.summary(clients);
+    text.summary(&crate::report::Finished::of(clients));
     let interrupted = stop.load(Ordering::SeqCst);
     let doc = json::document("loopback", clients, interrupted, &requested(args));
     let (doc, expectations_met) = sla.judge(&doc, text)?;

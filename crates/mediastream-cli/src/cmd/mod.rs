@@ -33,7 +33,11 @@ pub enum Exit {
 /// cut it short.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The finished streams, when the run keeps them (a server keeps them
+    /// only for a JSON document).
     pub results: Vec<StreamResult>,
+    /// Every finished stream, folded in (the summary and exit status).
+    pub finished: crate::report::Finished,
     pub interrupted: bool,
 }
 

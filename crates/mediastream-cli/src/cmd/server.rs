@@ -17,11 +17,12 @@ use mediastream_core::server::{
 use mediastream_core::settings::StreamSettings;
 use mediastream_core::sys::{start_server, Backend, ServerHandle, ServerOptions};
 
-use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
+use super::{stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
 use crate::report::live::{JsonStream, Live};
 use crate::report::text::Text;
+use crate::report::Finished;
 use check::Checked;
 pub use status_loop::Watch;
 
@@ -40,20 +41,11 @@ pub struct Served {
     pub finished: mpsc::Receiver<StreamResult>,
     /// `--metrics-listen`: each finished stream is folded in here too.
     pub metrics: Option<Arc<metrics::Collected>>,
-    /// Keep finished streams' receive metrics (for a JSON document);
-    /// otherwise they are dropped once the stream's line is printed, so
-    /// that memory tracks the live streams, not every stream ever served.
-    pub keep_metrics: bool,
-}
-
-/// A finished stream as kept after its line is printed: whole with
-/// `keep_metrics`, else for the summary and the exit status alone,
-/// without its receive metrics (the delay histograms, loss runs...).
-pub fn kept(mut r: StreamResult, keep_metrics: bool) -> StreamResult {
-    if !keep_metrics {
-        r.stats.metrics = None;
-    }
-    r
+    /// Keep finished streams (for a JSON document, or the caller's
+    /// table); otherwise [`Served::watch`] only folds each into its
+    /// summary once its line is printed, so that memory tracks the live
+    /// streams, not every stream ever served.
+    pub keep_results: bool,
 }
 
 /// The server of `config` and `factory`: each stream it finishes will be
@@ -81,7 +73,7 @@ impl Built {
             handle: start_server(backend, self.server, options)?,
             finished: self.finished,
             metrics: None,
-            keep_metrics: true,
+            keep_results: true,
         })
     }
 }
@@ -102,7 +94,11 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let outcome = serve(args)?;
     // Ctrl-C is how a server is stopped: not a failure by itself (streams
     // it cut short did fail, and count).
-    Ok(exit_for(&outcome.results, false))
+    Ok(if outcome.finished.unsucceeded > 0 {
+        Exit::StreamsFailed
+    } else {
+        Exit::Success
+    })
 }
 
 /// Runs the server until --server-exit-limit, --time-limit, Ctrl-C or
@@ -141,8 +137,10 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     // metrics after its line is printed: keeping them would make a
     // long-running server's memory grow with every stream it ever served
     // (several KiB each) instead of tracking the live ones.
-    served.keep_metrics = args.json.is_some() || args.json_stream.is_some();
-    let mut results = served.watch(&mut text, &mut live, &Watch::SERVER, |text| {
+    served.keep_results = args.json.is_some() || args.json_stream.is_some();
+    let mut finished_streams = Finished::default();
+    let watch = &Watch::SERVER;
+    let mut results = served.watch(&mut text, &mut live, watch, &mut finished_streams, |text| {
         if stop.load(Ordering::SeqCst) || served.handle.is_finished() {
             return true;
         }
@@ -154,7 +152,7 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         handle,
         finished,
         metrics,
-        keep_metrics,
+        keep_results,
     } = served;
     let server = handle.server().clone();
     let traffic = handle.traffic();
@@ -165,19 +163,30 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         if let Some(metrics) = &metrics {
             metrics.finished(&r);
         }
-        results.push(kept(r, keep_metrics));
+        finished_streams.add(&r);
+        if keep_results {
+            results.push(r);
+        }
     }
     live.last(
         &mut text,
         Instant::now(),
         traffic.bytes_sent + traffic.bytes_received,
     );
-    let interrupted = finish(&args, &mut text, live, &results, &server.stats(), &stop)?;
+    let interrupted = finish(
+        &args,
+        &mut text,
+        live,
+        (&results, &finished_streams),
+        &server.stats(),
+        &stop,
+    )?;
     if let Some(endpoint) = endpoint {
         endpoint.stop();
     }
     Ok(Outcome {
         results,
+        finished: finished_streams,
         interrupted,
     })
 }
@@ -265,12 +274,12 @@ fn finish(
     args: &ServerArgs,
     text: &mut Text,
     live: Live,
-    results: &[StreamResult],
+    (results, finished): (&[StreamResult], &Finished),
     counters: &ServerStats,
     stop: &AtomicBool,
 ) -> Result<bool, CliError> {
     let interrupted = stop.load(Ordering::SeqCst);
-    text.summary(results);
+    text.summary(finished);
     text.finish_files()?;
     text.line(&requests_line(counters));
     if args.json.is_some() || args.json_stream.is_some() {

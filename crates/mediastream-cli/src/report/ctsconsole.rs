@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use mediastream_core::pattern::{Role, Status};
+use mediastream_core::pattern::Status;
 use mediastream_core::server::StreamResult;
 
 use super::text::{LEGEND, TABLE_HEADER};
-use super::{bits_per_second, failure, frames, Failure, Totals};
+use super::{bits_per_second, failure, frames, Failure};
 
 /// ctsTraffic reprints the table header every this many status rows.
 const HEADER_EVERY: u64 = 40;
@@ -66,7 +66,7 @@ impl CtsConsole {
 
     /// The summary, with the time-limit notice before it when the run
     /// reached `-TimeLimit`.
-    pub fn summary(&self, results: &[StreamResult], elapsed: Duration) -> Vec<String> {
+    pub fn summary(&self, finished: &super::Finished, elapsed: Duration) -> Vec<String> {
         let mut lines = Vec::new();
         if let Some(ms) = self.time_limit_ms {
             if elapsed >= Duration::from_millis(ms.into()) {
@@ -74,8 +74,7 @@ impl CtsConsole {
                 lines.push(format!("  **** Time-limit of {ms} reached ****"));
             }
         }
-        let received = results.iter().any(|r| r.role == Role::Receiver);
-        lines.extend(summary(results, !self.listening || received));
+        lines.extend(summary(finished, !self.listening || finished.received));
         lines.push(format!("  Total Time : {} ms.", elapsed.as_millis()));
         lines
     }
@@ -120,8 +119,8 @@ pub fn connection_line(r: &StreamResult, start: Instant, additions: &str) -> Str
 /// "Historic Connection Statistics" up to `Total Time`: the frame totals
 /// when `with_frames` (ctsTraffic prints them on the client), each with
 /// its share of all frames (`%f`: 6 decimals, no percent sign).
-fn summary(results: &[StreamResult], with_frames: bool) -> Vec<String> {
-    let t = Totals::of(results);
+fn summary(finished: &super::Finished, with_frames: bool) -> Vec<String> {
+    let t = finished.totals();
     let mut lines = vec![
         String::new(),
         String::new(),

@@ -200,7 +200,7 @@ impl MarkingJson {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TotalsJson {
     pub streams: u64,
     pub succeeded: u64,
@@ -374,29 +374,30 @@ impl From<&Stream> for Counts {
 }
 
 /// `totals` from stream objects: the one place totals are computed, for
-/// a run's document, its text summary ([`super::Totals::of`]) and `merge`.
+/// a run's document, its text summary ([`super::Finished`]) and `merge`.
 /// Failed streams count by `error_kind`; jitter is the mean and largest
 /// over streams whose receiving end's view is known and got data.
 pub fn totals_of<'a>(streams: impl IntoIterator<Item = &'a Counts>) -> TotalsJson {
-    let mut t = TotalsJson {
-        streams: 0,
-        succeeded: 0,
-        network_errors: 0,
-        protocol_errors: 0,
-        frames_completed: 0,
-        frames_dropped: 0,
-        frames_repeated: 0,
-        frames_error: 0,
-        bytes_received: 0,
-        datagrams_received: 0,
-        jitter_ms: 0.0,
-        jitter_ms_max: 0.0,
-        bytes_sent: 0,
-        datagrams_sent: 0,
-    };
-    let mut jitter_sum = 0.0;
-    let mut jitter_n = 0u32;
+    let mut sum = TotalsSum::default();
     for s in streams {
+        sum.add(s);
+    }
+    sum.totals()
+}
+
+/// [`totals_of`] one stream at a time, for a server that does not keep
+/// its finished streams.
+#[derive(Debug, Clone, Default)]
+pub struct TotalsSum {
+    t: TotalsJson,
+    jitter_sum: f64,
+    jitter_n: u32,
+}
+
+impl TotalsSum {
+    /// Counts one stream.
+    pub fn add(&mut self, s: &Counts) {
+        let t = &mut self.t;
         t.streams += 1;
         match s.error_kind.as_deref() {
             None => t.succeeded += 1,
@@ -410,17 +411,22 @@ pub fn totals_of<'a>(streams: impl IntoIterator<Item = &'a Counts>) -> TotalsJso
         t.bytes_received += s.bytes_received;
         t.datagrams_received += s.datagrams_received;
         if s.view != "none" && s.datagrams_received > 0 {
-            jitter_sum += s.jitter_ms;
-            jitter_n += 1;
+            self.jitter_sum += s.jitter_ms;
+            self.jitter_n += 1;
             t.jitter_ms_max = t.jitter_ms_max.max(s.jitter_ms);
         }
         t.bytes_sent += s.bytes_sent;
         t.datagrams_sent += s.datagrams_sent;
     }
-    if jitter_n > 0 {
-        t.jitter_ms = jitter_sum / f64::from(jitter_n);
+
+    /// The totals so far.
+    pub fn totals(&self) -> TotalsJson {
+        let mut t = self.t.clone();
+        if self.jitter_n > 0 {
+            t.jitter_ms = self.jitter_sum / f64::from(self.jitter_n);
+        }
+        t
     }
-    t
 }
 
 pub fn document<'a>(

@@ -112,6 +112,48 @@ pub fn bits_per_second(r: &StreamResult) -> f64 {
     }
 }
 
+/// What a run's summary and exit status need of its finished streams,
+/// folded in one at a time: a server without `--json` keeps this, not
+/// the streams, so its memory does not grow with every stream it served.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    totals: json::TotalsSum,
+    /// Sending streams' send lateness, merged.
+    pub lateness: mediastream_core::pattern::DurationHistogram,
+    /// A stream of this run received.
+    pub received: bool,
+    /// Streams that did not succeed (the exit status).
+    pub unsucceeded: u64,
+    /// Streams with a network or protocol error (ctsTraffic's exit code).
+    pub failed: u64,
+}
+
+impl Finished {
+    /// Folds in one finished stream.
+    pub fn add(&mut self, r: &StreamResult) {
+        self.totals.add(&json::Counts::from(&json::stream(r)));
+        if r.role == Role::Sender {
+            self.lateness.merge(&r.stats.lateness.histogram);
+        }
+        self.received |= r.role == Role::Receiver;
+        self.unsucceeded += u64::from(!r.succeeded());
+        self.failed += u64::from(failure(r).is_some());
+    }
+
+    /// All of `results`.
+    pub fn of(results: &[StreamResult]) -> Self {
+        let mut f = Self::default();
+        results.iter().for_each(|r| f.add(r));
+        f
+    }
+
+    /// The totals, from the streams' JSON objects as [`json::totals_of`]
+    /// computes them, so the summary, `--json` and `merge` always agree.
+    pub fn totals(&self) -> Totals {
+        Totals::from(&self.totals.totals())
+    }
+}
+
 /// Totals over many streams.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Totals {
@@ -126,16 +168,6 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Computed by [`json::totals_of`] from the streams' JSON objects, so
-    /// the summary, `--json` and `merge` always agree.
-    pub fn of(results: &[StreamResult]) -> Self {
-        let counts: Vec<json::Counts> = results
-            .iter()
-            .map(|r| json::Counts::from(&json::stream(r)))
-            .collect();
-        Self::from(&json::totals_of(&counts))
-    }
-
     /// Frames accounted for (the denominator of the percentages).
     pub fn frames_total(&self) -> u64 {
         self.frames.completed + self.frames.dropped + self.frames.repeated

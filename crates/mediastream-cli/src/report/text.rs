@@ -5,7 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::Instant;
 
 use super::ctsconsole::{self, CtsConsole};
-use super::{bits_per_second, frames, Source, Totals};
+use super::{bits_per_second, frames, Source};
 use mediastream_core::pattern::{Role, Status};
 use mediastream_core::server::StreamResult;
 
@@ -297,14 +297,14 @@ impl Text {
         self.emit(&line);
     }
 
-    pub fn summary(&mut self, results: &[StreamResult]) {
+    pub fn summary(&mut self, finished: &super::Finished) {
         if let Some(cts) = &self.cts {
-            for line in cts.summary(results, self.start.elapsed()) {
+            for line in cts.summary(finished, self.start.elapsed()) {
                 self.emit(&line);
             }
             return;
         }
-        let t = Totals::of(results);
+        let t = finished.totals();
         let pct = |n: u64| {
             if t.frames_total() == 0 {
                 0.0
@@ -336,10 +336,7 @@ impl Text {
             "  Jitter (RFC 3550) : mean {:.3} ms, max {:.3} ms",
             t.frames.jitter_ms, t.jitter_ms_max
         ));
-        let mut lateness = mediastream_core::pattern::DurationHistogram::default();
-        for r in results.iter().filter(|r| r.role == Role::Sender) {
-            lateness.merge(&r.stats.lateness.histogram);
-        }
+        let lateness = &finished.lateness;
         if let (Some(p50), Some(p99)) = (lateness.quantile(0.5), lateness.quantile(0.99)) {
             self.line(&format!(
                 "  Frame send lateness : p50 {:.3} ms, p99 {:.3} ms",

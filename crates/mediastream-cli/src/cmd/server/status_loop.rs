@@ -10,6 +10,7 @@ use mediastream_core::server::{ServerStats, StreamResult};
 use super::{requests_line, Served};
 use crate::report::live::{server_side, Counts, Live};
 use crate::report::text::Text;
+use crate::report::Finished;
 
 /// What the loop prints besides status rows, and what a row counts.
 pub struct Watch {
@@ -63,9 +64,11 @@ impl Served {
         text: &mut Text,
         live: &mut Live,
         how: &Watch,
+        summary: &mut Finished,
         mut done: impl FnMut(&mut Text) -> bool,
     ) -> Vec<StreamResult> {
         let (handle, finished) = (&self.handle, &self.finished);
+        let keep = self.keep_results;
         let mut results = Vec::new();
         let mut shown = ServerStats::default();
         loop {
@@ -78,7 +81,10 @@ impl Served {
                     if let Some(metrics) = &self.metrics {
                         metrics.finished(&r);
                     }
-                    results.push(super::kept(r, self.keep_metrics));
+                    summary.add(&r);
+                    if keep {
+                        results.push(r);
+                    }
                     if how.streams_first {
                         continue;
                     }

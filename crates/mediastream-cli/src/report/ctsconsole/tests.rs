@@ -73,7 +73,10 @@ fn the_summary_is_ctstraffics_with_total_time() {
         result(start, Status::Failed(StreamError::NoData), 0),
     ];
     let client = CtsConsole::new(1, false, Some(1500));
-    let lines = client.summary(&results, Duration::from_millis(1500));
+    let lines = client.summary(
+        &super::super::Finished::of(&results),
+        Duration::from_millis(1500),
+    );
     let want = [
         "",
         "  **** Time-limit of 1500 reached ****",
@@ -93,9 +96,12 @@ fn the_summary_is_ctstraffics_with_total_time() {
     assert_eq!(lines, want);
     // Under the limit: no notice. A server that only sent: no frames.
     let mut sent = result(start, Status::Completed, 100);
-    sent.role = Role::Sender;
+    sent.role = mediastream_core::pattern::Role::Sender;
     let server = CtsConsole::new(0, true, Some(1500));
-    let lines = server.summary(&[sent], Duration::from_millis(1000));
+    let lines = server.summary(
+        &super::super::Finished::of(&[sent]),
+        Duration::from_millis(1000),
+    );
     assert_eq!(lines[2], want[4]);
     assert_eq!(
         lines[4],
