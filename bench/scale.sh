@@ -36,6 +36,9 @@
 #     server receives (3 s each, one after the other), the server's RSS
 #     after each, without --json (finished streams' metrics are dropped)
 #     and with it (kept for the document).
+# Clients run with --no-timeline: their per-frame timeline (kept by
+# default for `mediastream plot`) would cost them memory and CPU, and the
+# server is what is measured.
 # Every process runs under `timeout`; only 127.0.0.1 is used.
 # Env: STREAMS (2000), SECS (10): part 1;
 #      START_RUNS (5): part 3; MIXED (10000), MIXED_SECS (20): part 4;
@@ -95,7 +98,7 @@ clients() {
     for ((i = 0; i < n; i++)); do
         timeout $((SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$each" \
             --bits-per-second "$rate" --frame-rate "$fps" --stream-length "$SECS" \
-            --status-interval 0 --json "$TMP/$tag-$i.json" > /dev/null 2>&1 &
+            --no-timeline --status-interval 0 --json "$TMP/$tag-$i.json" > /dev/null 2>&1 &
         PIDS+=($!)
     done
     wait_for "$tag" "$n"
@@ -489,14 +492,14 @@ idle=$(kib "$srv" VmRSS)
 join_secs=$((MIXED_SECS / 4 + 2))
 timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
     --direction send --bits-per-second 100k --frame-rate 50 --stream-length "$MIXED_SECS" \
-    --status-interval 0 --json "$TMP/mixed-send.json" > "$TMP/mixed-send.log" 2>&1 &
+    --no-timeline --status-interval 0 --json "$TMP/mixed-send.json" > "$TMP/mixed-send.log" 2>&1 &
 PIDS+=($!)
 sleep "$join_secs"
 receiving=$(kib "$srv" VmRSS)
 # Second half: the server sends; both halves run together from here on.
 timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
     --direction recv --bits-per-second 100k --frame-rate 50 --stream-length $((MIXED_SECS - join_secs)) \
-    --status-interval 0 --json "$TMP/mixed-recv.json" > "$TMP/mixed-recv.log" 2>&1 &
+    --no-timeline --status-interval 0 --json "$TMP/mixed-recv.json" > "$TMP/mixed-recv.log" 2>&1 &
 PIDS+=($!)
 sleep $(( (MIXED_SECS - join_secs) / 2 ))
 both=$(kib "$srv" VmRSS)
