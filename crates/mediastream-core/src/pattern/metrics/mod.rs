@@ -132,14 +132,25 @@ impl DatagramCounts {
 struct Rendered {
     sequence: u64,
     bytes: u64,
-    datagrams: u64,
-    dropped: bool,
-    timeline_index: Option<usize>,
     expected_bytes: u64,
-    expected_datagrams: u64,
+    /// Datagrams fit 32 bits: a frame has at most a few hundred million
+    /// (the largest frame the limits allow in 27-byte datagrams).
+    datagrams: u32,
+    expected_datagrams: u32,
+    /// Its entry in the timeline, or [`NOT_IN_TIMELINE`].
+    timeline_index: u32,
     kind: Option<FrameKind>,
+    dropped: bool,
     /// Its shape came with a late datagram.
     learned: bool,
+}
+
+/// A rendered frame's timeline index when it has none (no timeline, or
+/// past [`TIMELINE_LIMIT`], which fits 32 bits).
+const NOT_IN_TIMELINE: u32 = u32::MAX;
+
+fn narrow(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Bytes one kept rendered frame takes (for memory bounds).
@@ -290,13 +301,17 @@ impl ReceiveMetrics {
             self.rendered.push_back(Rendered {
                 sequence: frame.sequence,
                 bytes: frame.bytes,
-                datagrams: frame.datagrams,
+                datagrams: narrow(frame.datagrams),
                 dropped,
-                timeline_index,
+                timeline_index: timeline_index
+                    .and_then(|i| u32::try_from(i).ok())
+                    .unwrap_or(NOT_IN_TIMELINE),
                 expected_bytes: frame.shape.map_or(self.frame_size, |s| s.size),
-                expected_datagrams: frame
-                    .shape
-                    .map_or(self.datagrams_per_frame, |s| s.datagrams),
+                expected_datagrams: narrow(
+                    frame
+                        .shape
+                        .map_or(self.datagrams_per_frame, |s| s.datagrams),
+                ),
                 kind: frame.shape.map(|s| s.kind),
                 learned: false,
             });
@@ -349,11 +364,11 @@ impl ReceiveMetrics {
                 Rendered {
                     sequence,
                     bytes: self.frame_size,
-                    datagrams: self.datagrams_per_frame,
+                    datagrams: narrow(self.datagrams_per_frame),
                     dropped: false,
-                    timeline_index: None,
+                    timeline_index: NOT_IN_TIMELINE,
                     expected_bytes: self.frame_size,
-                    expected_datagrams: self.datagrams_per_frame,
+                    expected_datagrams: narrow(self.datagrams_per_frame),
                     kind: None,
                     learned: false,
                 },
@@ -363,18 +378,20 @@ impl ReceiveMetrics {
         self.datagrams.late += 1;
         if let (None, false, Some(shape)) = (frame.kind, frame.learned, shape) {
             frame.expected_bytes = shape.size;
-            frame.expected_datagrams = shape.datagrams;
+            frame.expected_datagrams = narrow(shape.datagrams);
             frame.learned = true;
         }
         frame.bytes += bytes;
-        frame.datagrams += 1;
+        frame.datagrams = frame.datagrams.saturating_add(1);
         if frame.dropped && frame.bytes == frame.expected_bytes {
             frame.dropped = false;
             self.playout.late_frames += 1;
             if self.decoder.active {
                 self.decoder.on_late(frame.kind);
             }
-            if let (Some(i), Some(timeline)) = (frame.timeline_index, self.timeline.as_mut()) {
+            let index = usize::try_from(frame.timeline_index).ok();
+            let entry = (frame.timeline_index != NOT_IN_TIMELINE).then_some(index).flatten();
+            if let (Some(i), Some(timeline)) = (entry, self.timeline.as_mut()) {
                 timeline[i].outcome = TimelineOutcome::Late;
             }
         }
@@ -407,11 +424,12 @@ impl ReceiveMetrics {
             self.loss_runs.push(d, 0);
             return;
         };
-        let expected = frame.expected_datagrams;
-        let arrived = frame.datagrams.min(expected);
+        let expected = u64::from(frame.expected_datagrams);
+        let datagrams = u64::from(frame.datagrams);
+        let arrived = datagrams.min(expected);
         self.datagrams.expected += expected;
         self.datagrams.received_unique += arrived;
-        self.datagrams.duplicates += frame.datagrams - arrived;
+        self.datagrams.duplicates += datagrams - arrived;
         // The wire cannot say which of a frame's datagrams were lost;
         // they are taken to be its last ones.
         self.loss_runs.push(arrived, expected - arrived);
