@@ -315,14 +315,19 @@ impl FrameReceiver {
         self.next_report = self.config.v1.map(|s| now + s.report_interval);
     }
 
-    /// The most memory a receiver of `plan` can hold, in bytes, without a
+    /// The memory a receiver of `plan` is counted at, in bytes, without a
     /// timeline: its ring (which grows only as data arrives ahead of the
-    /// render head), the rendered frames its metrics keep, and a
-    /// fixed part (the delay histograms, measured at about 39 KB per
-    /// stream in docs/metrics.md, counted at 64 KiB). A server counts this
-    /// against its receive-memory budget when it admits a stream.
+    /// render head), the rendered frames its metrics keep, and a fixed
+    /// part, counted at 24 KiB: the receiver and its metrics (about
+    /// 2.6 KiB) and the eight delay histogram windows at their widest
+    /// (timestamps are judged within 10 s plus the buffer of the
+    /// reference, so a window spans at most about 1,200 one-byte buckets).
+    /// Buckets counted past 254 times add 16 bytes each on top. A loopback
+    /// stream measures about 6 KiB in all (docs/metrics.md). A server
+    /// counts this against its receive-memory budget when it admits a
+    /// stream.
     pub fn memory_bound(plan: &StreamPlan) -> u64 {
-        const FIXED: u64 = 64 << 10;
+        const FIXED: u64 = 24 << 10;
         let per_slot = (size_of::<Slot>() + super::metrics::RENDERED_ENTRY_BYTES) as u64;
         FIXED.saturating_add(plan.ring_slots().saturating_mul(per_slot))
     }

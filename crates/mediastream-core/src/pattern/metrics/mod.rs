@@ -390,7 +390,9 @@ impl ReceiveMetrics {
                 self.decoder.on_late(frame.kind);
             }
             let index = usize::try_from(frame.timeline_index).ok();
-            let entry = (frame.timeline_index != NOT_IN_TIMELINE).then_some(index).flatten();
+            let entry = (frame.timeline_index != NOT_IN_TIMELINE)
+                .then_some(index)
+                .flatten();
             if let (Some(i), Some(timeline)) = (entry, self.timeline.as_mut()) {
                 timeline[i].outcome = TimelineOutcome::Late;
             }
