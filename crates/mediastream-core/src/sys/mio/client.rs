@@ -55,7 +55,8 @@ pub(crate) fn run_client(
         schedule.set(i, start);
     }
     let mut events = Events::with_capacity(256);
-    let mut rx_buf = vec![0u8; 65_536];
+    let mut rx_buf = vec![0u8; Udp::RUNS_BUFFER];
+    let mut runs = Vec::new();
     let mut driver = Driver {
         remaining: connections.len(),
         schedule,
@@ -93,7 +94,7 @@ pub(crate) fn run_client(
                 Token(i) => {
                     // Driven at once rather than scheduled for now: one
                     // heap entry per datagram instead of two.
-                    receive(&mut connections[i], &mut rx_buf);
+                    receive(&mut connections[i], &mut rx_buf, &mut runs);
                     driver.step(&mut connections[i], i);
                 }
             }
@@ -155,12 +156,18 @@ impl Driver<'_> {
     }
 }
 
-fn receive(c: &mut Connection, buf: &mut [u8]) {
+fn receive(c: &mut Connection, buf: &mut [u8], runs: &mut Vec<super::udp::Run>) {
     loop {
-        match c.udp.recv_run(buf) {
-            Ok(run) => {
-                for d in datagrams(&buf[..run.len], run.segment) {
-                    c.stream.handle_datagram(run.arrival, d, run.tos);
+        runs.clear();
+        match c.udp.recv_runs(buf, runs) {
+            Ok(more) => {
+                for run in runs.iter() {
+                    for d in datagrams(&buf[run.at..run.at + run.len], run.segment) {
+                        c.stream.handle_datagram(run.arrival, d, run.tos);
+                    }
+                }
+                if !more {
+                    return;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -330,25 +330,42 @@ fn recvmsg_with(
     // SAFETY: every pointer in `msg` refers to live, writable locals or to
     // `buf`, each with the length given.
     let len = cvt(unsafe { libc::recvmsg(fd, &mut msg, flags) })?;
-    // SAFETY: the kernel filled msg_controllen bytes of `control`; the
-    // CMSG_* macros walk only within them, and each message's data runs
-    // from CMSG_DATA to the end of its cmsg_len.
+    // SAFETY: the kernel has just filled `msg` (control messages and
+    // address) for this call.
+    let from = unsafe { walk_received(&msg, storage, &mut on_cmsg) };
+    Ok((len, from))
+}
+
+/// Walks the control messages of a `msghdr` the kernel has just filled
+/// and returns its address.
+///
+/// # Safety
+/// `msg` must be one the kernel filled in a receive call: its control
+/// buffer holds msg_controllen valid bytes, and `storage` is the buffer
+/// its msg_name pointed to.
+unsafe fn walk_received(
+    msg: &libc::msghdr,
+    storage: SockAddrStorage,
+    on_cmsg: &mut impl FnMut(libc::c_int, libc::c_int, &[u8]),
+) -> Option<SocketAddr> {
+    // SAFETY: the kernel filled msg_controllen bytes of the control
+    // buffer; the CMSG_* macros walk only within them, and each message's
+    // data runs from CMSG_DATA to the end of its cmsg_len.
     unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
         while !cmsg.is_null() {
             let header = libc::CMSG_LEN(0) as usize;
             let data_len = ((*cmsg).cmsg_len as usize).saturating_sub(header);
             let data = std::slice::from_raw_parts(libc::CMSG_DATA(cmsg), data_len);
             on_cmsg((*cmsg).cmsg_level, (*cmsg).cmsg_type, data);
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
         }
     }
     let namelen = msg.msg_namelen;
     // SAFETY: the kernel wrote an address of `namelen` bytes of its family
     // into `storage` (or nothing: then the length is 0 and as_socket()
     // says None).
-    let from = unsafe { SockAddr::new(storage, namelen) }.as_socket();
-    Ok((len, from))
+    unsafe { SockAddr::new(storage, namelen) }.as_socket()
 }
 
 /// An ICMP error the kernel queued for one of our sends.
@@ -464,29 +481,102 @@ fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
     now.checked_sub(age)
 }
 
-/// One `recvmsg`, with GRO's segment size and the kernel's timestamp.
-pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    let mut segment = None;
-    let mut arrival = None;
-    let mut tos = None;
-    let (len, from) = recvmsg_with(fd, buf, 0, |level, kind, value| {
+/// What a receive's control messages say: GRO's segment size, the
+/// kernel's timestamp, the TOS byte.
+#[derive(Default)]
+struct Meta {
+    segment: Option<usize>,
+    arrival: Option<Instant>,
+    tos: Option<u8>,
+}
+
+impl Meta {
+    fn on_cmsg(&mut self, level: libc::c_int, kind: libc::c_int, value: &[u8]) {
         if level == libc::SOL_UDP && kind == libc::UDP_GRO {
-            segment = cmsg_value::<libc::c_int>(value)
+            self.segment = cmsg_value::<libc::c_int>(value)
                 .and_then(|size| usize::try_from(size).ok())
                 .filter(|&size| size > 0);
         } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
-            arrival = cmsg_value::<libc::timespec>(value).and_then(|t| arrival_of(&t));
+            self.arrival = cmsg_value::<libc::timespec>(value).and_then(|t| arrival_of(&t));
         } else if let Some(byte) = tos_of_cmsg(level, kind, value) {
-            tos = Some(byte);
+            self.tos = Some(byte);
         }
+    }
+
+    fn received(self, len: usize, from: Option<SocketAddr>) -> Received {
+        Received {
+            len,
+            segment: self.segment.unwrap_or(len).max(1),
+            from,
+            arrival: self.arrival,
+            tos: self.tos,
+        }
+    }
+}
+
+/// One `recvmsg`, with GRO's segment size and the kernel's timestamp.
+pub(crate) fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    let mut meta = Meta::default();
+    let (len, from) = recvmsg_with(fd, buf, 0, |level, kind, value| {
+        meta.on_cmsg(level, kind, value);
     })?;
-    Ok(Received {
-        len,
-        segment: segment.unwrap_or(len).max(1),
-        from,
-        arrival,
-        tos,
-    })
+    Ok(meta.received(len, from))
+}
+
+/// Most receives one [`recv_many`] takes.
+pub(crate) const RECV_BATCH: usize = 8;
+
+/// Up to [`RECV_BATCH`] receives in one `recvmmsg`, into consecutive
+/// chunks of `buf` (`buf.len() / RECV_BATCH` bytes each; a GRO run needs
+/// 64 KiB); `each` gets each receive's index and what it returned; the
+/// count is returned. Fewer than asked means
+/// the socket's queue was empty when the call returned, so an
+/// edge-triggered poller needs no further read to learn it: a datagram
+/// that arrives later raises a new event.
+pub(crate) fn recv_many(
+    fd: RawFd,
+    buf: &mut [u8],
+    mut each: impl FnMut(usize, Received),
+) -> io::Result<usize> {
+    let chunk = buf.len() / RECV_BATCH;
+    // SAFETY: an all-zero iovec is a valid empty one.
+    let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { zeroed() };
+    let mut n = 0;
+    for (iov, c) in iovs.iter_mut().zip(buf.chunks_exact_mut(chunk.max(1))) {
+        iov.iov_base = c.as_mut_ptr().cast();
+        iov.iov_len = c.len();
+        n += 1;
+    }
+    let mut storages: [SockAddrStorage; RECV_BATCH] =
+        std::array::from_fn(|_| SockAddrStorage::zeroed());
+    let mut controls: [RecvCmsg; RECV_BATCH] = std::array::from_fn(|_| RecvCmsg([0; 256]));
+    // SAFETY: an all-zero mmsghdr is a valid empty message.
+    let mut msgs: [libc::mmsghdr; RECV_BATCH] = unsafe { zeroed() };
+    for i in 0..n {
+        let hdr = &mut msgs[i].msg_hdr;
+        hdr.msg_name = (&mut storages[i] as *mut SockAddrStorage).cast();
+        hdr.msg_namelen = storages[i].size_of();
+        hdr.msg_iov = &mut iovs[i];
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = controls[i].0.as_mut_ptr().cast();
+        hdr.msg_controllen = controls[i].0.len() as _;
+    }
+    // SAFETY: the first `n` headers point at live, writable locals and at
+    // disjoint chunks of `buf`, each with the length given; the timeout
+    // is null (the socket is non-blocking).
+    let rc = unsafe { libc::recvmmsg(fd, msgs.as_mut_ptr(), n as _, 0, std::ptr::null_mut()) };
+    let got = cvt(rc as isize)?;
+    for (i, (msg, storage)) in msgs.iter().zip(storages).take(got).enumerate() {
+        let mut meta = Meta::default();
+        // SAFETY: the kernel filled this header in the call above.
+        let from = unsafe {
+            walk_received(&msg.msg_hdr, storage, &mut |level, kind, value| {
+                meta.on_cmsg(level, kind, value);
+            })
+        };
+        each(i, meta.received(msg.msg_len as usize, from));
+    }
+    Ok(got)
 }
 
 #[cfg(test)]
@@ -510,6 +600,46 @@ mod tests {
             let sizes: Vec<usize> = (0..4).map(|_| rx.recv(&mut buf).unwrap()).collect();
             assert_eq!(sizes, vec![100, 100, 100, 40], "path {start}");
         }
+    }
+
+    #[test]
+    fn recv_many_takes_what_is_queued_in_one_call() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(enable_timestamps(rx.as_raw_fd()));
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..(RECV_BATCH + 3) {
+            tx.send_to(&[i as u8; 100], rx.local_addr().unwrap())
+                .unwrap();
+        }
+        // Loopback delivers within the send call; give it a moment anyway.
+        std::thread::sleep(Duration::from_millis(20));
+        rx.set_nonblocking(true).unwrap();
+        let mut buf = vec![0u8; RECV_BATCH * 2048];
+        let mut seen = Vec::new();
+        let full = recv_many(rx.as_raw_fd(), &mut buf, |i, r| seen.push((i, r))).unwrap();
+        assert_eq!(full, RECV_BATCH, "a full batch: more may wait");
+        // Each in its own chunk of the buffer, in the order sent.
+        for i in 0..RECV_BATCH {
+            assert_eq!(buf[i * 2048], i as u8, "chunk {i}");
+        }
+        let rest = recv_many(rx.as_raw_fd(), &mut buf, |i, r| seen.push((i, r))).unwrap();
+        assert_eq!(rest, 3, "the rest: fewer than a batch, the queue is empty");
+        for i in 0..3 {
+            assert_eq!(buf[i * 2048], (RECV_BATCH + i) as u8, "chunk {i}");
+        }
+        let indices: Vec<usize> = seen.iter().map(|(i, _)| *i).collect();
+        let want: Vec<usize> = (0..RECV_BATCH).chain(0..3).collect();
+        assert_eq!(indices, want);
+        for (n, (_, r)) in seen.iter().enumerate() {
+            assert_eq!(
+                (r.len, r.from),
+                (100, Some(tx.local_addr().unwrap())),
+                "receive {n}"
+            );
+            assert!(r.arrival.is_some(), "kernel timestamp of receive {n}");
+        }
+        let empty = recv_many(rx.as_raw_fd(), &mut buf, |_, _| {});
+        assert_eq!(empty.unwrap_err().kind(), io::ErrorKind::WouldBlock);
     }
 
     #[test]

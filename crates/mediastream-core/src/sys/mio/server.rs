@@ -252,6 +252,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
                     from: Some(remote),
                     arrival,
                     tos,
+                    ..
                 }) => {
                     // Patterns see when it arrived; sending uses the clock.
                     let now = arrival;

@@ -13,9 +13,17 @@ use crate::server::Batching;
 #[cfg(not(target_os = "linux"))]
 use crate::sys::socket::send_with_retry;
 
+/// Receives one [`Udp::recv_runs`] batches (Linux's `recvmmsg`).
+#[cfg(target_os = "linux")]
+const RECV_BATCH: usize = super::offload::RECV_BATCH;
+#[cfg(not(target_os = "linux"))]
+const RECV_BATCH: usize = 1;
+
 /// What one receive returned.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Run {
+    /// Where its bytes start in the buffer given.
+    pub(super) at: usize,
     /// Bytes received.
     pub(super) len: usize,
     /// The size of each datagram within them.
@@ -115,6 +123,7 @@ impl Udp {
             use std::os::fd::AsRawFd;
             let r = super::offload::recv(self.socket.as_raw_fd(), buf)?;
             Ok(Run {
+                at: 0,
                 len: r.len,
                 segment: r.segment,
                 from: r.from,
@@ -126,6 +135,7 @@ impl Udp {
         {
             let (len, from) = self.socket.recv_from(buf)?;
             Ok(Run {
+                at: 0,
                 len,
                 segment: len.max(1),
                 from: Some(from),
@@ -137,6 +147,43 @@ impl Udp {
 }
 
 impl Udp {
+    /// The buffer [`Udp::recv_runs`] wants: room for a GRO run (64 KiB)
+    /// per receive it batches.
+    pub(super) const RUNS_BUFFER: usize = RECV_BATCH * 65_536;
+
+    /// Several receives at once where the platform has `recvmmsg`
+    /// (Linux; one elsewhere), appended to `runs`, each in its own part of
+    /// `buf` ([`Run::at`]). Returns whether more may be waiting: false
+    /// when the batch was not full, so an edge-triggered poller need not
+    /// read again to see the queue empty (a later datagram raises a new
+    /// event). With one datagram per wake-up, as thousands of small
+    /// streams have, that saves the second `recvmsg` that only said
+    /// "would block".
+    pub(super) fn recv_runs(&self, buf: &mut [u8], runs: &mut Vec<Run>) -> io::Result<bool> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let chunk = buf.len() / RECV_BATCH;
+            let now = Instant::now();
+            let got = super::offload::recv_many(self.socket.as_raw_fd(), buf, |i, r| {
+                runs.push(Run {
+                    at: i * chunk,
+                    len: r.len,
+                    segment: r.segment,
+                    from: r.from,
+                    arrival: r.arrival.unwrap_or(now),
+                    tos: r.tos,
+                });
+            })?;
+            Ok(got == RECV_BATCH)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            runs.push(self.recv_run(buf)?);
+            Ok(true)
+        }
+    }
+
     /// Linux: queue ICMP errors our sends draw, with their destination
     /// (IP_RECVERR), so that a server hears when a peer's port closed.
     /// Elsewhere a no-op. Only for a server's listeners: a client's own
