@@ -320,7 +320,8 @@ for shards in $SHARD_COUNTS; do
     k0=$(ksoft_ticks)
     timeout -k 3 $((LIFETIME + 30)) /usr/bin/time -o "$TMP/shard$shards.time" -f '%U %S %e' \
         "$BIN" server --listen "127.0.0.1:$port" --shards "$shards" --bits-per-second "$SHARD_RATE" \
-        --frame-rate 60 --stream-length "$SHARD_SECS" --max-streams 10000 --status-interval 0 \
+        --frame-rate 60 --stream-length "$SHARD_SECS" --max-streams 10000 --source-streams 10000 \
+        --source-rate 100000 --max-total-rate 1000G --status-interval 0 \
         --server-exit-limit "$SHARD_STREAMS" --json "$TMP/shard$shards.json" \
         > "$TMP/shard$shards.log" 2>&1 &
     tpid=$!
