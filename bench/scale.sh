@@ -23,12 +23,13 @@
 #     median of START_RUNS runs, and the RSS right after.
 #  4. Mixed load: MIXED streams against one server, half each way, at
 #     100 kbit/s and 50 frames/s (a fleet of voice-sized streams): one
-#     client process sends MIXED/2 (the server receives, with its full
-#     receive metrics), then, once those run, another receives MIXED/2 (the
-#     server sends); frames completed in each direction (each receiver's
-#     count) and the server's RSS per receiving stream (RSS with the first
-#     half running - idle) / (MIXED/2) and per sending stream (the growth
-#     when the second half joined) / (MIXED/2). The server runs without
+#     client process receives MIXED/2 (the server sends), then, once those
+#     run, another sends MIXED/2 (the server receives, with its full
+#     receive metrics); frames completed in each direction (each
+#     receiver's count) and the server's RSS per sending stream (RSS with
+#     the first half running - idle) / (MIXED/2) and per receiving stream
+#     (the growth when the second half joined) / (MIXED/2), which also
+#     holds whatever the first half grew meanwhile: an upper bound. The server runs without
 #     --json, as a long-running collector would: with it, it keeps every
 #     finished stream's metrics for the document. Also the heap a receiving
 #     stream holds, part by part (examples/stream_memory.rs).
@@ -489,18 +490,19 @@ PIDS+=("$tpid")
 sleep 0.5
 srv=$(pgrep -P "$tpid" | head -1)
 idle=$(kib "$srv" VmRSS)
-# First half: the clients send, the server receives.
+# First half: the server sends, the clients receive.
 join_secs=$((MIXED_SECS / 4 + 2))
 timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
-    --direction send --bits-per-second 100k --frame-rate 50 --stream-length "$MIXED_SECS" \
-    --no-timeline --status-interval 0 --json "$TMP/mixed-send.json" > "$TMP/mixed-send.log" 2>&1 &
+    --direction recv --bits-per-second 100k --frame-rate 50 --stream-length "$MIXED_SECS" \
+    --no-timeline --status-interval 0 --json "$TMP/mixed-recv.json" > "$TMP/mixed-recv.log" 2>&1 &
 PIDS+=($!)
 sleep "$join_secs"
-receiving=$(kib "$srv" VmRSS)
-# Second half: the server sends; both halves run together from here on.
+sending=$(kib "$srv" VmRSS)
+# Second half: the clients send, the server receives; both halves run
+# together from here on.
 timeout $((MIXED_SECS * 3 + 60)) "$BIN" client --target "127.0.0.1:$port" --connections "$half" \
-    --direction recv --bits-per-second 100k --frame-rate 50 --stream-length $((MIXED_SECS - join_secs)) \
-    --no-timeline --status-interval 0 --json "$TMP/mixed-recv.json" > "$TMP/mixed-recv.log" 2>&1 &
+    --direction send --bits-per-second 100k --frame-rate 50 --stream-length $((MIXED_SECS - join_secs)) \
+    --no-timeline --status-interval 0 --json "$TMP/mixed-send.json" > "$TMP/mixed-send.log" 2>&1 &
 PIDS+=($!)
 sleep $(( (MIXED_SECS - join_secs) / 2 ))
 both=$(kib "$srv" VmRSS)
@@ -510,9 +512,9 @@ while { [ ! -s "$TMP/mixed-send.json" ] || [ ! -s "$TMP/mixed-recv.json" ]; } &&
 done
 kill -INT "$srv" 2>/dev/null || true
 wait "$tpid" 2>/dev/null || true
-python3 - "$TMP" "$half" "$idle" "$receiving" "$both" <<'PY'
+python3 - "$TMP" "$half" "$idle" "$sending" "$both" <<'PY'
 import json, sys
-tmp, half, idle, receiving, both = sys.argv[1], *map(int, sys.argv[2:])
+tmp, half, idle, sending, both = sys.argv[1], *map(int, sys.argv[2:])
 def load(p):
     try:
         with open(p) as f:
@@ -527,9 +529,9 @@ for name, what in (("send", "clients send, the server receives"), ("recv", "the 
     ok = sum(1 for s in streams if s.get("status") == "completed")
     print("  %s: %d streams, %d completed; frames completed %d of %d (%.3f%%), dropped %d"
           % (what, len(streams), ok, done, frames, 100.0 * done / frames if frames else 0, dropped))
-print("  server RSS: idle %d KiB; %d receiving streams %d KiB: %d bytes per receiving stream; "
-      "then %d sending streams too %d KiB: %d bytes per sending stream"
-      % (idle, half, receiving, (receiving - idle) * 1024 // half, half, both, (both - receiving) * 1024 // half))
+print("  server RSS: idle %d KiB; %d sending streams %d KiB: %d bytes per sending stream; "
+      "then %d receiving streams too %d KiB: %d bytes per receiving stream"
+      % (idle, half, sending, (sending - idle) * 1024 // half, half, both, (both - sending) * 1024 // half))
 PY
 fi
 
