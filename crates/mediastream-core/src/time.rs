@@ -94,7 +94,11 @@ mod tests {
         for ticks in [0, 1, -1, 1_234_567_891_234, i64::MAX, i64::MIN] {
             for frequency in [1, 90_000, 10_000_000, Timebase::FREQUENCY, 3_000_000_000] {
                 let slow = i128::from(ticks) * 1_000_000_000 / i128::from(frequency);
-                assert_eq!(ticks_to_ns(ticks, frequency), slow, "{ticks} at {frequency}");
+                assert_eq!(
+                    ticks_to_ns(ticks, frequency),
+                    slow,
+                    "{ticks} at {frequency}"
+                );
             }
         }
     }

@@ -28,7 +28,14 @@ fn known_case_8mbit_50fps_3s() {
 #[test]
 fn frame_offset_is_the_same_past_64_bit_nanoseconds() {
     let plan = StreamSettings::new(8_000_000, 7, 3).plan().unwrap();
-    for sequence in [2, 8, 18_446_744_073, 18_446_744_074, 18_446_744_075, u64::MAX] {
+    for sequence in [
+        2,
+        8,
+        18_446_744_073,
+        18_446_744_074,
+        18_446_744_075,
+        u64::MAX,
+    ] {
         let nanos = u128::from(sequence - 1) * 1_000_000_000 / 7;
         let want = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
         assert_eq!(plan.frame_offset(sequence), want, "frame {sequence}");
