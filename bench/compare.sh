@@ -727,8 +727,9 @@ measure_tries() {
     [[ "$1" == ours_max ]] && tries=$MAX_TRIES
     for (( t = 0; t < tries; t++ )); do
         measure "$1" "$2"
-        (( CLEAN )) && break
+        if (( CLEAN )); then break; fi
     done
+    return 0
 }
 
 max_rate() {
