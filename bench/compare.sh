@@ -28,14 +28,22 @@
 #   LOSS_MAX [0.1]           loss limit, percent
 #   SOCKBUF [4194304]        socket buffer to ask for, bytes
 #   PORT_BASE [47000]        first port tried (127.0.0.1 only)
-#   TOOLS [ours ours_spread ours_hifps iperf3 iperf2; quick ours ours_spread iperf3 iperf2]
+#   TOOLS [ours ours_spread ours_hifps ours_max iperf3 iperf2; quick ours ours_spread ours_max iperf3 iperf2]
 #                            ours_spread: our max-rate steps again, 60 frames/s, with the
 #                            server given --frame-spread SPREAD (each frame's datagrams
 #                            leave in 1 ms sub-bursts over SPREAD instead of one burst);
 #                            ours_hifps: our max-rate steps again at HIFPS frames/s
-#                            (smaller bursts), for contrast; neither is in the CPU and pacing runs
+#                            (smaller bursts), for contrast; ours_max: our highest rate with the
+#                            settings that reach it (MAX_FPS frames/s, MAX_SOCKBUF socket
+#                            buffers, MAX_SPREAD), stepping through MAX_RATES; none of the
+#                            three is in the CPU and pacing runs
 #   SPREAD [15ms]            --frame-spread of ours_spread
 #   HIFPS [1000]
+#   MAX_RATES [8G 16G 20G 24G 28G 30G 32G 36G 40G; quick 8G]  the rates ours_max steps through
+#   MAX_FPS [1000]           frame rate of ours_max
+#   MAX_SOCKBUF [33554432]   socket buffer both ends of ours_max ask for (the kernel doubles it)
+#   MAX_SPREAD [0]           --frame-spread of ours_max's server (0: each frame one burst)
+#   MAX_TRIES [2; quick 1]   tries of each ours_max step: a step counts as clean when one is
 #   SPIN_US [500]            --spin-us of the second pacing run of ours (0: no such run)
 #   NO_BUILD [0]             1: skip cargo build, use the existing target/release/mediastream
 #   CARGO_JOBS []            passed to cargo build as -j
@@ -51,7 +59,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 ORIG_ENV=()
-for v in QUICK SECS CPU_SECS PACE_SECS RATES SPREAD_RATES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS SPREAD HIFPS SPIN_US NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
+for v in QUICK SECS CPU_SECS PACE_SECS RATES SPREAD_RATES MAX_RATES MAX_FPS MAX_SOCKBUF MAX_SPREAD MAX_TRIES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS SPREAD HIFPS SPIN_US NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
     if [[ -n "${!v+x}" ]]; then ORIG_ENV+=("$v=$(printf '%q' "${!v}")"); fi
 done
 CMDLINE="${ORIG_ENV[*]+${ORIG_ENV[*]} }bash bench/compare.sh${*:+ $*}"
@@ -61,19 +69,24 @@ if [[ "$QUICK" == 1 ]]; then
     SECS=${SECS:-2}; CPU_SECS=${CPU_SECS:-2}; PACE_SECS=${PACE_SECS:-2}
     RATES=${RATES:-"1G 2G 4G"}; REFINE=${REFINE:-0}; STOP_AFTER=${STOP_AFTER:-1}
     SPREAD_RATES=${SPREAD_RATES:-"2G 4G"}
+    MAX_RATES=${MAX_RATES:-"8G"}; MAX_TRIES=${MAX_TRIES:-1}
     WRITE_DOC=${WRITE_DOC:-0}
 else
     SECS=${SECS:-3}; CPU_SECS=${CPU_SECS:-10}; PACE_SECS=${PACE_SECS:-10}
     RATES=${RATES:-"500M 1G 1.5G 2G 2.5G 3G 4G 5G 6G 8G 10G 12G 16G 20G"}; REFINE=${REFINE:-3}; STOP_AFTER=${STOP_AFTER:-2}
     SPREAD_RATES=${SPREAD_RATES:-$RATES}
+    MAX_RATES=${MAX_RATES:-"8G 16G 20G 24G 28G 30G 32G 36G 40G"}; MAX_TRIES=${MAX_TRIES:-2}
     WRITE_DOC=${WRITE_DOC:-1}
 fi
 LOSS_MAX=${LOSS_MAX:-0.1}
 SOCKBUF=${SOCKBUF:-4194304}
 PORT_BASE=${PORT_BASE:-47000}
-if [[ "$QUICK" == 1 ]]; then TOOLS=${TOOLS:-"ours ours_spread iperf3 iperf2"}; else TOOLS=${TOOLS:-"ours ours_spread ours_hifps iperf3 iperf2"}; fi
+if [[ "$QUICK" == 1 ]]; then TOOLS=${TOOLS:-"ours ours_spread ours_max iperf3 iperf2"}; else TOOLS=${TOOLS:-"ours ours_spread ours_hifps ours_max iperf3 iperf2"}; fi
 SPREAD=${SPREAD:-15ms}
 HIFPS=${HIFPS:-1000}
+MAX_FPS=${MAX_FPS:-1000}
+MAX_SOCKBUF=${MAX_SOCKBUF:-33554432}
+MAX_SPREAD=${MAX_SPREAD:-0}
 SPIN_US=${SPIN_US:-500}
 NO_BUILD=${NO_BUILD:-0}
 CARGO_JOBS=${CARGO_JOBS:-}
@@ -85,6 +98,7 @@ DGRAM=1400            # UDP payload bytes, every tool
 FPS=60                # frame rate of our streams and of iperf2's isochronous mode
 OURS_FPS=$FPS         # what ours_run uses
 OURS_SRV_ARGS=()      # extra server options of ours_run (--frame-spread, --spin-us)
+OURS_SOCKBUF=$SOCKBUF # what ours_run asks for on both ends
 CPU_RATE=1000000000   # bit/s of the CPU runs
 PACE_RATE=100000000   # bit/s of the pacing runs
 HOST=127.0.0.1        # loopback only, never anything else
@@ -482,6 +496,15 @@ def report(kvpath, stepspath, limit):
     if any(r["tool"] == "ours_hifps" for r in rows):
         bh = best(rows, "ours_hifps", "loss", limit)
         table.append(("  ours at %s frames/s (frame loss)" % os.environ.get("HIFPS", "?"), gb(bh), "", "", ratio(gb(bh), gb(b3)), ratio(gb(bh), gb(b2))))
+    if any(r["tool"] == "ours_max" for r in rows):
+        bm = best(rows, "ours_max", "loss", limit)
+        spread = os.environ.get("MAX_SPREAD", "0")
+        tries = int(os.environ.get("MAX_TRIES", "1"))
+        label = "  ours, best settings: %s fps, %d MiB bufs%s%s (frame loss)" % (
+            os.environ.get("MAX_FPS", "?"), int(os.environ.get("MAX_SOCKBUF", "0")) >> 20,
+            "" if spread in ("", "0") else ", spread " + spread,
+            ", best of %d" % tries if tries > 1 else "")
+        table.append((label, gb(bm), "", "", ratio(gb(bm), gb(b3)), ratio(gb(bm), gb(b2))))
     table.append(("datagrams/s at that rate", dps(bo), dps(b3), dps(b2), ratio(dps(bo), dps(b3)), ratio(dps(bo), dps(b2))))
     def cpu_row(t, side):
         if side == "ends+ksoftirqd":
@@ -587,7 +610,7 @@ def main():
 
 main()
 PYEOF
-py() { HIFPS=$HIFPS SPREAD=$SPREAD SPIN_US=$SPIN_US timeout 120 python3 "$PY" "$@"; }
+py() { HIFPS=$HIFPS SPREAD=$SPREAD SPIN_US=$SPIN_US MAX_FPS=$MAX_FPS MAX_SOCKBUF=$MAX_SOCKBUF MAX_SPREAD=$MAX_SPREAD MAX_TRIES=$MAX_TRIES timeout 120 python3 "$PY" "$@"; }
 lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 
 KV="$WORK/kv.txt"; : >"$KV"
@@ -607,14 +630,14 @@ ours_run() {
     N=$((N + 1)); next_port
     local s="ours$N.srv" c="ours$N.cli"
     start_bg "$s" $((secs + 30)) "$BIN" server --listen "$HOST:$PORT" --status-interval 0 \
-        --server-exit-limit 1 --socket-buffer "$SOCKBUF" --json "$WORK/$s.json" \
+        --server-exit-limit 1 --socket-buffer "$OURS_SOCKBUF" --json "$WORK/$s.json" \
         --max-rate 100G --max-total-rate 100G \
         ${OURS_SRV_ARGS[@]+"${OURS_SRV_ARGS[@]}"}
     local spid=$BG
     wait_listen "$PORT" udp
     run_fg "$c" $((secs + 20)) "$BIN" client --target "$HOST:$PORT" --bits-per-second "$r" \
         --frame-rate "$OURS_FPS" --stream-length "$secs" --datagram-size "$DGRAM" --buffer-depth 1 \
-        --socket-buffer "$SOCKBUF" --status-interval 0 --json "$WORK/$c.json" "$@"
+        --socket-buffer "$OURS_SOCKBUF" --status-interval 0 --json "$WORK/$c.json" "$@"
     stop_bg "$spid" 10
 }
 
@@ -659,12 +682,16 @@ measure() {
     local tool=$1 bps=$2 ach loss dloss recv secs sent verdict e0 e1
     e0=$(rcvbuf_errors)
     case $tool in
-        ours|ours_hifps|ours_spread)
+        ours|ours_hifps|ours_spread|ours_max)
             OURS_FPS=$FPS; OURS_SRV_ARGS=()
             [[ "$tool" == ours_hifps ]] && OURS_FPS=$HIFPS
             [[ "$tool" == ours_spread ]] && OURS_SRV_ARGS=(--frame-spread "$SPREAD")
+            if [[ "$tool" == ours_max ]]; then
+                OURS_FPS=$MAX_FPS; OURS_SOCKBUF=$MAX_SOCKBUF
+                [[ "$MAX_SPREAD" != 0 ]] && OURS_SRV_ARGS=(--frame-spread "$MAX_SPREAD")
+            fi
             ours_run "$bps" "$SECS"
-            OURS_FPS=$FPS; OURS_SRV_ARGS=()
+            OURS_FPS=$FPS; OURS_SRV_ARGS=(); OURS_SOCKBUF=$SOCKBUF
             read -r ach loss dloss recv secs < <(py step-ours "$WORK/ours$N.cli.json" "$WORK/ours$N.srv.json")
             ;;
         iperf3)
@@ -693,13 +720,26 @@ measure() {
         'BEGIN { printf "asked %.3f Gbit/s, got %.3f, loss %.4f%% (datagrams %.4f%%)", b / 1e9, a / 1e9, l, d }'), rcvbuf drops $((e1 - e0)): $verdict"
 }
 
+# measure_tries TOOL BPS: measure, and for ours_max again while unclean, up to
+# MAX_TRIES times in all (every try is a row of the steps table).
+measure_tries() {
+    local tries=1 t
+    [[ "$1" == ours_max ]] && tries=$MAX_TRIES
+    for (( t = 0; t < tries; t++ )); do
+        measure "$1" "$2"
+        if (( CLEAN )); then break; fi
+    done
+    return 0
+}
+
 max_rate() {
     local tool=$1 r bps lo=0 hi=0 fails=0 i mid rates=$RATES
     [[ "$tool" == ours_spread ]] && rates=$SPREAD_RATES
+    [[ "$tool" == ours_max ]] && rates=$MAX_RATES
     log "max loss-free rate: $tool (${SECS}s per step)"
     for r in $rates; do
         bps=$(py rate "$r")
-        measure "$tool" "$bps"
+        measure_tries "$tool" "$bps"
         if (( CLEAN )); then
             lo=$bps; hi=0; fails=0
         else
@@ -712,7 +752,7 @@ max_rate() {
         (( lo > 0 && hi > lo )) || break
         mid=$(( (lo + hi) / 2 / 10000000 * 10000000 ))
         (( mid > lo && mid < hi )) || break
-        measure "$tool" "$mid"
+        measure_tries "$tool" "$mid"
         if (( CLEAN )); then lo=$mid; else hi=$mid; fi
     done
 }
@@ -826,6 +866,14 @@ LEGEND=$(cat <<EOF
   "ours at $HIFPS frames/s" repeats our steps with $HIFPS frames/s: the same
   rate in bursts $(awk -v h="$HIFPS" -v f="$FPS" 'BEGIN { printf "%.0f", h / f }') times smaller (iperf3 and iperf2 spread
   their datagrams over time: iperf3 in 1 ms slices, iperf2 one by one).
+- "ours, best settings" (tool ours_max) is our highest rate with the
+  settings that reach it, not the common ones: $MAX_FPS frames/s, both ends
+  asking for $MAX_SOCKBUF-byte socket buffers instead of $SOCKBUF (the
+  kernel grants twice what is asked, as root past net.core.rmem_max: about
+  $(awk -v b="$MAX_SOCKBUF" 'BEGIN { printf "%.0f", 2 * b * 8 / 30e9 * 1000 }') ms of data at 30 Gbit/s), $( [[ "$MAX_SPREAD" == 0 ]] && echo "each frame one burst" || echo "the server given --frame-spread $MAX_SPREAD" ); the same
+  frame-loss criterion ($((SECS * MAX_FPS)) frames per step), but each step is
+  tried up to $MAX_TRIES times and counts as clean when one try is (every
+  try is a row of the steps table); rates tried: $MAX_RATES.
 - datagrams/s: datagrams received per second in that step.
 - CPU s per M datagrams: user+system seconds of the whole process
   (/usr/bin/time) over datagrams it sent or received, one ${CPU_SECS} s run at
@@ -923,7 +971,7 @@ machine's cores, so the numbers depend on the host and on what else runs.
 - CPU runs, seconds the table counts: $(py cpu-notes "$KV")
 - mediastream: $(timeout 10 "$BIN" --version 2>/dev/null || echo "?") at commit $GIT_REV (${GIT_DIRTY} locally modified tracked files under crates/ and src/)
 - $(timeout 10 iperf3 --version 2>/dev/null | head -1); $(timeout 10 iperf -v 2>&1 | head -1)
-- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF TOOLS="$TOOLS" SPREAD=$SPREAD HIFPS=$HIFPS SPIN_US=$SPIN_US
+- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF TOOLS="$TOOLS" SPREAD=$SPREAD HIFPS=$HIFPS SPIN_US=$SPIN_US MAX_FPS=$MAX_FPS MAX_SOCKBUF=$MAX_SOCKBUF MAX_SPREAD=$MAX_SPREAD MAX_TRIES=$MAX_TRIES
 - net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max) net.core.wmem_max=$(cat /proc/sys/net/core/wmem_max)
 
 \`\`\`
@@ -951,6 +999,7 @@ EOF
 \`\`\`
 mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --json FILE --max-rate 100G --max-total-rate 100G [--frame-spread $SPREAD | --spin-us $SPIN_US]
 mediastream client --target 127.0.0.1:PORT --bits-per-second RATE --frame-rate $FPS --stream-length SECS --datagram-size $DGRAM --buffer-depth 1 --socket-buffer $SOCKBUF --status-interval 0 --json FILE [--jitter-file FILE]
+ours_max: the same two with --socket-buffer $MAX_SOCKBUF, the client with --frame-rate $MAX_FPS$( [[ "$MAX_SPREAD" == 0 ]] || echo ", the server with --frame-spread $MAX_SPREAD" )
 iperf3 -s -1 -B 127.0.0.1 -p PORT
 iperf3 -c 127.0.0.1 -p PORT -u -l $DGRAM -b RATE -w $SOCKBUF -t SECS --json
 iperf -s -u -B 127.0.0.1 -p PORT -l $DGRAM -w $SOCKBUF -t SECS+2 [-e --histograms]

@@ -81,7 +81,9 @@ pub struct ServerArgs {
     /// worker shards, each a thread (default 0: one per core; 0 to 256)
     #[argh(option, default = "0")]
     pub shards: usize,
-    /// socket buffer size to ask for, bytes (default 4194304)
+    /// socket buffer size to ask for, bytes (default 4194304; Linux
+    /// grants twice that: at most twice net.core.rmem_max / wmem_max,
+    /// unless run as root)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
     /// pacing precision, opt-in: wake this many microseconds before each
@@ -353,7 +355,9 @@ pub struct ClientArgs {
     /// server port when --target has none (default 4444)
     #[argh(option, default = "4444")]
     pub port: u16,
-    /// socket buffer size to ask for, bytes (default 4194304)
+    /// socket buffer size to ask for, bytes (default 4194304; Linux
+    /// grants twice that: at most twice net.core.rmem_max / wmem_max,
+    /// unless run as root)
     #[argh(option, default = "4 << 20")]
     pub socket_buffer: usize,
     /// pacing precision, opt-in: wake this many microseconds before each

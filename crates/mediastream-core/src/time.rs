@@ -50,6 +50,20 @@ fn duration_ticks(d: Duration) -> i64 {
     i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
+/// A timestamp of `ticks` at `frequency` ticks/s in nanoseconds (the
+/// caller checks that `frequency` is positive). Nanosecond ticks, what
+/// every mediastream sender uses, are returned as they are: a 128-bit
+/// division costs more than the rest of a received datagram's
+/// bookkeeping, and this runs for every one.
+#[inline]
+pub(crate) fn ticks_to_ns(ticks: i64, frequency: i64) -> i128 {
+    if frequency == Timebase::FREQUENCY {
+        i128::from(ticks)
+    } else {
+        i128::from(ticks) * i128::from(Timebase::FREQUENCY) / i128::from(frequency)
+    }
+}
+
 /// Converts a tick difference at `frequency` ticks/s to seconds; 0 when the
 /// frequency is not positive (a malformed peer).
 pub fn ticks_to_secs(ticks: i64, frequency: i64) -> f64 {
@@ -73,5 +87,19 @@ mod tests {
         assert_eq!(later.ticks(epoch), -1_000_000_000);
         assert_eq!(ticks_to_secs(1_500_000_000, Timebase::FREQUENCY), 1.5);
         assert_eq!(ticks_to_secs(5, 0), 0.0);
+    }
+
+    #[test]
+    fn ticks_to_ns_is_exact_at_any_frequency() {
+        for ticks in [0, 1, -1, 1_234_567_891_234, i64::MAX, i64::MIN] {
+            for frequency in [1, 90_000, 10_000_000, Timebase::FREQUENCY, 3_000_000_000] {
+                let slow = i128::from(ticks) * 1_000_000_000 / i128::from(frequency);
+                assert_eq!(
+                    ticks_to_ns(ticks, frequency),
+                    slow,
+                    "{ticks} at {frequency}"
+                );
+            }
+        }
     }
 }

@@ -484,6 +484,18 @@ impl ClientSession {
         if self.failure.is_some() {
             return;
         }
+        // Data, nearly every datagram a receiving session sees, is the
+        // inner pattern's alone: handed on without a parse of its own
+        // here (the pattern parses it).
+        if matches!(
+            wire::read_flag(datagram),
+            Ok(wire::FLAG_DATA | wire::FLAG_FRAME_DATA)
+        ) {
+            if let Some(inner) = self.inner_mut() {
+                inner.handle_marked_datagram(now, datagram, tos);
+            }
+            return;
+        }
         let token = self.config.token;
         let parsed = wire::parse(datagram);
         if let Some(key) = &self.key {

@@ -19,10 +19,16 @@ impl InterarrivalJitter {
         if sender_frequency <= 0 {
             return;
         }
-        let sent_ns = i128::from(sender_ticks) * 1_000_000_000 / i128::from(sender_frequency);
+        let sent_ns = crate::time::ticks_to_ns(sender_ticks, sender_frequency);
         let transit = i128::from(arrival_ns) - sent_ns;
         if let Some(previous) = self.previous_transit_ns {
-            let d = (transit - previous).abs() as f64;
+            let d = transit - previous;
+            // The same value either way; u64 to f64 is an instruction,
+            // i128 to f64 a library call.
+            let d = match u64::try_from(d.unsigned_abs()) {
+                Ok(small) => small as f64,
+                Err(_) => d.unsigned_abs() as f64,
+            };
             self.jitter_ns += (d - self.jitter_ns) / 16.0;
         }
         self.previous_transit_ns = Some(transit);

@@ -927,8 +927,7 @@ fn delay_ns(repr: DataRepr, arrival_ticks: i64) -> Option<i64> {
     if repr.frequency <= 0 {
         return None;
     }
-    let sent =
-        i128::from(repr.timestamp) * i128::from(Timebase::FREQUENCY) / i128::from(repr.frequency);
+    let sent = crate::time::ticks_to_ns(repr.timestamp, repr.frequency);
     i64::try_from(i128::from(arrival_ticks) - sent).ok()
 }
 

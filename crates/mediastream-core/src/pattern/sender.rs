@@ -151,15 +151,24 @@ impl FrameSender {
     /// Sub-bursts per frame: one without spread, else one per
     /// [`SPREAD_STEP`] of the spread, never more than datagrams.
     fn chunks(&self) -> u64 {
+        if self.config.spread.is_zero() {
+            return 1;
+        }
         let steps = self.config.spread.as_nanos() / SPREAD_STEP.as_nanos();
         let steps = u64::try_from(steps).unwrap_or(u64::MAX).max(1);
         steps.min(self.split().datagram_count())
     }
 
-    /// The sub-burst datagram `index` of a frame belongs to.
+    /// The sub-burst datagram `index` of a frame belongs to. Asked for
+    /// every datagram sent: 64-bit arithmetic where the product fits
+    /// (always, for any real frame), 128-bit beyond; the same result.
     fn chunk_of(&self, index: u64) -> u64 {
         let count = self.split().datagram_count().max(1);
-        (u128::from(index) * u128::from(self.chunks()) / u128::from(count)) as u64
+        let chunks = self.chunks();
+        match index.checked_mul(chunks) {
+            Some(product) => product / count,
+            None => (u128::from(index) * u128::from(chunks) / u128::from(count)) as u64,
+        }
     }
 
     /// When the datagram at `index` of the current frame may leave: its

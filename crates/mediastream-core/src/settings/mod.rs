@@ -168,9 +168,17 @@ impl StreamPlan {
     /// due. Computed from the start, never by adding intervals, so that no
     /// rounding error accumulates.
     pub fn frame_offset(&self, sequence: u64) -> Duration {
-        let nanos = u128::from(sequence.saturating_sub(1)) * 1_000_000_000
-            / u128::from(self.settings.frame_rate);
-        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+        let frames = sequence.saturating_sub(1);
+        let rate = u64::from(self.settings.frame_rate);
+        // A receiver asks for every datagram: 64-bit arithmetic while the
+        // product fits (any stream shorter than 584 years at 1 frame/s),
+        // 128-bit beyond. The same result either way.
+        let nanos = match frames.checked_mul(1_000_000_000) {
+            Some(n) => n / rate,
+            None => u64::try_from(u128::from(frames) * 1_000_000_000 / u128::from(rate))
+                .unwrap_or(u64::MAX),
+        };
+        Duration::from_nanos(nanos)
     }
 
     /// The nominal time between frames (exact to the nanosecond).

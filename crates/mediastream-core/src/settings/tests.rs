@@ -26,6 +26,23 @@ fn known_case_8mbit_50fps_3s() {
 }
 
 #[test]
+fn frame_offset_is_the_same_past_64_bit_nanoseconds() {
+    let plan = StreamSettings::new(8_000_000, 7, 3).plan().unwrap();
+    for sequence in [
+        2,
+        8,
+        18_446_744_073,
+        18_446_744_074,
+        18_446_744_075,
+        u64::MAX,
+    ] {
+        let nanos = u128::from(sequence - 1) * 1_000_000_000 / 7;
+        let want = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        assert_eq!(plan.frame_offset(sequence), want, "frame {sequence}");
+    }
+}
+
+#[test]
 fn remainder_under_27_shortens_the_datagram_before_it() {
     // 1410-byte frames in 1400-byte datagrams: 1400 + 10 would leave 10,
     // so the first is cut to 1383 to leave 27.

@@ -47,15 +47,18 @@ fn size_buffers(socket: &Socket, size: usize) -> SocketBuffers {
 
 /// SO_RCVBUFFORCE / SO_SNDBUFFORCE exceed net.core.[rw]mem_max when the
 /// process may (CAP_NET_ADMIN); failure just leaves the capped size.
+///
+/// Both options are given `size` itself, as SO_RCVBUF / SO_SNDBUF were:
+/// the kernel doubles either (the other half pays for its bookkeeping),
+/// so a forced buffer is what the plain option grants below the cap,
+/// 2 x `size` (what iperf3 `-w size` gets), never less. Forcing half of
+/// `size` would *shrink* a buffer the plain option had already doubled.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 fn force_buffers(socket: &Socket, size: usize) {
     use std::os::fd::AsRawFd;
-    let Ok(value) = libc::c_int::try_from(size) else {
-        return;
-    };
-    // The kernel doubles what it is given; ask for half to get `size`.
-    let value = value / 2;
+    // The kernel takes an int and doubles it (saturating at INT_MAX).
+    let value = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
     for option in [libc::SO_RCVBUFFORCE, libc::SO_SNDBUFFORCE] {
         // SAFETY: the fd is a live socket owned by `socket`; the option
         // value points at a c_int that outlives the call, with its size.
@@ -247,6 +250,29 @@ pub(crate) fn send_with_retry(mut send: impl FnMut() -> io::Result<usize>) -> io
 mod tests {
     use super::*;
     use crate::marking::{Dscp, Ecn};
+
+    /// Forcing past the sysctl cap never grants less than the plain
+    /// option would: the kernel doubles `size` either way.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_forced_buffer_is_never_smaller_than_the_plain_one() {
+        let cap = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/net/core/{name}"))
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+        };
+        let size = 1 << 20;
+        let socket = new_socket(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).unwrap();
+        let granted = size_buffers(&socket, size);
+        assert_eq!(granted.requested, size);
+        // SO_RCVBUF alone: 2 x min(size, rmem_max).
+        for (got, max) in [(granted.receive, "rmem_max"), (granted.send, "wmem_max")] {
+            let Some(max) = cap(max) else { continue };
+            assert!(got >= 2 * size.min(max), "{got} < 2 x min({size}, {max})");
+            // Forced (root) or not, never more than twice what was asked.
+            assert!(got <= 2 * size, "{got} > 2 x {size}");
+        }
+    }
 
     #[test]
     fn the_marking_is_set_on_the_socket_or_refused_by_name() {

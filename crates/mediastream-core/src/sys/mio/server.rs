@@ -320,9 +320,7 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         let mut send = |request: &StreamRequest, bytes: &[u8], segment: usize| {
             let udp = &listeners[request.listener.0 as usize].udp;
             if udp.send_run(request.key.remote, bytes, segment)? {
-                for d in datagrams(bytes, segment) {
-                    traffic.sent(d.len());
-                }
+                traffic.sent_run(bytes.len().div_ceil(segment.max(1)), bytes.len());
                 Ok(())
             } else {
                 drops.fetch_add(bytes.len().div_ceil(segment) as u64, Ordering::Relaxed);

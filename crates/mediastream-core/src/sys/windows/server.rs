@@ -53,7 +53,7 @@ where
             let socket = &sockets[request.listener.0 as usize];
             match socket.send_to(bytes, &SockAddr::from(request.key.remote)) {
                 Ok(_) => {
-                    traffic.sent(bytes.len());
+                    traffic.sent_run(1, bytes.len());
                     Ok(())
                 }
                 Err(e) if e.raw_os_error() == Some(10035) => {
