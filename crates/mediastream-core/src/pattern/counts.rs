@@ -3,16 +3,15 @@
 //! A histogram of a stream's delays touches a narrow band of buckets (a
 //! path's spread) and counts most of them a few times; a handful (the
 //! mode) count many, and a few lie far out (a stall). So each bucket of
-//! a window from the lowest to the highest index of the band holds a
-//! `u8`; a bucket that passes 254 moves its count to a short sorted list
-//! of wide counts, and so does a bucket far outside the window (an
-//! outlier costs 16 bytes there, not a byte for every bucket between it
-//! and the band). A receiving stream's four delay histograms then take a
-//! few hundred bytes where HdrHistogram's dense `u32` arrays took 20 KiB
+//! a window from the lowest to the highest index of the band holds its
+//! count modulo 256 in a `u8`, and a short sorted list of wide counts
+//! holds the rest: the multiples of 256 a bucket carried (one look-up
+//! per 256 additions, so a hot bucket costs a byte increment) and the
+//! whole count of a bucket far outside the window (an outlier costs 16
+//! bytes there, not a byte for every bucket between it and the band). A
+//! receiving stream's four delay histograms then take a few hundred
+//! bytes where HdrHistogram's dense `u32` arrays took 20 KiB
 //! (examples/stream_memory.rs measures it).
-
-/// A `u8` bucket at this value has its count in `wide`.
-const SPILLED: u8 = u8::MAX;
 
 /// The window grows to reach a new bucket when that adds at most this
 /// many bytes, plus [`GROW_PER_OUTLIER`] per outlier it would absorb;
@@ -23,15 +22,17 @@ const GROW_FREE: usize = 32;
 /// `wide` is 16 bytes).
 const GROW_PER_OUTLIER: usize = 16;
 
-/// Counts per bucket index (`u16`): a window of `u8` counts, and the
-/// wide counts (spilled buckets inside the window, outliers outside it).
+/// Counts per bucket index (`u16`): a window of counts modulo 256, and
+/// the wide counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
     /// Index of `narrow[0]`.
     low: u16,
+    /// Each window bucket's count modulo 256.
     narrow: Vec<u8>,
-    /// By index: buckets in the window whose count passed 254 (marked
-    /// [`SPILLED`] there) and buckets outside the window.
+    /// By index: for a bucket in the window, the multiples of 256 it
+    /// carried (its count is this plus its narrow byte); for a bucket
+    /// outside, its whole count.
     wide: Vec<(u16, u64)>,
 }
 
@@ -39,14 +40,15 @@ impl Counts {
     /// Adds one to bucket `index`.
     #[inline]
     pub(crate) fn add(&mut self, index: u16) {
-        // The common case, once a stream's spread is known: a narrow
-        // bucket already allocated, not about to spill.
+        // The common case, once a stream's spread is known: a byte of the
+        // window, which carries into `wide` once in 256 times.
         let offset = index.wrapping_sub(self.low);
         if let Some(n) = self.narrow.get_mut(usize::from(offset)) {
-            if *n < SPILLED - 1 {
-                *n += 1;
-                return;
+            *n = n.wrapping_add(1);
+            if *n == 0 {
+                self.add_wide(index, 256);
             }
+            return;
         }
         self.add_many(index, 1);
     }
@@ -56,33 +58,38 @@ impl Counts {
         if count == 0 {
             return;
         }
-        let Some(slot) = self.slot(index) else {
-            // An outlier: its own wide count.
-            let at = self.wide_position(index);
-            match self.wide.get_mut(at) {
-                Some((i, n)) if *i == index => *n = n.saturating_add(count),
-                _ => {
-                    self.wide.reserve_exact(1);
-                    self.wide.insert(at, (index, count));
-                }
+        match self.slot(index) {
+            Some(slot) => {
+                let total = u64::from(self.narrow[slot]).saturating_add(count);
+                self.narrow[slot] = (total & 0xff) as u8;
+                self.add_wide(index, total & !0xff);
             }
+            // An outlier: its own wide count.
+            None => self.add_wide(index, count),
+        }
+    }
+
+    /// Adds `count` to `index`'s wide count (creating it).
+    fn add_wide(&mut self, index: u16, count: u64) {
+        if count == 0 {
             return;
-        };
-        let narrow = self.narrow[slot];
-        let at = self.wide_position(index);
-        let total = if narrow == SPILLED {
-            self.wide[at].1.saturating_add(count)
-        } else {
-            u64::from(narrow) + count
-        };
-        if total < u64::from(SPILLED) {
-            self.narrow[slot] = total as u8;
-        } else if narrow == SPILLED {
-            self.wide[at].1 = total;
-        } else {
-            self.narrow[slot] = SPILLED;
-            self.wide.reserve_exact(1);
-            self.wide.insert(at, (index, total));
+        }
+        let at = self.wide.partition_point(|&(i, _)| i < index);
+        match self.wide.get_mut(at) {
+            Some((i, n)) if *i == index => *n = n.saturating_add(count),
+            _ => {
+                self.wide.reserve_exact(1);
+                self.wide.insert(at, (index, count));
+            }
+        }
+    }
+
+    /// The wide count of `index` (0 when it has none).
+    fn wide_of(&self, index: u16) -> u64 {
+        let at = self.wide.partition_point(|&(i, _)| i < index);
+        match self.wide.get(at) {
+            Some(&(i, n)) if i == index => n,
+            _ => 0,
         }
     }
 
@@ -96,16 +103,14 @@ impl Counts {
             self.narrow.push(0);
             return Some(0);
         }
-        let high = self.low + (self.narrow.len() - 1) as u16;
-        let (low, high) = (self.low.min(index), high.max(index));
+        let old = (self.low, self.low + (self.narrow.len() - 1) as u16);
+        let (low, high) = (old.0.min(index), old.1.max(index));
         let grow = usize::from(high - low) + 1 - self.narrow.len();
         if grow > 0 {
-            let absorbed = self
-                .wide
-                .iter()
-                .filter(|(i, _)| (low..=high).contains(i))
+            let outside = |i: u16| i < old.0 || i > old.1;
+            let outliers = (self.wide.iter())
+                .filter(|(i, _)| (low..=high).contains(i) && outside(*i))
                 .count();
-            let outliers = absorbed - self.spilled_in_window();
             if grow > GROW_FREE + GROW_PER_OUTLIER * outliers {
                 return None;
             }
@@ -114,14 +119,11 @@ impl Counts {
         Some(usize::from(index - self.low))
     }
 
-    /// Wide entries of buckets inside the current window.
-    fn spilled_in_window(&self) -> usize {
-        self.narrow.iter().filter(|&&n| n == SPILLED).count()
-    }
-
     /// Grows the window to `low..=high` (which holds it) exactly, taking
-    /// in the outliers it now covers.
+    /// in the outliers it now covers: their counts modulo 256 move to the
+    /// window, the rest stays wide.
     fn grow_to(&mut self, low: u16, high: u16) {
+        let old = (self.low, self.low + (self.narrow.len() - 1) as u16);
         let len = usize::from(high - low) + 1;
         let mut grown = Vec::with_capacity(len);
         grown.resize(usize::from(self.low - low), 0);
@@ -129,26 +131,15 @@ impl Counts {
         grown.resize(len, 0);
         self.narrow = grown;
         self.low = low;
-        // Outliers now inside: a narrow count, or spilled if too large.
-        let mut kept = Vec::with_capacity(self.wide.len());
-        for &(index, count) in &self.wide {
-            let offset = usize::from(index.wrapping_sub(low));
-            match self.narrow.get_mut(offset) {
-                Some(n) if *n != SPILLED && count < u64::from(SPILLED) => *n = count as u8,
-                Some(n) => {
-                    *n = SPILLED;
-                    kept.push((index, count));
-                }
-                None => kept.push((index, count)),
+        for (index, count) in &mut self.wide {
+            let inside = (low..=high).contains(index);
+            if inside && (*index < old.0 || *index > old.1) {
+                self.narrow[usize::from(*index - low)] = (*count & 0xff) as u8;
+                *count &= !0xff;
             }
         }
-        kept.shrink_to_fit();
-        self.wide = kept;
-    }
-
-    /// Where `index` is or would go in `wide`.
-    fn wide_position(&self, index: u16) -> usize {
-        self.wide.partition_point(|&(i, _)| i < index)
+        self.wide.retain(|&(_, count)| count > 0);
+        self.wide.shrink_to_fit();
     }
 
     /// The non-empty buckets, lowest index first: (index, count).
@@ -161,15 +152,8 @@ impl Counts {
             .filter(move |(i, _)| usize::from(*i) >= high);
         let window = (self.low..)
             .zip(&self.narrow)
-            .filter(|(_, &n)| n > 0)
-            .map(|(index, &n)| {
-                let count = if n == SPILLED {
-                    self.wide[self.wide_position(index)].1
-                } else {
-                    u64::from(n)
-                };
-                (index, count)
-            });
+            .map(|(index, &n)| (index, u64::from(n) + self.wide_of(index)))
+            .filter(|&(_, count)| count > 0);
         below.copied().chain(window).chain(above.copied())
     }
 
@@ -185,7 +169,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_grow_both_ways_and_spill_past_254() {
+    fn counts_grow_both_ways_and_carry_past_255() {
         let mut c = Counts::default();
         for _ in 0..1000 {
             c.add(40);
@@ -199,9 +183,10 @@ mod tests {
             c.iter().collect::<Vec<_>>(),
             vec![(10, 1), (12, 300), (40, 1000), (45, 1)]
         );
-        // One byte per bucket from 10 to 45, two wide counts.
+        // One byte per bucket from 10 to 45 (the count mod 256), and the
+        // rest of two counts as wide ones.
         assert_eq!(c.narrow.len(), 36);
-        assert_eq!(c.wide, vec![(12, 300), (40, 1000)]);
+        assert_eq!(c.wide, vec![(12, 256), (40, 768)]);
         assert!(c.heap_bytes() < 36 * 2 + 4 * 16, "{}", c.heap_bytes());
     }
 
@@ -256,8 +241,8 @@ mod tests {
     }
 
     #[test]
-    fn a_count_is_exact_across_the_spill() {
-        for n in [253u64, 254, 255, 256, 100_000] {
+    fn a_count_is_exact_across_the_carry() {
+        for n in [254u64, 255, 256, 257, 511, 512, 100_000] {
             let mut c = Counts::default();
             for _ in 0..n {
                 c.add(3775);
