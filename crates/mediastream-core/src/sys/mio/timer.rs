@@ -40,7 +40,13 @@ mod linux {
     use mio::unix::SourceFd;
     use mio::{Interest, Registry, Token};
 
-    /// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux).
+    /// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux),
+    /// armed with absolute times (TFD_TIMER_ABSTIME): a relative time
+    /// would be measured from when the kernel takes the call, later than
+    /// the `Instant::now()` it was computed from (by the syscall's entry,
+    /// or by a preemption in between), so every wake-up would drift late
+    /// by that much. Timer slack (PR_SET_TIMERSLACK) does not apply to a
+    /// timerfd; the poll that waits on it has no timeout.
     #[derive(Debug)]
     pub(in super::super) struct Timer {
         fd: OwnedFd,
@@ -49,6 +55,43 @@ mod linux {
         /// sockets thousands of times a second keeps the same earliest
         /// deadline, and each timerfd_settime is a syscall).
         armed: std::cell::Cell<Option<Instant>>,
+        /// An `Instant` and the CLOCK_MONOTONIC reading it stands for.
+        base: (Instant, Duration),
+    }
+
+    /// CLOCK_MONOTONIC now, as a duration since its zero.
+    fn monotonic() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec into a live local; CLOCK_MONOTONIC
+        // always exists on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+
+    /// Pairs an `Instant` with CLOCK_MONOTONIC's reading at that moment.
+    /// `Instant` is that clock on Linux but does not expose its value:
+    /// read the clock on both sides of `Instant::now()` and take the
+    /// midpoint, keeping the tightest of a few tries (off by tens of
+    /// nanoseconds at most, the same for every deadline).
+    fn clock_base() -> (Instant, Duration) {
+        let mut best: Option<(Duration, Instant, Duration)> = None;
+        for _ in 0..8 {
+            let before = monotonic();
+            let at = Instant::now();
+            let after = monotonic();
+            let gap = after.saturating_sub(before);
+            if best.is_none_or(|(g, _, _)| gap < g) {
+                best = Some((gap, at, before + gap / 2));
+            }
+        }
+        let (_, at, mono) = best.expect("eight tries");
+        (at, mono)
     }
 
     impl Timer {
@@ -68,6 +111,7 @@ mod linux {
             Ok(Self {
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
                 armed: std::cell::Cell::new(None),
+                base: clock_base(),
             })
         }
 
@@ -90,11 +134,18 @@ mod linux {
             }
             self.armed.set(deadline);
             let value = match deadline {
+                // A zero it_value disarms.
                 None => Duration::ZERO,
-                // A zero it_value would disarm: fire in 1 ns instead.
-                Some(at) => at
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_nanos(1)),
+                // CLOCK_MONOTONIC's reading at `at`: never zero (that would
+                // disarm), and a time already past fires at once.
+                Some(at) => {
+                    let (base, mono) = self.base;
+                    match at.checked_duration_since(base) {
+                        Some(after) => mono.saturating_add(after),
+                        None => mono.saturating_sub(base - at),
+                    }
+                    .max(Duration::from_nanos(1))
+                }
             };
             let spec = libc::itimerspec {
                 it_interval: libc::timespec {
@@ -109,7 +160,12 @@ mod linux {
             // SAFETY: the fd is our live timerfd; `spec` is a valid
             // itimerspec for the call's duration; old_value may be null.
             let rc = unsafe {
-                libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut())
+                libc::timerfd_settime(
+                    self.fd.as_raw_fd(),
+                    libc::TFD_TIMER_ABSTIME,
+                    &spec,
+                    std::ptr::null_mut(),
+                )
             };
             if rc != 0 {
                 self.armed.set(None);
