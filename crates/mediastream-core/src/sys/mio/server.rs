@@ -211,7 +211,9 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             // Frames due first: a receive burst must not make them late,
             // and nothing else comes between the wake-up and the first
             // send, not even reading the timer (a syscall): that waits.
-            spin_until(self.schedule.next(), self.spin);
+            if !self.spin.is_zero() {
+                spin_until(self.schedule.next(), self.spin);
+            }
             self.run_due();
             if timer_fired {
                 self.timer.clear();
