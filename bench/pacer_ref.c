@@ -9,12 +9,13 @@
  * that instant (the kernel's timer slack does not apply to timerfd), then
  * hands the whole frame to the kernel as one burst: sendmsg with UDP GSO
  * (UDP_SEGMENT), at most 46 datagrams (under 65,000 bytes) per call, the
- * same split mediastream's sender uses. Without GSO (an old kernel) it
- * falls back to sendmmsg of the same runs. Nothing is done between the
- * wake-up and the first sendmsg: each frame's payload is ready before the
- * wait.
+ * first call of a frame at most FIRST (default 46): the same split
+ * mediastream's sender uses when FIRST is its FIRST_RUN_SEGMENTS (8).
+ * Without GSO (an old kernel) it falls back to sendmmsg of the same runs.
+ * Nothing is done between the wake-up and the first sendmsg: each frame's
+ * payload is ready before the wait.
  *
- *   pacer_ref PORT FPS BPS DGRAM SECS
+ *   pacer_ref PORT FPS BPS DGRAM SECS [FIRST]
  *
  * Prints one line: frames sent, datagrams sent, send path, and p50/p99/max
  * of the wake-up lateness (CLOCK_MONOTONIC read just after the read(), less
@@ -116,8 +117,8 @@ static int send_run(int fd, const struct sockaddr_in *to, const char *data, size
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s PORT FPS BPS DGRAM SECS\n", argv[0]);
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: %s PORT FPS BPS DGRAM SECS [FIRST]\n", argv[0]);
         return 2;
     }
     int port = atoi(argv[1]);
@@ -137,6 +138,9 @@ int main(int argc, char **argv)
         per_run = MAX_RUN_SEGS;
     if (per_run < 1)
         per_run = 1;
+    size_t first = argc == 7 ? (size_t)atol(argv[6]) : per_run;
+    if (first < 1 || first > per_run)
+        first = per_run;
 
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) {
@@ -193,8 +197,8 @@ int main(int argc, char **argv)
                 worst = late;
             lates[nlate++] = late;
         }
-        for (size_t off = 0; off < frame; off += per_run * dgram) {
-            size_t len = frame - off < per_run * dgram ? frame - off : per_run * dgram;
+        for (size_t off = 0, run = first; off < frame; off += run * dgram, run = per_run) {
+            size_t len = frame - off < run * dgram ? frame - off : run * dgram;
             if (send_run(fd, &to, data + off, len, dgram) < 0 && errno != ECONNREFUSED) {
                 perror("send");
                 return 1;
