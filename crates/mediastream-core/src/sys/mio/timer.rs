@@ -190,6 +190,52 @@ mod linux {
             None
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn remaining(timer: &Timer) -> Duration {
+            // SAFETY: an all-zero itimerspec is valid; gettime writes one.
+            let mut spec: libc::itimerspec = unsafe { std::mem::zeroed() };
+            // SAFETY: the fd is the timer's live timerfd; `spec` is writable.
+            let rc = unsafe { libc::timerfd_gettime(timer.fd.as_raw_fd(), &mut spec) };
+            assert_eq!(rc, 0);
+            Duration::new(spec.it_value.tv_sec as u64, spec.it_value.tv_nsec as u32)
+        }
+
+        fn readable(timer: &Timer, wait_ms: i32) -> bool {
+            let mut fds = libc::pollfd {
+                fd: timer.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one live pollfd for the call's duration.
+            unsafe { libc::poll(&mut fds, 1, wait_ms) == 1 }
+        }
+
+        #[test]
+        fn absolute_deadlines_arm_disarm_and_fire() {
+            let timer = Timer::new().unwrap();
+            let hour = Duration::from_secs(3600);
+            timer.arm(Some(Instant::now() + hour)).unwrap();
+            let left = remaining(&timer);
+            assert!(!left.is_zero() && left <= hour, "{left:?}");
+            assert!(!readable(&timer, 0));
+            timer.arm(None).unwrap();
+            assert!(remaining(&timer).is_zero(), "disarmed");
+            // A deadline already past fires at once (the wait is only a bound).
+            timer
+                .arm(Some(Instant::now() - Duration::from_millis(5)))
+                .unwrap();
+            assert!(readable(&timer, 10_000));
+            timer.clear();
+            assert!(!readable(&timer, 0), "the count was read");
+            // Before the instant the clock was paired with, too.
+            timer.arm(Some(timer.base.0 - hour)).unwrap();
+            assert!(readable(&timer, 10_000));
+        }
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
