@@ -435,7 +435,8 @@ def ref_pairs(kv):
         row = [k]
         for t in ("oursrx%d" % k, "ref%d" % k):
             row.append(tuple(num(kv.get("%s.ife.%s_ms" % (t, q))) for q in ("p50", "p99", "max")))
-            row.append((num(kv.get(t + ".counted")), num(kv.get(t + ".misses")), num(kv.get(t + ".datagrams"))))
+            row.append((num(kv.get(t + ".counted")), num(kv.get(t + ".misses")), num(kv.get(t + ".datagrams")),
+                        num(kv.get(t + ".busy")), num(kv.get(t + ".ife.p90_ms"))))
         out.append(row)
     return out
 
@@ -448,12 +449,14 @@ def median(xs):
 
 def ref_table(kvpath):
     rows = ref_pairs(read_kv(kvpath))
-    head = ("pair", "ours p50/p99/max ms", "C pacer p50/p99/max ms", "p99 ours/C", "intervals ours/C", "missed ours/C", "datagrams ours/C")
+    head = ("pair", "ours p50/p90/p99/max ms", "C pacer p50/p90/p99/max ms", "p99 ours/C", "intervals ours/C",
+            "missed ours/C", "datagrams ours/C", "machine busy % ours/C")
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, o, oc, r, rc in rows:
-        out.append("| {} | {} | {} | {} | {:.0f}/{:.0f} | {:.0f}/{:.0f} | {:.0f}/{:.0f} |".format(
-            k, "/".join(fmt(x, 3) for x in o), "/".join(fmt(x, 3) for x in r), ratio(o[1], r[1]),
-            oc[0], rc[0], oc[1], rc[1], oc[2], rc[2]))
+        q4 = lambda v, c: "/".join(fmt(x, 3) for x in (v[0], c[4], v[1], v[2]))
+        out.append("| {} | {} | {} | {} | {:.0f}/{:.0f} | {:.0f}/{:.0f} | {:.0f}/{:.0f} | {:.0f}/{:.0f} |".format(
+            k, q4(o, oc), q4(r, rc), ratio(o[1], r[1]),
+            oc[0], rc[0], oc[1], rc[1], oc[2], rc[2], oc[3], rc[3]))
     print("\n".join(out))
 
 def read_kv(path):
@@ -870,14 +873,23 @@ if has_tool ours && [[ "$REF_PAIRS" != 0 ]]; then
         log "  (no gcc, or bench/pacer_ref.c did not build: no reference pacer rows)"
     fi
 fi
+# run_busy "TICKS TIME": percent of all cores busy since busy_ticks said
+# TICKS at TIME (date +%s.%N)
+run_busy() {
+    awk -v a="${1% *}" -v t0="${1#* }" -v b="$(busy_ticks)" -v t1="$(date +%s.%N)" \
+        -v t="$(getconf CLK_TCK)" -v n="$(nproc)" \
+        'BEGIN { printf "%.0f", (t1 > t0 ? 100 * (b - a) / t / n / (t1 - t0) : 0) }'
+}
 # ref_run K: the C pacer sends to a timestamping receiver on a fresh port
 ref_run() {
     N=$((N + 1)); next_port
     start_bg "ref$1.rx" $((PACE_SECS + 20)) python3 bench/pace_recv.py --port "$PORT" --fps "$FPS" \
         --secs "$PACE_SECS" --prefix "ref$1"
-    local rpid=$BG
+    local rpid=$BG b0
     wait_listen "$PORT" udp
+    b0="$(busy_ticks) $(date +%s.%N)"
     run_fg "ref$1.tx" $((PACE_SECS + 10)) "$REF_BIN" "$PORT" "$FPS" "$PACE_RATE" "$DGRAM" "$PACE_SECS" "$FIRST_RUN"
+    kv "ref$1.busy" "$(run_busy "$b0")"
     stop_bg "$rpid" 15
     grep '^ref' "$WORK/ref$1.rx.out" >>"$KV" || true
 }
@@ -888,10 +900,12 @@ oursrx_run() {
     start_bg "oursrx$1.srv" $((PACE_SECS + 30)) "$BIN" server --listen "$HOST:$PORT" --status-interval 0 \
         --server-exit-limit 1 --socket-buffer "$SOCKBUF" --max-rate 100G --max-total-rate 100G \
         --bits-per-second "$PACE_RATE" --frame-rate "$FPS" --stream-length "$PACE_SECS" --datagram-size "$DGRAM"
-    local spid=$BG
+    local spid=$BG b0
     wait_listen "$PORT" udp
+    b0="$(busy_ticks) $(date +%s.%N)"
     run_fg "oursrx$1.rx" $((PACE_SECS + 20)) python3 bench/pace_recv.py --start "$PORT" --fps "$FPS" \
         --secs "$PACE_SECS" --prefix "oursrx$1"
+    kv "oursrx$1.busy" "$(run_busy "$b0")"
     stop_bg "$spid" 10
     grep '^oursrx' "$WORK/oursrx$1.rx.out" >>"$KV" || true
 }
@@ -1066,7 +1080,9 @@ EOF
 Frame start interval error at a receiver with kernel receive timestamps
 (see the table's legend), ${PACE_SECS} s runs at $FPS frames/s and $PACE_RATE bit/s, in the
 order run (odd pairs the C pacer first). "intervals" are the frame
-intervals measured, "missed" those over 1.5 frame intervals (left out).
+intervals measured, "missed" those over 1.5 frame intervals (left out),
+"machine busy" all cores' busy time over the run (tick-sampled; other
+work on the machine shows here and in the tail).
 
 EOF
             py ref-table "$KV"

@@ -20,7 +20,7 @@ own lateness report does. The measure:
   inter-frame error e_i = |(t_i - t_{i-1}) - 1/F| for consecutive frames
 
 (a frame interval over 1.5/F, a lost or skipped frame, is counted as a
-miss and left out). p50/p99/max of e_i are printed, in ms, as key=value
+miss and left out). p50/p90/p99/max of e_i are printed, in ms, as key=value
 lines with the prefix given by --prefix. Also printed: "grid" p99/max, the
 first-datagram arrival minus an ideal F Hz grid through the first counted
 frame, less the smallest such value (the spread; on CLOCK_REALTIME, which
@@ -119,6 +119,7 @@ def main():
     print("%s.counted=%d" % (p, len(errs)))
     print("%s.misses=%d" % (p, misses))
     print("%s.ife.p50_ms=%.4f" % (p, pct(errs, 50)))
+    print("%s.ife.p90_ms=%.4f" % (p, pct(errs, 90)))
     print("%s.ife.p99_ms=%.4f" % (p, pct(errs, 99)))
     print("%s.ife.max_ms=%.4f" % (p, errs[-1] if errs else float("nan")))
     print("%s.gridspread.p99_ms=%.4f" % (p, pct(grid, 99)))
