@@ -15,7 +15,11 @@
 #      default timer, and again with the sender given --spin-us SPIN_US), the
 #      sender's CPU in each case, iperf2's isochronous frame latency, plus a
 #      common measure both allow: when each frame was complete at the
-#      receiver relative to a 60 Hz grid.
+#      receiver relative to a 60 Hz grid; and, against a reference pacer in
+#      C on an absolute timerfd (bench/pacer_ref.c, built with gcc), the
+#      error of each frame's start interval as a receiver with kernel
+#      receive timestamps sees it (bench/pace_recv.py), REF_PAIRS pairs of
+#      runs back to back.
 #
 # Environment overrides (defaults in brackets; QUICK=1 changes the defaults):
 #   SECS [3; quick 2]        seconds per rate step
@@ -45,6 +49,8 @@
 #   MAX_SPREAD [0]           --frame-spread of ours_max's server (0: each frame one burst)
 #   MAX_TRIES [2; quick 1]   tries of each ours_max step: a step counts as clean when one is
 #   SPIN_US [500]            --spin-us of the second pacing run of ours (0: no such run)
+#   REF_PAIRS [5; quick 1]   pairs of runs (C reference pacer, ours) timed with kernel
+#                            receive timestamps, PACE_SECS each (0: none; needs gcc)
 #   NO_BUILD [0]             1: skip cargo build, use the existing target/release/mediastream
 #   CARGO_JOBS []            passed to cargo build as -j
 #   WRITE_DOC [1; quick 0]   write DOC [docs/performance.md]; hand-written sections in it
@@ -59,20 +65,20 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 ORIG_ENV=()
-for v in QUICK SECS CPU_SECS PACE_SECS RATES SPREAD_RATES MAX_RATES MAX_FPS MAX_SOCKBUF MAX_SPREAD MAX_TRIES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS SPREAD HIFPS SPIN_US NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
+for v in QUICK SECS CPU_SECS PACE_SECS REF_PAIRS RATES SPREAD_RATES MAX_RATES MAX_FPS MAX_SOCKBUF MAX_SPREAD MAX_TRIES REFINE STOP_AFTER LOSS_MAX SOCKBUF PORT_BASE TOOLS SPREAD HIFPS SPIN_US NO_BUILD CARGO_JOBS WRITE_DOC DOC KEEP QUIET_BUSY QUIET_WAIT; do
     if [[ -n "${!v+x}" ]]; then ORIG_ENV+=("$v=$(printf '%q' "${!v}")"); fi
 done
 CMDLINE="${ORIG_ENV[*]+${ORIG_ENV[*]} }bash bench/compare.sh${*:+ $*}"
 
 QUICK=${QUICK:-0}
 if [[ "$QUICK" == 1 ]]; then
-    SECS=${SECS:-2}; CPU_SECS=${CPU_SECS:-2}; PACE_SECS=${PACE_SECS:-2}
+    SECS=${SECS:-2}; CPU_SECS=${CPU_SECS:-2}; PACE_SECS=${PACE_SECS:-2}; REF_PAIRS=${REF_PAIRS:-1}
     RATES=${RATES:-"1G 2G 4G"}; REFINE=${REFINE:-0}; STOP_AFTER=${STOP_AFTER:-1}
     SPREAD_RATES=${SPREAD_RATES:-"2G 4G"}
     MAX_RATES=${MAX_RATES:-"8G"}; MAX_TRIES=${MAX_TRIES:-1}
     WRITE_DOC=${WRITE_DOC:-0}
 else
-    SECS=${SECS:-3}; CPU_SECS=${CPU_SECS:-10}; PACE_SECS=${PACE_SECS:-10}
+    SECS=${SECS:-3}; CPU_SECS=${CPU_SECS:-10}; PACE_SECS=${PACE_SECS:-10}; REF_PAIRS=${REF_PAIRS:-5}
     RATES=${RATES:-"500M 1G 1.5G 2G 2.5G 3G 4G 5G 6G 8G 10G 12G 16G 20G"}; REFINE=${REFINE:-3}; STOP_AFTER=${STOP_AFTER:-2}
     SPREAD_RATES=${SPREAD_RATES:-$RATES}
     MAX_RATES=${MAX_RATES:-"8G 16G 20G 24G 28G 30G 32G 36G 40G"}; MAX_TRIES=${MAX_TRIES:-2}
@@ -434,6 +440,39 @@ def pace_iperf2(server_out, client_out):
             out["iperf2.grid.p99_ms"] = max(0.0, out["iperf2.flat.p99_ms"] - lo)
     return out
 
+def ref_pairs(kv):
+    """[(pair, ours p50/p99/max, ref p50/p99/max)] from pace_recv.py's keys."""
+    out = []
+    for k in range(1, 1000):
+        if "oursrx%d.ife.p99_ms" % k not in kv and "ref%d.ife.p99_ms" % k not in kv:
+            break
+        row = [k]
+        for t in ("oursrx%d" % k, "ref%d" % k):
+            row.append(tuple(num(kv.get("%s.ife.%s_ms" % (t, q))) for q in ("p50", "p99", "max")))
+            row.append((num(kv.get(t + ".counted")), num(kv.get(t + ".misses")), num(kv.get(t + ".datagrams")),
+                        num(kv.get(t + ".busy")), num(kv.get(t + ".ife.p90_ms"))))
+        out.append(row)
+    return out
+
+def median(xs):
+    xs = sorted(x for x in xs if not math.isnan(x))
+    if not xs:
+        return float("nan")
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+def ref_table(kvpath):
+    rows = ref_pairs(read_kv(kvpath))
+    head = ("pair", "ours p50/p90/p99/max ms", "C pacer p50/p90/p99/max ms", "p99 ours/C", "intervals ours/C",
+            "missed ours/C", "datagrams ours/C", "machine busy % ours/C")
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k, o, oc, r, rc in rows:
+        q4 = lambda v, c: "/".join(fmt(x, 3) for x in (v[0], c[4], v[1], v[2]))
+        out.append("| {} | {} | {} | {} | {:.0f}/{:.0f} | {:.0f}/{:.0f} | {:.0f}/{:.0f} | {:.0f}/{:.0f} |".format(
+            k, q4(o, oc), q4(r, rc), ratio(o[1], r[1]),
+            oc[0], rc[0], oc[1], rc[1], oc[2], rc[2], oc[3], rc[3]))
+    print("\n".join(out))
+
 def read_kv(path):
     kv = {}
     try:
@@ -543,6 +582,17 @@ def report(kvpath, stepspath, limit):
                   trip(g("ours.grid.mean_ms"), g("ours.grid.p99_ms"), g("ours.grid.max_ms")), "-",
                   trip(g("iperf2.grid.mean_ms"), g("iperf2.grid.p99_ms"), g("iperf2.grid.max_ms")),
                   "", "p99 " + ratio(g("ours.grid.p99_ms"), g("iperf2.grid.p99_ms"))))
+    pairs = ref_pairs(kv)
+    if pairs:
+        med = lambda i, j: median([p[i][j] for p in pairs])
+        table.append(("  frame start interval error p50/p99/max ms, median of %d" % len(pairs),
+                      trip(med(1, 0), med(1, 1), med(1, 2), 3), "-", "-", "", ""))
+        table.append(("  the same, C timerfd pacer (bench/pacer_ref.c)",
+                      trip(med(3, 0), med(3, 1), med(3, 2), 3), "-", "-", "", ""))
+        table.append(("  p99 ours / C pacer: median of pairs (worst)",
+                      "%s (%s)" % (fmt(median([num(ratio(p[1][1], p[3][1])) for p in pairs])),
+                                   fmt(max((num(ratio(p[1][1], p[3][1])) for p in pairs), default=float("nan")))),
+                      "-", "-", "", ""))
     table.append(("  RFC 3550 jitter at receiver, ms", g("ours.pace.jitter_ms"), g("iperf3.pace.jitter_ms"), g("iperf2.pace.jitter_ms"),
                   ratio(g("ours.pace.jitter_ms"), g("iperf3.pace.jitter_ms")), ratio(g("ours.pace.jitter_ms"), g("iperf2.pace.jitter_ms"))))
     head = ("metric", "mediastream", "iperf3", "iperf2", "ours/iperf3", "ours/iperf2")
@@ -605,6 +655,8 @@ def main():
         report(args[0], args[1], float(args[2]))
     elif cmd == "steps":
         steps_table(args[0])
+    elif cmd == "ref-table":
+        ref_table(args[0])
     else:
         raise SystemExit("unknown " + cmd)
 
@@ -845,6 +897,66 @@ if has_tool iperf3; then
     iperf3_run "$PACE_RATE" "$PACE_SECS"
     py iperf3-jitter "$WORK/i3_$N.cli.out" >>"$KV"
 fi
+
+# The C reference pacer and ours, timed alike: a receiver with kernel
+# receive timestamps (bench/pace_recv.py) finds each frame's first datagram
+# and the error of each frame interval. REF_PAIRS pairs back to back, the
+# order alternating (odd pairs the C pacer first, even pairs ours first).
+REF_BIN=""
+# The C pacer's first send of a frame carries as many datagrams as ours.
+FIRST_RUN=$(sed -n 's/^pub const FIRST_RUN_SEGMENTS: usize = \([0-9]*\);.*/\1/p' crates/mediastream-core/src/server/service.rs 2>/dev/null || true)
+FIRST_RUN=${FIRST_RUN:-46}
+if has_tool ours && [[ "$REF_PAIRS" != 0 ]]; then
+    if command -v gcc >/dev/null 2>&1 && timeout 120 gcc -O2 -Wall -o "$WORK/pacer_ref" bench/pacer_ref.c >&2; then
+        REF_BIN="$WORK/pacer_ref"
+    else
+        log "  (no gcc, or bench/pacer_ref.c did not build: no reference pacer rows)"
+    fi
+fi
+# run_busy "TICKS TIME": percent of all cores busy since busy_ticks said
+# TICKS at TIME (date +%s.%N)
+run_busy() {
+    awk -v a="${1% *}" -v t0="${1#* }" -v b="$(busy_ticks)" -v t1="$(date +%s.%N)" \
+        -v t="$(getconf CLK_TCK)" -v n="$(nproc)" \
+        'BEGIN { printf "%.0f", (t1 > t0 ? 100 * (b - a) / t / n / (t1 - t0) : 0) }'
+}
+# ref_run K: the C pacer sends to a timestamping receiver on a fresh port
+ref_run() {
+    N=$((N + 1)); next_port
+    start_bg "ref$1.rx" $((PACE_SECS + 20)) python3 bench/pace_recv.py --port "$PORT" --fps "$FPS" \
+        --secs "$PACE_SECS" --prefix "ref$1"
+    local rpid=$BG b0
+    wait_listen "$PORT" udp
+    b0="$(busy_ticks) $(date +%s.%N)"
+    run_fg "ref$1.tx" $((PACE_SECS + 10)) "$REF_BIN" "$PORT" "$FPS" "$PACE_RATE" "$DGRAM" "$PACE_SECS" "$FIRST_RUN"
+    kv "ref$1.busy" "$(run_busy "$b0")"
+    stop_bg "$rpid" 15
+    grep '^ref' "$WORK/ref$1.rx.out" >>"$KV" || true
+}
+# oursrx_run K: the timestamping receiver asks our server for a plain
+# ctsTraffic stream (START) of the same rate, frame rate and length
+oursrx_run() {
+    N=$((N + 1)); next_port
+    start_bg "oursrx$1.srv" $((PACE_SECS + 30)) "$BIN" server --listen "$HOST:$PORT" --status-interval 0 \
+        --server-exit-limit 1 --socket-buffer "$SOCKBUF" --max-rate 100G --max-total-rate 100G \
+        --bits-per-second "$PACE_RATE" --frame-rate "$FPS" --stream-length "$PACE_SECS" --datagram-size "$DGRAM"
+    local spid=$BG b0
+    wait_listen "$PORT" udp
+    b0="$(busy_ticks) $(date +%s.%N)"
+    run_fg "oursrx$1.rx" $((PACE_SECS + 20)) python3 bench/pace_recv.py --start "$PORT" --fps "$FPS" \
+        --secs "$PACE_SECS" --prefix "oursrx$1"
+    kv "oursrx$1.busy" "$(run_busy "$b0")"
+    stop_bg "$spid" 10
+    grep '^oursrx' "$WORK/oursrx$1.rx.out" >>"$KV" || true
+}
+if [[ -n "$REF_BIN" ]]; then
+    wait_quiet pacing-ref
+    log "C reference pacer and ours, kernel receive timestamps: $REF_PAIRS pair(s), ${PACE_SECS}s each"
+    for (( k = 1; k <= REF_PAIRS; k++ )); do
+        if (( k % 2 )); then ref_run "$k"; oursrx_run "$k"; else oursrx_run "$k"; ref_run "$k"; fi
+        log "  pair $k: frame interval error p99 ours $(sed -n "s/^oursrx$k.ife.p99_ms=//p" "$KV") ms, C pacer $(sed -n "s/^ref$k.ife.p99_ms=//p" "$KV") ms"
+    done
+fi
 grep -E '\.(late|grid|flat|isoch|pace)\.' "$KV" | sed 's/^/  /' >&2 || true
 
 # ---------------------------------------------------------------- report
@@ -908,6 +1020,17 @@ LEGEND=$(cat <<EOF
   the smallest such value in the run (mediastream: --jitter-file receiver
   timestamps; iperf2: frame latency minus its minimum, p99 from the 0.1 ms
   histogram). 0 means "as early as the best frame"; it shows the spread.
+- frame start interval error (rows present when gcc built bench/pacer_ref.c):
+  a receiver with kernel receive timestamps (SO_TIMESTAMPNS; bench/pace_recv.py)
+  takes each frame's first datagram (a datagram more than half a frame
+  interval after the previous one starts a frame) and, for consecutive
+  frames after the first second, |interval - 1/$FPS s|; p50/p99/max per run,
+  then the median of each over the $REF_PAIRS pair(s). The same receiver times
+  a reference pacer in C (bench/pacer_ref.c: a timerfd armed with
+  TFD_TIMER_ABSTIME on CLOCK_MONOTONIC for each frame, a blocking read, then
+  the frame as UDP GSO sendmsg runs, the first of $FIRST_RUN datagrams and the
+  rest of 46, as ours sends them) and our server sending a plain
+  ctsTraffic stream to it (START), back to back, without --spin-us.
 - RFC 3550 jitter: each receiver's interarrival jitter at 100 Mbit/s (iperf3:
   plain -b 100M, no frames).
 - By default, at $FPS frames/s mediastream hands each frame to the kernel as
@@ -925,6 +1048,11 @@ echo "mediastream vs iperf3 vs iperf2, loopback $HOST, $DGRAM-byte datagrams, so
 echo "$TABLE"
 echo
 echo "$LEGEND"
+if [[ -n "$REF_BIN" ]]; then
+    echo
+    echo "C reference pacer and ours, every pair (odd pairs the C pacer first):"
+    py ref-table "$KV"
+fi
 
 ELAPSED=$(( $(date +%s) - START_TS ))
 log "done in ${ELAPSED}s"
@@ -971,7 +1099,7 @@ machine's cores, so the numbers depend on the host and on what else runs.
 - CPU runs, seconds the table counts: $(py cpu-notes "$KV")
 - mediastream: $(timeout 10 "$BIN" --version 2>/dev/null || echo "?") at commit $GIT_REV (${GIT_DIRTY} locally modified tracked files under crates/ and src/)
 - $(timeout 10 iperf3 --version 2>/dev/null | head -1); $(timeout 10 iperf -v 2>&1 | head -1)
-- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF TOOLS="$TOOLS" SPREAD=$SPREAD HIFPS=$HIFPS SPIN_US=$SPIN_US MAX_FPS=$MAX_FPS MAX_SOCKBUF=$MAX_SOCKBUF MAX_SPREAD=$MAX_SPREAD MAX_TRIES=$MAX_TRIES
+- settings: SECS=$SECS CPU_SECS=$CPU_SECS PACE_SECS=$PACE_SECS REF_PAIRS=$REF_PAIRS REFINE=$REFINE STOP_AFTER=$STOP_AFTER LOSS_MAX=$LOSS_MAX SOCKBUF=$SOCKBUF TOOLS="$TOOLS" SPREAD=$SPREAD HIFPS=$HIFPS SPIN_US=$SPIN_US MAX_FPS=$MAX_FPS MAX_SOCKBUF=$MAX_SOCKBUF MAX_SPREAD=$MAX_SPREAD MAX_TRIES=$MAX_TRIES
 - net.core.rmem_max=$(cat /proc/sys/net/core/rmem_max) net.core.wmem_max=$(cat /proc/sys/net/core/wmem_max)
 
 \`\`\`
@@ -992,6 +1120,21 @@ drop can be a batch of up to 46 datagrams).
 
 EOF
         py steps "$STEPS"
+        if [[ -n "$REF_BIN" ]]; then
+            cat <<EOF
+
+### Pacing against the C reference pacer, every pair
+
+Frame start interval error at a receiver with kernel receive timestamps
+(see the table's legend), ${PACE_SECS} s runs at $FPS frames/s and $PACE_RATE bit/s, in the
+order run (odd pairs the C pacer first). "intervals" are the frame
+intervals measured, "missed" those over 1.5 frame intervals (left out),
+"machine busy" all cores' busy time over the run (tick-sampled; other
+work on the machine shows here and in the tail).
+
+EOF
+            py ref-table "$KV"
+        fi
         cat <<EOF
 
 ### Commands
@@ -1005,6 +1148,10 @@ iperf3 -c 127.0.0.1 -p PORT -u -l $DGRAM -b RATE -w $SOCKBUF -t SECS --json
 iperf -s -u -B 127.0.0.1 -p PORT -l $DGRAM -w $SOCKBUF -t SECS+2 [-e --histograms]
 iperf -c 127.0.0.1 -p PORT -u -l $DGRAM -w $SOCKBUF -t SECS -b RATE
 iperf -c 127.0.0.1 -p PORT -u -l $DGRAM -w $SOCKBUF -t SECS -e --isochronous=$FPS:$PACE_RATE,0 --trip-times
+gcc -O2 -Wall -o pacer_ref bench/pacer_ref.c
+python3 bench/pace_recv.py --port PORT --fps $FPS --secs SECS   # then: pacer_ref PORT $FPS $PACE_RATE $DGRAM SECS $FIRST_RUN
+mediastream server --listen 127.0.0.1:PORT --status-interval 0 --server-exit-limit 1 --socket-buffer $SOCKBUF --max-rate 100G --max-total-rate 100G --bits-per-second $PACE_RATE --frame-rate $FPS --stream-length SECS --datagram-size $DGRAM
+python3 bench/pace_recv.py --start PORT --fps $FPS --secs SECS
 \`\`\`
 
 Each process runs under \`timeout\` and \`/usr/bin/time -f "%U %S"\`.

@@ -30,7 +30,7 @@ pub use manager::{AwaitOutcome, ConnectedStream, ConnectionManager, ShardedConne
 pub use observer::{Refusal, ServerObserver, StreamRefused};
 pub use service::{
     Batching, Drive, SendRun, Server, ServerConfig, DRIVE_BYTES, DRIVE_DATAGRAMS,
-    MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
+    FIRST_RUN_SEGMENTS, MAX_CONSENT_TIMEOUT_MS, REPORT_INTERVAL_MS,
 };
 pub use sources::SourceLimits;
 pub use types::{

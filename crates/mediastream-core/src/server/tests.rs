@@ -983,7 +983,56 @@ fn a_stream_far_behind_yields_and_counts_only_what_left() {
     assert_eq!(control, 1, "the ACCEPT");
     assert_eq!(sent as usize, datagrams - 1, "only what left is sent");
     assert_eq!(sent_bytes as usize, bytes - v1::ACCEPT_LEN);
-    assert_eq!(unsent, 46, "one run of 46 x 1400 B did not leave");
+    assert_eq!(
+        unsent, FIRST_RUN_SEGMENTS as u64,
+        "the drive's first run (8 x 1400 B) did not leave"
+    );
+}
+
+#[test]
+fn a_frame_leaves_with_a_short_first_run_then_full_runs() {
+    let mut c = config(4);
+    c.admission = Admission::unlimited();
+    let server = Server::with_defaults(c).unwrap();
+    let t0 = Instant::now();
+    // 100 Mbit/s at 60 frames/s: 208,333 bytes, 149 datagrams a frame.
+    let ask = request_with(false, 1, |r| {
+        r.bits_per_second = 100_000_000;
+        r.frame_rate = 60;
+        r.stream_length_secs = 2;
+    });
+    let Handled::Started(key) = server.on_datagram(received(1, &cookied(&ask, 1), t0)) else {
+        panic!("not started")
+    };
+    let mut buf = vec![0u8; 65_536];
+    let batching = Batching {
+        max_segments: 64,
+        max_bytes: 65_000,
+    };
+    // The first drive also sends the ACCEPT: it is the first run.
+    let mut runs = Vec::new();
+    let mut log = |_: &StreamRequest, b: &[u8], segment: usize| {
+        runs.push(b.len().div_ceil(segment));
+        Ok(())
+    };
+    let Drive::Wake(next) = server.drive(key, t0, &mut buf, batching, &mut log) else {
+        panic!("the stream goes on")
+    };
+    assert_eq!(
+        runs,
+        [1, 46, 46, 46, 11],
+        "ACCEPT, then frame 0 in full runs"
+    );
+    let mut runs = Vec::new();
+    let mut log = |_: &StreamRequest, b: &[u8], segment: usize| {
+        runs.push(b.len().div_ceil(segment));
+        Ok(())
+    };
+    assert!(matches!(
+        server.drive(key, next, &mut buf, batching, &mut log),
+        Drive::Wake(_)
+    ));
+    assert_eq!(runs, [FIRST_RUN_SEGMENTS, 46, 46, 46, 3], "frame 1");
 }
 
 #[test]

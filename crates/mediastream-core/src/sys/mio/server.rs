@@ -190,9 +190,10 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             if self.stop.load(Ordering::SeqCst) {
                 return Ok(());
             }
+            let mut timer_fired = false;
             for event in events.iter() {
                 match event.token() {
-                    TIMER => self.timer.clear(),
+                    TIMER => timer_fired = true,
                     WAKE => {}
                     Token(i) => {
                         if event.is_error() && !self.errored.contains(&i) {
@@ -207,9 +208,16 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
             for i in std::mem::take(&mut self.errored) {
                 self.end_unreachable(i);
             }
-            // Frames due first: a receive burst must not make them late.
-            spin_until(self.schedule.next(), self.spin);
+            // Frames due first: a receive burst must not make them late,
+            // and nothing else comes between the wake-up and the first
+            // send, not even reading the timer (a syscall): that waits.
+            if !self.spin.is_zero() {
+                spin_until(self.schedule.next(), self.spin);
+            }
             self.run_due();
+            if timer_fired {
+                self.timer.clear();
+            }
             for i in std::mem::take(&mut self.readable) {
                 self.receive(i);
             }

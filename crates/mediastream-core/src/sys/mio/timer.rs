@@ -41,7 +41,13 @@ mod linux {
     use mio::unix::SourceFd;
     use mio::{Interest, Registry, Token};
 
-    /// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux).
+    /// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux),
+    /// armed with absolute times (TFD_TIMER_ABSTIME): a relative time
+    /// would be measured from when the kernel takes the call, later than
+    /// the `Instant::now()` it was computed from (by the syscall's entry,
+    /// or by a preemption in between), so every wake-up would drift late
+    /// by that much. Timer slack (PR_SET_TIMERSLACK) does not apply to a
+    /// timerfd; the poll that waits on it has no timeout.
     ///
     /// Arming costs a syscall and, in a virtual machine, a trap to the
     /// hypervisor to program the host's timer; a deadline that has already
@@ -56,6 +62,43 @@ mod linux {
         /// The deadline the timerfd is armed for and has not yet been
         /// seen to fire (`clear`); `None`: disarmed.
         armed: Cell<Option<Instant>>,
+        /// An `Instant` and the CLOCK_MONOTONIC reading it stands for.
+        base: (Instant, Duration),
+    }
+
+    /// CLOCK_MONOTONIC now, as a duration since its zero.
+    fn monotonic() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: writes one timespec into a live local; CLOCK_MONOTONIC
+        // always exists on Linux.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        )
+    }
+
+    /// Pairs an `Instant` with CLOCK_MONOTONIC's reading at that moment.
+    /// `Instant` is that clock on Linux but does not expose its value:
+    /// read the clock on both sides of `Instant::now()` and take the
+    /// midpoint, keeping the tightest of a few tries (off by tens of
+    /// nanoseconds at most, the same for every deadline).
+    fn clock_base() -> (Instant, Duration) {
+        let mut best: Option<(Duration, Instant, Duration)> = None;
+        for _ in 0..8 {
+            let before = monotonic();
+            let at = Instant::now();
+            let after = monotonic();
+            let gap = after.saturating_sub(before);
+            if best.is_none_or(|(g, _, _)| gap < g) {
+                best = Some((gap, at, before + gap / 2));
+            }
+        }
+        let (_, at, mono) = best.expect("eight tries");
+        (at, mono)
     }
 
     impl Timer {
@@ -75,6 +118,7 @@ mod linux {
             Ok(Self {
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
                 armed: Cell::new(None),
+                base: clock_base(),
             })
         }
 
@@ -99,13 +143,17 @@ mod linux {
                 return Ok(());
             }
             let value = match deadline {
+                // A zero it_value disarms.
                 None => Duration::ZERO,
+                Some(at) if at <= Instant::now() => return Ok(()),
+                // CLOCK_MONOTONIC's reading at `at` (ahead, so not zero).
                 Some(at) => {
-                    let wait = at.saturating_duration_since(Instant::now());
-                    if wait.is_zero() {
-                        return Ok(());
+                    let (base, mono) = self.base;
+                    match at.checked_duration_since(base) {
+                        Some(after) => mono.saturating_add(after),
+                        None => mono.saturating_sub(base - at),
                     }
-                    wait
+                    .max(Duration::from_nanos(1))
                 }
             };
             let spec = libc::itimerspec {
@@ -121,7 +169,12 @@ mod linux {
             // SAFETY: the fd is our live timerfd; `spec` is a valid
             // itimerspec for the call's duration; old_value may be null.
             let rc = unsafe {
-                libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut())
+                libc::timerfd_settime(
+                    self.fd.as_raw_fd(),
+                    libc::TFD_TIMER_ABSTIME,
+                    &spec,
+                    std::ptr::null_mut(),
+                )
             };
             if rc != 0 {
                 self.armed.set(None);
@@ -147,6 +200,49 @@ mod linux {
             deadline
                 .filter(|&at| at <= Instant::now())
                 .map(|_| Duration::ZERO)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn remaining(timer: &Timer) -> Duration {
+            // SAFETY: an all-zero itimerspec is valid; gettime writes one.
+            let mut spec: libc::itimerspec = unsafe { std::mem::zeroed() };
+            // SAFETY: the fd is the timer's live timerfd; `spec` is writable.
+            let rc = unsafe { libc::timerfd_gettime(timer.fd.as_raw_fd(), &mut spec) };
+            assert_eq!(rc, 0);
+            Duration::new(spec.it_value.tv_sec as u64, spec.it_value.tv_nsec as u32)
+        }
+
+        fn readable(timer: &Timer, wait_ms: i32) -> bool {
+            let mut fds = libc::pollfd {
+                fd: timer.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one live pollfd for the call's duration.
+            unsafe { libc::poll(&mut fds, 1, wait_ms) == 1 }
+        }
+
+        #[test]
+        fn absolute_deadlines_arm_disarm_and_fire() {
+            let timer = Timer::new().unwrap();
+            let hour = Duration::from_secs(3600);
+            timer.arm(Some(Instant::now() + hour)).unwrap();
+            let left = remaining(&timer);
+            assert!(!left.is_zero() && left <= hour, "{left:?}");
+            assert!(!readable(&timer, 0));
+            timer.arm(None).unwrap();
+            assert!(remaining(&timer).is_zero(), "disarmed");
+            // A deadline 30 ms ahead, as an absolute CLOCK_MONOTONIC time:
+            // the kernel's remaining time is at most that, and it fires.
+            timer.arm(Some(Instant::now() + Duration::from_millis(30))).unwrap();
+            assert!(remaining(&timer) <= Duration::from_millis(30));
+            assert!(readable(&timer, 10_000));
+            timer.clear();
+            assert!(!readable(&timer, 0), "the count was read");
         }
     }
 }
