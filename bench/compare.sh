@@ -45,7 +45,7 @@
 #   HIFPS [1000]
 #   MAX_RATES [8G 16G 20G 24G 28G 30G 32G 36G 40G; quick 8G]  the rates ours_max steps through
 #   MAX_FPS [1000]           frame rate of ours_max
-#   MAX_SOCKBUF [33554432]   socket buffer both ends of ours_max ask for (the kernel doubles it)
+#   MAX_SOCKBUF [268435456]  socket buffer both ends of ours_max ask for (the kernel doubles it)
 #   MAX_SPREAD [0]           --frame-spread of ours_max's server (0: each frame one burst)
 #   MAX_TRIES [2; quick 1]   tries of each ours_max step: a step counts as clean when one is
 #   SPIN_US [500]            --spin-us of the second pacing run of ours (0: no such run)
@@ -91,7 +91,7 @@ if [[ "$QUICK" == 1 ]]; then TOOLS=${TOOLS:-"ours ours_spread ours_max iperf3 ip
 SPREAD=${SPREAD:-15ms}
 HIFPS=${HIFPS:-1000}
 MAX_FPS=${MAX_FPS:-1000}
-MAX_SOCKBUF=${MAX_SOCKBUF:-33554432}
+MAX_SOCKBUF=${MAX_SOCKBUF:-268435456}
 MAX_SPREAD=${MAX_SPREAD:-0}
 SPIN_US=${SPIN_US:-500}
 NO_BUILD=${NO_BUILD:-0}
