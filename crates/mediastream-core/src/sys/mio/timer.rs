@@ -238,7 +238,9 @@ mod linux {
             assert!(remaining(&timer).is_zero(), "disarmed");
             // A deadline 30 ms ahead, as an absolute CLOCK_MONOTONIC time:
             // the kernel's remaining time is at most that, and it fires.
-            timer.arm(Some(Instant::now() + Duration::from_millis(30))).unwrap();
+            timer
+                .arm(Some(Instant::now() + Duration::from_millis(30)))
+                .unwrap();
             assert!(remaining(&timer) <= Duration::from_millis(30));
             assert!(readable(&timer, 10_000));
             timer.clear();
