@@ -1,7 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::settings::{StreamPlan, StreamSettings};
+use crate::settings::{StreamPlan, StreamSettings, MIN_FRAME_SIZE};
 
 fn plan(rate: u64, fps: u32, secs: u32) -> StreamPlan {
     StreamSettings::new(rate, fps, secs).plan().unwrap()
@@ -229,4 +229,23 @@ proptest! {
         let error = (average / p.bits_per_second() as f64 - 1.0).abs();
         prop_assert!(error <= m.rate_tolerance(), "{:?}: error {} > tolerance {}", model, error, m.rate_tolerance());
     }
+}
+
+/// Found by `a_minute_averages_the_requested_rate`: scaled down to
+/// 1000-byte frames, the trace's 100-byte frame falls below the smallest
+/// frame (40 bytes) and is sent at 40; the other frames are scaled to the
+/// rest, so the stream still carries exactly its rate (it was 0.75% over).
+#[test]
+fn a_scaled_trace_makes_up_for_frames_raised_to_the_minimum() {
+    let frames = vec![
+        TraceFrame::new(0.0, 100, FrameKind::Delta),
+        TraceFrame::new(1.0 / 30.0, 7968, FrameKind::Delta),
+    ];
+    let mut t = Trace::from_frames(frames).unwrap();
+    t.scale = true;
+    let p = plan(8000, 1, 60);
+    let m = FrameSizes::Trace(t).resolve(&p).unwrap();
+    let sizes: Vec<u64> = (1..=4).map(|n| m.frame(n).size).collect();
+    assert_eq!(sizes, vec![MIN_FRAME_SIZE, 1960, MIN_FRAME_SIZE, 1960]);
+    assert_eq!(stream_bytes(&m), p.total_bytes());
 }

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use super::{FrameKind, ModelError};
-use crate::settings::StreamPlan;
+use crate::settings::{StreamPlan, MIN_FRAME_SIZE};
 
 /// One frame of a trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -227,9 +227,38 @@ impl Trace {
         if !self.scale {
             return Ok(1.0);
         }
-        let sum = |n: u64| -> u64 { self.frames[..n as usize].iter().map(|f| f.bytes).sum() };
-        let bytes = (frames / len) * sum(len) + sum(frames % len);
-        Ok(plan.total_bytes() as f64 / bytes as f64)
+        // Trace frame i plays `times(i)` times in the stream.
+        let times = |i: usize| frames / len + u64::from((i as u64) < frames % len);
+        let total = plan.total_bytes() as f64;
+        let bytes: f64 = (self.frames.iter().enumerate())
+            .map(|(i, f)| times(i) as f64 * f.bytes as f64)
+            .sum();
+        let mut factor = total / bytes;
+        // A frame scaled below the smallest frame is sent at that size,
+        // which would put the stream over its rate: give those frames
+        // their size and scale the others to the rest (a few rounds: each
+        // can only pull more frames up to the minimum).
+        let floor = MIN_FRAME_SIZE as f64;
+        for _ in 0..8 {
+            let (mut fixed, mut scaled) = (0.0, 0.0);
+            for (i, f) in self.frames.iter().enumerate() {
+                let n = times(i) as f64;
+                if f.bytes as f64 * factor < floor {
+                    fixed += n * floor;
+                } else {
+                    scaled += n * f.bytes as f64;
+                }
+            }
+            if scaled == 0.0 || fixed == 0.0 || total <= fixed {
+                break;
+            }
+            let next = (total - fixed) / scaled;
+            if next == factor {
+                break;
+            }
+            factor = next;
+        }
+        Ok(factor)
     }
 }
 
