@@ -6,33 +6,59 @@
 //! read the absolute one-way delay instead of only its variation.
 #![allow(unsafe_code)]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::time::Timebase;
 
 /// A timebase that reads the host's monotonic clock in nanoseconds, or
 /// `None` where this build cannot read it (then each stream uses its own).
-///
-/// `Instant` does not expose the clock's value, so an `Instant` is paired
-/// with a reading of the clock taken around it: the clock is read on both
-/// sides of `Instant::now()` and the midpoint kept, the tightest of a few
-/// tries. One unpaired read taken beside `Instant::now()` was off by as
-/// long as the thread was preempted between the two, and on a busy
-/// machine that put a process's stamps behind another's on the same host:
-/// one-way delays came out negative (a CLI test saw it as a "relative"
-/// delay basis on loopback).
 pub fn host_timebase() -> Option<Timebase> {
-    let mut best: Option<(i64, Instant, i64)> = None;
-    for _ in 0..8 {
-        let before = host_nanos()?;
+    let (now, host) = paired_with(|| host_nanos().map(nanos_duration), 8, Duration::ZERO)?;
+    let ns = i64::try_from(host.as_nanos()).ok()?;
+    Some(Timebase::with_offset(now, ns))
+}
+
+/// `Instant::now()` and another clock's reading at the same moment.
+///
+/// `Instant` does not expose its clock's value, so the other clock is
+/// read on both sides of `Instant::now()` and the midpoint kept, the
+/// tightest of up to `tries` (a try whose reads are at most `enough`
+/// apart is kept at once). One read beside the other was off by as long
+/// as the thread was preempted between them: a process's stamps then ran
+/// behind another's on the same host, and one-way delays on loopback came
+/// out negative (a CLI test saw it as a "relative" delay basis). Used for
+/// the host timebase, the timerfd's absolute deadlines and kernel receive
+/// stamps.
+pub(crate) fn paired_with(
+    mut read: impl FnMut() -> Option<Duration>,
+    tries: usize,
+    enough: Duration,
+) -> Option<(Instant, Duration)> {
+    let mut best: Option<(Duration, Instant, Duration)> = None;
+    for _ in 0..tries {
+        let before = read()?;
         let now = Instant::now();
-        let after = host_nanos()?;
+        let after = read()?;
         let gap = after.saturating_sub(before);
         if best.is_none_or(|(g, _, _)| gap < g) {
             best = Some((gap, now, before + gap / 2));
         }
+        if gap <= enough {
+            break;
+        }
     }
-    best.map(|(_, now, ns)| Timebase::with_offset(now, ns))
+    best.map(|(_, now, other)| (now, other))
+}
+
+fn nanos_duration(ns: i64) -> Duration {
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
+}
+
+/// CLOCK_MONOTONIC now (the clock `Instant` reads on Linux), as a
+/// duration since its zero.
+#[cfg(target_os = "linux")]
+pub(crate) fn monotonic() -> Option<Duration> {
+    host_nanos().map(nanos_duration)
 }
 
 #[cfg(target_os = "linux")]
@@ -81,7 +107,7 @@ mod tests {
         // Two timebases made at different moments read the same clock: a
         // later instant gives the same tick count through either.
         let Some(a) = host_timebase() else { return };
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(5));
         let b = host_timebase().expect("the clock was readable a moment ago");
         let at = Instant::now();
         let skew = (a.ticks(at) - b.ticks(at)).abs();

@@ -468,7 +468,10 @@ pub(crate) fn enable_recv_tos(fd: RawFd, ipv6: bool) -> bool {
 /// minus how long ago it was. `None` when the wall clock stepped (the
 /// stamp is in the future or over a second old).
 fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
-    let (now, wall) = paired_now()?;
+    // The tighter of up to three pairings (a try under 20 us is kept at
+    // once): this runs for every receive.
+    let wall_clock = || SystemTime::now().duration_since(UNIX_EPOCH).ok();
+    let (now, wall) = crate::sys::clock::paired_with(wall_clock, 3, Duration::from_micros(20))?;
     let kernel = Duration::new(
         u64::try_from(stamp.tv_sec).ok()?,
         u32::try_from(stamp.tv_nsec).ok()?,
@@ -478,29 +481,6 @@ fn arrival_of(stamp: &libc::timespec) -> Option<Instant> {
         return None;
     }
     now.checked_sub(age)
-}
-
-/// `Instant::now()` and the wall clock at the same moment: the wall clock
-/// read on both sides of the `Instant` and the midpoint kept, the tighter
-/// of up to three tries (a try taken in under 20 us is kept at once). One
-/// read beside the other was off by as long as the thread was preempted
-/// between them, which made an arrival look that much earlier: a one-way
-/// delay on loopback came out negative.
-fn paired_now() -> Option<(Instant, Duration)> {
-    let mut best: Option<(Duration, Instant, Duration)> = None;
-    for _ in 0..3 {
-        let before = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-        let now = Instant::now();
-        let after = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
-        let gap = after.saturating_sub(before);
-        if best.is_none_or(|(g, _, _)| gap < g) {
-            best = Some((gap, now, before + gap / 2));
-        }
-        if gap < Duration::from_micros(20) {
-            break;
-        }
-    }
-    best.map(|(_, now, wall)| (now, wall))
 }
 
 /// What a receive's control messages say: GRO's segment size, the

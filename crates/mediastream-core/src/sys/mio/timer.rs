@@ -41,6 +41,8 @@ mod linux {
     use mio::unix::SourceFd;
     use mio::{Interest, Registry, Token};
 
+    use crate::sys::clock::{monotonic, paired_with};
+
     /// A timerfd on CLOCK_MONOTONIC (the clock `Instant` reads on Linux),
     /// armed with absolute times (TFD_TIMER_ABSTIME): a relative time
     /// would be measured from when the kernel takes the call, later than
@@ -66,41 +68,6 @@ mod linux {
         base: (Instant, Duration),
     }
 
-    /// CLOCK_MONOTONIC now, as a duration since its zero.
-    fn monotonic() -> Duration {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: writes one timespec into a live local; CLOCK_MONOTONIC
-        // always exists on Linux.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        Duration::new(
-            ts.tv_sec.max(0) as u64,
-            ts.tv_nsec.clamp(0, 999_999_999) as u32,
-        )
-    }
-
-    /// Pairs an `Instant` with CLOCK_MONOTONIC's reading at that moment.
-    /// `Instant` is that clock on Linux but does not expose its value:
-    /// read the clock on both sides of `Instant::now()` and take the
-    /// midpoint, keeping the tightest of a few tries (off by tens of
-    /// nanoseconds at most, the same for every deadline).
-    fn clock_base() -> (Instant, Duration) {
-        let mut best: Option<(Duration, Instant, Duration)> = None;
-        for _ in 0..8 {
-            let before = monotonic();
-            let at = Instant::now();
-            let after = monotonic();
-            let gap = after.saturating_sub(before);
-            if best.is_none_or(|(g, _, _)| gap < g) {
-                best = Some((gap, at, before + gap / 2));
-            }
-        }
-        let (_, at, mono) = best.expect("eight tries");
-        (at, mono)
-    }
-
     impl Timer {
         pub(in super::super) fn new() -> io::Result<Self> {
             // SAFETY: timerfd_create takes no pointers; a negative return is
@@ -118,7 +85,10 @@ mod linux {
             Ok(Self {
                 fd: unsafe { OwnedFd::from_raw_fd(fd) },
                 armed: Cell::new(None),
-                base: clock_base(),
+                // CLOCK_MONOTONIC never fails on Linux; were it to, the
+                // timer could not be armed anyway.
+                base: paired_with(monotonic, 8, Duration::ZERO)
+                    .ok_or_else(|| io::Error::other("CLOCK_MONOTONIC cannot be read"))?,
             })
         }
 
