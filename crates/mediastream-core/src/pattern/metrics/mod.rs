@@ -389,9 +389,8 @@ impl ReceiveMetrics {
             if self.decoder.active {
                 self.decoder.on_late(frame.kind);
             }
-            let index = usize::try_from(frame.timeline_index).ok();
             let entry = (frame.timeline_index != NOT_IN_TIMELINE)
-                .then_some(index)
+                .then(|| usize::try_from(frame.timeline_index).ok())
                 .flatten();
             if let (Some(i), Some(timeline)) = (entry, self.timeline.as_mut()) {
                 timeline[i].outcome = TimelineOutcome::Late;
