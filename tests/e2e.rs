@@ -248,10 +248,15 @@ fn garbage_does_not_disturb_a_real_stream(backend: Backend) {
     assert_eq!(sent, 100_000);
     assert_all_frames(&r[0], 150);
     let stats = handle.server().stats();
-    assert!(
-        stats.malformed + stats.unknown + stats.no_stream > 50_000,
-        "{stats:?}"
-    );
+    // Loopback drops what overflows the listener's receive buffer, so how
+    // much of the flood reaches the server depends on the machine: all of
+    // it natively, 46,796 of 100,000 in one CI run under Wine. What must
+    // hold is that a real share of it was read while the stream ran and
+    // that every datagram read, apart from the real stream's few control
+    // datagrams (requests, reports: a few dozen), was counted as garbage.
+    let garbage = stats.malformed + stats.unknown + stats.no_stream;
+    assert!(stats.datagrams > 10_000, "{stats:?}");
+    assert!(garbage + 200 >= stats.datagrams, "{stats:?}");
     handle.stop().unwrap();
 }
 
