@@ -564,8 +564,11 @@ pub fn number(x: f64) -> String {
     }
     let digits = (4 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
     let s = format!("{x:.digits$}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    s.to_owned()
+    if digits == 0 {
+        // No point: every zero is significant (16800, not 168).
+        return s;
+    }
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]
@@ -691,5 +694,11 @@ mod tests {
         assert_eq!(parse("freezes == 0").unwrap().shown(3.0), "3");
         assert_eq!(number(1.0e-5), "0.00001");
         assert_eq!(number(93.2), "93.2");
+        // A large value with a fraction keeps its integer zeros (a CI run
+        // under Wine printed an RTT of 16800.3 us as "168us").
+        assert_eq!(number(16800.3), "16800");
+        assert_eq!(number(100_000.4), "100000");
+        assert_eq!(number(-20_500.7), "-20501");
+        assert_eq!(number(1000.26), "1000.3");
     }
 }
