@@ -240,20 +240,18 @@ fn jitter_file_has_one_row_per_frame() {
 #[test]
 fn two_targets_two_listen_addresses_and_merge() {
     let server_json = temp("multi-server.json");
-    let mut server = bin()
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--status-interval", "0", "--server-exit-limit", "3"])
-        .args(["--json", server_json.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = common::spawn_piped(
+        bin()
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--status-interval", "0", "--server-exit-limit", "3"])
+            .args(["--json", server_json.to_str().unwrap()]),
+    );
     let mut first = String::new();
     BufReader::new(server.stdout.as_mut().unwrap())
         .read_line(&mut first)
@@ -270,14 +268,12 @@ fn two_targets_two_listen_addresses_and_merge() {
     assert_ne!(addrs[0], addrs[1]);
     let (a, b) = (temp("multi-a.json"), temp("multi-b.json"));
     let spawn = |args: Vec<&str>| {
-        bin()
-            .args(args)
-            .args(STREAM)
-            .args(["--status-interval", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        common::spawn_piped(
+            bin()
+                .args(args)
+                .args(STREAM)
+                .args(["--status-interval", "0"]),
+        )
     };
     let two = spawn(vec![
         "client",
@@ -545,23 +541,21 @@ fn sigint_leaves_a_complete_json_file() {
     let server_json = temp("interrupted-server.json");
     let (server, addr) = server(&["--json", server_json.to_str().unwrap()]);
     let path = temp("interrupted.json");
-    let child = bin()
-        .args([
-            "client",
-            "--target",
-            &addr,
-            "--bits-per-second",
-            "8M",
-            "--frame-rate",
-            "50",
-            "--stream-length",
-            "30",
-        ])
-        .args(["--json", path.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn_piped(
+        bin()
+            .args([
+                "client",
+                "--target",
+                &addr,
+                "--bits-per-second",
+                "8M",
+                "--frame-rate",
+                "50",
+                "--stream-length",
+                "30",
+            ])
+            .args(["--json", path.to_str().unwrap()]),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -954,14 +948,12 @@ fn datagrams_at(socket: &std::net::UdpSocket) -> usize {
 #[test]
 fn the_server_killed_mid_stream_fails_the_client_with_the_reason() {
     let (mut server, addr) = server(&[]);
-    let client = bin()
-        .args(["client", "--target", &addr, "--status-interval", "0"])
-        .args(["--bits-per-second", "1M", "--frame-rate", "50"])
-        .args(["--stream-length", "4", "--buffer-depth", "0.5"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let client = common::spawn_piped(
+        bin()
+            .args(["client", "--target", &addr, "--status-interval", "0"])
+            .args(["--bits-per-second", "1M", "--frame-rate", "50"])
+            .args(["--stream-length", "4", "--buffer-depth", "0.5"]),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     server.kill().unwrap();
     let _ = finish(server, Duration::from_secs(10));
@@ -981,13 +973,11 @@ fn a_refusal_with_escape_sequences_is_printed_escaped() {
     socket
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
-    let client = bin()
-        .args(["client", "--target", &addr, "--status-interval", "0"])
-        .args(STREAM)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let client = common::spawn_piped(
+        bin()
+            .args(["client", "--target", &addr, "--status-interval", "0"])
+            .args(STREAM),
+    );
     let mut buf = [0u8; 2048];
     let (len, from) = socket.recv_from(&mut buf).expect("the client's REQUEST");
     assert_eq!(&buf[..2], &0x2001u16.to_le_bytes(), "a v1 REQUEST");
@@ -1059,14 +1049,12 @@ fn unwritable_outputs_and_non_utf8_arguments_exit_2_before_any_traffic() {
         (vec!["--json".into(), non_utf8.clone()], "--json"),
     ];
     for (extra, option) in cases {
-        let child = bin()
-            .args(["client", "--target", &addr, "--status-interval", "0"])
-            .args(STREAM)
-            .args(&extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::spawn_piped(
+            bin()
+                .args(["client", "--target", &addr, "--status-interval", "0"])
+                .args(STREAM)
+                .args(&extra),
+        );
         let out = finish(child, Duration::from_secs(10));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
@@ -1136,12 +1124,7 @@ fn unwritable_outputs_and_non_utf8_arguments_exit_2_before_any_traffic() {
         ),
     ];
     for (args, option) in commands {
-        let child = bin()
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::spawn_piped(bin().args(&args));
         let out = finish(child, Duration::from_secs(10));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");

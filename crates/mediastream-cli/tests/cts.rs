@@ -9,18 +9,13 @@ mod common;
 use common::{bin, finish};
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(40);
 
 fn run(cmd: &mut Command) -> Output {
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    finish(child, LIMIT)
+    finish(common::spawn_piped(cmd), LIMIT)
 }
 
 fn text(out: &Output) -> String {

@@ -11,7 +11,7 @@ use common::{bin, finish};
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Output, Stdio};
+use std::process::{Child, ChildStdout, Output};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -304,12 +304,7 @@ fn check_stream(followed: &Followed, command: &str) -> (Value, usize) {
 }
 
 fn spawn(args: &[&str]) -> Child {
-    bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    common::spawn_piped(bin().args(args))
 }
 
 /// A receiving client's `--json-stream -`, read as it runs: the

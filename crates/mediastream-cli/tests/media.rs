@@ -9,7 +9,7 @@ mod common;
 use common::{bin, finish};
 
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use common::quiet_server as server;
@@ -29,15 +29,13 @@ fn client(args: &[&str]) -> (std::process::Output, Value) {
         "{}.json",
         args.join("_").replace(['/', ':', '.'], "-")
     ));
-    let child = bin()
-        .arg("client")
-        .args(args)
-        .args(["--status-interval", "0", "--time-limit", "30", "--json"])
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn_piped(
+        bin()
+            .arg("client")
+            .args(args)
+            .args(["--status-interval", "0", "--time-limit", "30", "--json"])
+            .arg(&out),
+    );
     let output = finish(child, Duration::from_secs(60));
     let doc = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     (output, doc)
@@ -175,13 +173,11 @@ fn bad_media_options_exit_2_naming_them() {
             "--frame-sizes needs v1",
         ),
     ] {
-        let child = bin()
-            .args(["client", "--target", "127.0.0.1:9", "--stream-length", "1"])
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::spawn_piped(
+            bin()
+                .args(["client", "--target", "127.0.0.1:9", "--stream-length", "1"])
+                .args(&args),
+        );
         let out = finish(child, Duration::from_secs(20));
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");

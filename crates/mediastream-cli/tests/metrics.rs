@@ -16,7 +16,7 @@ use common::{bin, finish};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -109,14 +109,12 @@ fn scrape(url: &str) -> Scrape {
 /// A client of `addr` streaming 3 s in `direction`, exit 0.
 fn client(addr: String, direction: &'static str) -> std::thread::JoinHandle<Output> {
     std::thread::spawn(move || {
-        let child = bin()
-            .args(["client", "--target", &addr, "--direction", direction])
-            .args(["--bits-per-second", "800k", "--frame-rate", "50"])
-            .args(["--stream-length", "3", "--status-interval", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::spawn_piped(
+            bin()
+                .args(["client", "--target", &addr, "--direction", direction])
+                .args(["--bits-per-second", "800k", "--frame-rate", "50"])
+                .args(["--stream-length", "3", "--status-interval", "0"]),
+        );
         let out = finish(child, LIMIT);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         out
@@ -292,13 +290,11 @@ fn metrics_are_scraped_during_a_run_and_match_the_document() {
 #[test]
 fn bad_metrics_addresses_exit_2_and_a_taken_port_exits_1() {
     let run = |addr: &str| {
-        let child = bin()
-            .args(["server", "--listen", "127.0.0.1:0", "--time-limit", "5"])
-            .args(["--metrics-listen", addr])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = common::spawn_piped(
+            bin()
+                .args(["server", "--listen", "127.0.0.1:0", "--time-limit", "5"])
+                .args(["--metrics-listen", addr]),
+        );
         finish(child, LIMIT)
     };
     for bad in ["localhost", "127.0.0.1", "70000", ""] {

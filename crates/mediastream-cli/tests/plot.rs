@@ -10,7 +10,7 @@ mod common;
 use common::finish;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,14 +29,12 @@ fn fixture() -> PathBuf {
 }
 
 fn plot(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_mediastream"))
-        .arg("plot")
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = common::spawn_piped(
+        Command::new(env!("CARGO_BIN_EXE_mediastream"))
+            .arg("plot")
+            .args(args)
+            .env("RUST_LOG", "warn"),
+    );
     finish(child, LIMIT)
 }
 

@@ -11,7 +11,7 @@ use common::{bin, finish};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use common::{read_json as json, run_bin as run};
@@ -230,12 +230,7 @@ fn relay(forward: &str, extra: &[&str]) -> (std::process::Child, String) {
         "40",
     ];
     args.extend(extra);
-    let mut child = bin()
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_piped(bin().args(&args));
     let mut first = String::new();
     BufReader::new(child.stdout.as_mut().unwrap())
         .read_line(&mut first)

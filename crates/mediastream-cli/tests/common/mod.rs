@@ -12,6 +12,29 @@ pub fn bin() -> Command {
     c
 }
 
+/// Spawns `cmd` with stdout and stderr piped.
+///
+/// Wine's process creation now and then fails with ERROR_INTERNAL_ERROR
+/// (1359) when the machine is busy (1 of about 300 spawns in one run of
+/// the CLI tests under Wine): nothing of ours has run then, so the spawn
+/// is tried again, a few times, saying so. Any other outcome is the test's.
+#[allow(clippy::print_stderr)] // a retried spawn shows in the test's output
+pub fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if tries < 4 && e.raw_os_error() == Some(1359) && cfg!(windows) => {
+                tries += 1;
+                eprintln!("spawn failed ({e}), try {tries} of 4 more");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("spawn {cmd:?}: {e}"),
+        }
+    }
+}
+
 /// Where a server says it listens: after "listening on " (ours), or a
 /// line that is the address alone (ctsTraffic's settings block).
 fn listening_address(line: &str) -> Option<String> {
@@ -30,12 +53,7 @@ fn listening_address(line: &str) -> Option<String> {
 /// output, until a line says where it listens. The child, that address
 /// (`IP:PORT`), and what it printed up to there.
 pub fn start_listening(args: &[&str]) -> (Child, String, String) {
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(bin().args(args));
     let stdout = child.stdout.as_mut().unwrap();
     let (mut printed, mut line) = (String::new(), Vec::new());
     let mut byte = [0u8];
@@ -132,12 +150,7 @@ pub fn temp_in(suite: &str, name: &str) -> std::path::PathBuf {
 
 /// Runs the binary with `args`, output captured, killed past `limit`.
 pub fn run_bin(args: &[&str], limit: Duration) -> Output {
-    let child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_piped(bin().args(args));
     finish(child, limit)
 }
 
