@@ -917,21 +917,39 @@ fn a_full_server_refuses_v1_as_busy_instead_of_staying_silent() {
     );
 }
 
-#[test]
-fn a_stream_far_behind_yields_and_counts_only_what_left() {
+/// GSO runs of up to 64 datagrams, as the mio backend offers.
+const RUNS_OF_64: Batching = Batching {
+    max_segments: 64,
+    max_bytes: 65_000,
+};
+
+/// A server without admission limits and the key of the stream it started
+/// at `t0`, sending `bits_per_second` at `frame_rate` for `secs`.
+fn server_sending(
+    bits_per_second: u64,
+    frame_rate: u32,
+    secs: u32,
+    t0: Instant,
+) -> (Server, StreamKey) {
     let mut c = config(4);
     c.admission = Admission::unlimited();
     let server = Server::with_defaults(c).unwrap();
-    let t0 = Instant::now();
-    // 1 Gbit/s at 50 frames/s: 2,500,000 bytes, 1786 datagrams a frame.
     let ask = request_with(false, 1, |r| {
-        r.bits_per_second = 1_000_000_000;
-        r.frame_rate = 50;
-        r.stream_length_secs = 10;
+        r.bits_per_second = bits_per_second;
+        r.frame_rate = frame_rate;
+        r.stream_length_secs = secs;
     });
     let Handled::Started(key) = server.on_datagram(received(1, &cookied(&ask, 1), t0)) else {
         panic!("not started")
     };
+    (server, key)
+}
+
+#[test]
+fn a_stream_far_behind_yields_and_counts_only_what_left() {
+    let t0 = Instant::now();
+    // 1 Gbit/s at 50 frames/s: 2,500,000 bytes, 1786 datagrams a frame.
+    let (server, key) = server_sending(1_000_000_000, 50, 10, t0);
     let mut buf = vec![0u8; 65_536];
     let (mut datagrams, mut bytes) = (0usize, 0usize);
     let mut count = |_: &StreamRequest, b: &[u8], segment: usize| {
@@ -939,10 +957,7 @@ fn a_stream_far_behind_yields_and_counts_only_what_left() {
         bytes += b.len();
         Ok(())
     };
-    let batching = Batching {
-        max_segments: 64,
-        max_bytes: 65_000,
-    };
+    let batching = RUNS_OF_64;
     let wake = match server.drive(key, t0, &mut buf, batching, &mut count) {
         Drive::Wake(at) => at,
         other => panic!("{other:?}"),
@@ -989,33 +1004,27 @@ fn a_stream_far_behind_yields_and_counts_only_what_left() {
     );
 }
 
-#[test]
-fn a_frame_leaves_with_a_short_first_run_then_full_runs() {
-    let mut c = config(4);
-    c.admission = Admission::unlimited();
-    let server = Server::with_defaults(c).unwrap();
-    let t0 = Instant::now();
-    // 100 Mbit/s at 60 frames/s: 208,333 bytes, 149 datagrams a frame.
-    let ask = request_with(false, 1, |r| {
-        r.bits_per_second = 100_000_000;
-        r.frame_rate = 60;
-        r.stream_length_secs = 2;
-    });
-    let Handled::Started(key) = server.on_datagram(received(1, &cookied(&ask, 1), t0)) else {
-        panic!("not started")
-    };
+/// The datagrams in each run one drive of `key` at `at` sends, and what
+/// the drive says.
+fn runs_of_one_drive(server: &Server, key: StreamKey, at: Instant) -> (Vec<usize>, Drive) {
     let mut buf = vec![0u8; 65_536];
-    let batching = Batching {
-        max_segments: 64,
-        max_bytes: 65_000,
-    };
-    // The first drive also sends the ACCEPT: it is the first run.
     let mut runs = Vec::new();
     let mut log = |_: &StreamRequest, b: &[u8], segment: usize| {
         runs.push(b.len().div_ceil(segment));
         Ok(())
     };
-    let Drive::Wake(next) = server.drive(key, t0, &mut buf, batching, &mut log) else {
+    let drive = server.drive(key, at, &mut buf, RUNS_OF_64, &mut log);
+    (runs, drive)
+}
+
+#[test]
+fn a_frame_leaves_with_a_short_first_run_then_full_runs() {
+    let t0 = Instant::now();
+    // 100 Mbit/s at 60 frames/s: 208,333 bytes, 149 datagrams a frame.
+    let (server, key) = server_sending(100_000_000, 60, 2, t0);
+    // The first drive also sends the ACCEPT: it is the first run.
+    let (runs, drive) = runs_of_one_drive(&server, key, t0);
+    let Drive::Wake(next) = drive else {
         panic!("the stream goes on")
     };
     assert_eq!(
@@ -1023,15 +1032,8 @@ fn a_frame_leaves_with_a_short_first_run_then_full_runs() {
         [1, 46, 46, 46, 11],
         "ACCEPT, then frame 0 in full runs"
     );
-    let mut runs = Vec::new();
-    let mut log = |_: &StreamRequest, b: &[u8], segment: usize| {
-        runs.push(b.len().div_ceil(segment));
-        Ok(())
-    };
-    assert!(matches!(
-        server.drive(key, next, &mut buf, batching, &mut log),
-        Drive::Wake(_)
-    ));
+    let (runs, drive) = runs_of_one_drive(&server, key, next);
+    assert!(matches!(drive, Drive::Wake(_)));
     assert_eq!(runs, [FIRST_RUN_SEGMENTS, 46, 46, 46, 3], "frame 1");
 }
 
