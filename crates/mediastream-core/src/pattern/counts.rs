@@ -13,6 +13,8 @@
 //! bytes where HdrHistogram's dense `u32` arrays took 20 KiB
 //! (examples/stream_memory.rs measures it).
 
+use std::ops::RangeInclusive;
+
 /// The window grows to reach a new bucket when that adds at most this
 /// many bytes, plus [`GROW_PER_OUTLIER`] per outlier it would absorb;
 /// farther buckets are outliers. A window grown to absorb outliers never
@@ -74,7 +76,7 @@ impl Counts {
         if count == 0 {
             return;
         }
-        let at = self.wide.partition_point(|&(i, _)| i < index);
+        let at = self.wide_position(index);
         match self.wide.get_mut(at) {
             Some((i, n)) if *i == index => *n = n.saturating_add(count),
             _ => {
@@ -86,11 +88,20 @@ impl Counts {
 
     /// The wide count of `index` (0 when it has none).
     fn wide_of(&self, index: u16) -> u64 {
-        let at = self.wide.partition_point(|&(i, _)| i < index);
-        match self.wide.get(at) {
+        match self.wide.get(self.wide_position(index)) {
             Some(&(i, n)) if i == index => n,
             _ => 0,
         }
+    }
+
+    /// Where `index` is or would go in `wide`.
+    fn wide_position(&self, index: u16) -> usize {
+        self.wide.partition_point(|&(i, _)| i < index)
+    }
+
+    /// The indices the window covers (it must not be empty).
+    fn window(&self) -> RangeInclusive<u16> {
+        self.low..=self.low + (self.narrow.len() - 1) as u16
     }
 
     /// The position of `index` in `narrow`, growing the window to hold it
@@ -103,13 +114,12 @@ impl Counts {
             self.narrow.push(0);
             return Some(0);
         }
-        let old = (self.low, self.low + (self.narrow.len() - 1) as u16);
-        let (low, high) = (old.0.min(index), old.1.max(index));
+        let old = self.window();
+        let (low, high) = ((*old.start()).min(index), (*old.end()).max(index));
         let grow = usize::from(high - low) + 1 - self.narrow.len();
         if grow > 0 {
-            let outside = |i: u16| i < old.0 || i > old.1;
             let outliers = (self.wide.iter())
-                .filter(|(i, _)| (low..=high).contains(i) && outside(*i))
+                .filter(|(i, _)| (low..=high).contains(i) && !old.contains(i))
                 .count();
             if grow > GROW_FREE + GROW_PER_OUTLIER * outliers {
                 return None;
@@ -123,7 +133,7 @@ impl Counts {
     /// in the outliers it now covers: their counts modulo 256 move to the
     /// window, the rest stays wide.
     fn grow_to(&mut self, low: u16, high: u16) {
-        let old = (self.low, self.low + (self.narrow.len() - 1) as u16);
+        let old = self.window();
         let len = usize::from(high - low) + 1;
         let mut grown = Vec::with_capacity(len);
         grown.resize(usize::from(self.low - low), 0);
@@ -132,8 +142,7 @@ impl Counts {
         self.narrow = grown;
         self.low = low;
         for (index, count) in &mut self.wide {
-            let inside = (low..=high).contains(index);
-            if inside && (*index < old.0 || *index > old.1) {
+            if (low..=high).contains(index) && !old.contains(index) {
                 self.narrow[usize::from(*index - low)] = (*count & 0xff) as u8;
                 *count &= !0xff;
             }
