@@ -530,8 +530,8 @@ pub(crate) const RECV_BATCH: usize = 8;
 
 /// Up to [`RECV_BATCH`] receives in one `recvmmsg`, into consecutive
 /// chunks of `buf` (`buf.len() / RECV_BATCH` bytes each; a GRO run needs
-/// 64 KiB); `each` gets each receive's index and what it returned; the
-/// count is returned. Fewer than asked means
+/// 64 KiB); `each` gets where each receive's bytes start in `buf` and
+/// what it returned; the count is returned. Fewer than asked means
 /// the socket's queue was empty when the call returned, so an
 /// edge-triggered poller needs no further read to learn it: a datagram
 /// that arrives later raises a new event.
@@ -540,11 +540,11 @@ pub(crate) fn recv_many(
     buf: &mut [u8],
     mut each: impl FnMut(usize, Received),
 ) -> io::Result<usize> {
-    let chunk = buf.len() / RECV_BATCH;
+    let chunk = (buf.len() / RECV_BATCH).max(1);
     // SAFETY: an all-zero iovec is a valid empty one.
     let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { zeroed() };
     let mut n = 0;
-    for (iov, c) in iovs.iter_mut().zip(buf.chunks_exact_mut(chunk.max(1))) {
+    for (iov, c) in iovs.iter_mut().zip(buf.chunks_exact_mut(chunk)) {
         iov.iov_base = c.as_mut_ptr().cast();
         iov.iov_len = c.len();
         n += 1;
@@ -576,7 +576,7 @@ pub(crate) fn recv_many(
                 meta.on_cmsg(level, kind, value);
             })
         };
-        each(i, meta.received(msg.msg_len as usize, from));
+        each(i * chunk, meta.received(msg.msg_len as usize, from));
     }
     Ok(got)
 }
@@ -618,20 +618,25 @@ mod tests {
         rx.set_nonblocking(true).unwrap();
         let mut buf = vec![0u8; RECV_BATCH * 2048];
         let mut seen = Vec::new();
-        let full = recv_many(rx.as_raw_fd(), &mut buf, |i, r| seen.push((i, r))).unwrap();
+        let full = recv_many(rx.as_raw_fd(), &mut buf, |at, r| seen.push((at, r))).unwrap();
         assert_eq!(full, RECV_BATCH, "a full batch: more may wait");
         // Each in its own chunk of the buffer, in the order sent.
-        for i in 0..RECV_BATCH {
-            assert_eq!(buf[i * 2048], i as u8, "chunk {i}");
+        for (i, &(at, _)) in seen.iter().enumerate() {
+            assert_eq!(buf[at], i as u8, "receive {i} at {at}");
         }
-        let rest = recv_many(rx.as_raw_fd(), &mut buf, |i, r| seen.push((i, r))).unwrap();
+        let rest = recv_many(rx.as_raw_fd(), &mut buf, |at, r| seen.push((at, r))).unwrap();
         assert_eq!(rest, 3, "the rest: fewer than a batch, the queue is empty");
-        for i in 0..3 {
-            assert_eq!(buf[i * 2048], (RECV_BATCH + i) as u8, "chunk {i}");
+        for (i, &(at, _)) in seen[RECV_BATCH..].iter().enumerate() {
+            assert_eq!(
+                buf[at],
+                (RECV_BATCH + i) as u8,
+                "receive {} at {at}",
+                RECV_BATCH + i
+            );
         }
-        let indices: Vec<usize> = seen.iter().map(|(i, _)| *i).collect();
-        let want: Vec<usize> = (0..RECV_BATCH).chain(0..3).collect();
-        assert_eq!(indices, want);
+        let offsets: Vec<usize> = seen.iter().map(|(at, _)| *at).collect();
+        let want: Vec<usize> = (0..RECV_BATCH).chain(0..3).map(|i| i * 2048).collect();
+        assert_eq!(offsets, want);
         for (n, (_, r)) in seen.iter().enumerate() {
             assert_eq!(
                 (r.len, r.from),

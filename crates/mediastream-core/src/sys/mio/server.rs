@@ -327,11 +327,12 @@ impl<M: ConnectionManager, F: ConnectedSocketFactory> Shard<M, F> {
         let traffic = &self.traffic;
         let mut send = |request: &StreamRequest, bytes: &[u8], segment: usize| {
             let udp = &listeners[request.listener.0 as usize].udp;
+            let count = bytes.len().div_ceil(segment.max(1));
             if udp.send_run(request.key.remote, bytes, segment)? {
-                traffic.sent_run(bytes.len().div_ceil(segment.max(1)), bytes.len());
+                traffic.sent_run(count, bytes.len());
                 Ok(())
             } else {
-                drops.fetch_add(bytes.len().div_ceil(segment) as u64, Ordering::Relaxed);
+                drops.fetch_add(count as u64, Ordering::Relaxed);
                 // Server::drive takes them out of the stream's counts.
                 Err(io::ErrorKind::WouldBlock.into())
             }

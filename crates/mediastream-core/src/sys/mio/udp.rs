@@ -163,11 +163,10 @@ impl Udp {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
-            let chunk = buf.len() / RECV_BATCH;
             let now = Instant::now();
-            let got = super::offload::recv_many(self.socket.as_raw_fd(), buf, |i, r| {
+            let got = super::offload::recv_many(self.socket.as_raw_fd(), buf, |at, r| {
                 runs.push(Run {
-                    at: i * chunk,
+                    at,
                     len: r.len,
                     segment: r.segment,
                     from: r.from,
