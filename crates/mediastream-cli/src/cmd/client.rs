@@ -27,7 +27,7 @@ use observer::{Observer, Shared};
 
 pub fn run(args: ClientArgs) -> Result<Exit, CliError> {
     let (outcome, expectations_met) = execute_checked(args)?;
-    Ok(match exit_for(&outcome.results, outcome.interrupted) {
+    Ok(match exit_for(&outcome.finished, outcome.interrupted) {
         Exit::Success if !expectations_met => Exit::StreamsFailed,
         exit => exit,
     })
@@ -89,7 +89,6 @@ fn execute_checked(args: ClientArgs) -> Result<(Outcome, bool), CliError> {
     let finished = crate::report::Finished::of(&results);
     let met = finish(&args, &sla, observer, &results, &finished, interrupted)?;
     let outcome = Outcome {
-        results,
         finished,
         interrupted,
     };

@@ -255,7 +255,8 @@ fn report(
         })
         .collect();
     text.table(&rows);
-    text.summary(&crate::report::Finished::of(clients));
+    let finished = crate::report::Finished::of(clients);
+    text.summary(&finished);
     let interrupted = stop.load(Ordering::SeqCst);
     let doc = json::document("loopback", clients, interrupted, &requested(args));
     let (doc, expectations_met) = sla.judge(&doc, text)?;
@@ -269,7 +270,7 @@ fn report(
     Ok(if server_failed || !expectations_met {
         Exit::StreamsFailed
     } else {
-        exit_for(clients, interrupted)
+        exit_for(&finished, interrupted)
     })
 }
 

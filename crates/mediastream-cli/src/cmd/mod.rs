@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use mediastream_core::server::StreamResult;
 use mediastream_core::settings::{SettingsError, StreamSettings, DEFAULT_BUFFER_DEPTH_MS};
 
 use crate::report::text::{StatusRow, Text};
@@ -29,13 +28,11 @@ pub enum Exit {
     Usage = 2,
 }
 
-/// How a run ended: its finished streams, and whether Ctrl-C or SIGTERM
-/// cut it short.
+/// How a run ended: its finished streams, folded in, and whether Ctrl-C
+/// or SIGTERM cut it short. (The streams themselves are written out
+/// before the run returns: a server keeps them only for a JSON document.)
 #[derive(Debug)]
 pub struct Outcome {
-    /// The finished streams, when the run keeps them (a server keeps them
-    /// only for a JSON document).
-    pub results: Vec<StreamResult>,
     /// Every finished stream, folded in (the summary and exit status).
     pub finished: crate::report::Finished,
     pub interrupted: bool,
@@ -239,8 +236,8 @@ impl StatusClock {
 }
 
 /// The exit code for a finished run.
-pub fn exit_for(results: &[StreamResult], interrupted: bool) -> Exit {
-    if interrupted || results.iter().any(|r| !r.succeeded()) {
+pub fn exit_for(finished: &crate::report::Finished, interrupted: bool) -> Exit {
+    if interrupted || finished.unsucceeded > 0 {
         Exit::StreamsFailed
     } else {
         Exit::Success

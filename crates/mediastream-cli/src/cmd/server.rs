@@ -17,7 +17,7 @@ use mediastream_core::server::{
 use mediastream_core::settings::StreamSettings;
 use mediastream_core::sys::{start_server, Backend, ServerHandle, ServerOptions};
 
-use super::{stop_flag, CliError, Exit, Outcome, StatusClock};
+use super::{exit_for, stop_flag, CliError, Exit, Outcome, StatusClock};
 use crate::args::ServerArgs;
 use crate::report::json;
 use crate::report::live::{JsonStream, Live};
@@ -94,11 +94,7 @@ pub fn run(args: ServerArgs) -> Result<Exit, CliError> {
     let outcome = serve(args)?;
     // Ctrl-C is how a server is stopped: not a failure by itself (streams
     // it cut short did fail, and count).
-    Ok(if outcome.finished.unsucceeded > 0 {
-        Exit::StreamsFailed
-    } else {
-        Exit::Success
-    })
+    Ok(exit_for(&outcome.finished, false))
 }
 
 /// Runs the server until --server-exit-limit, --time-limit, Ctrl-C or
@@ -160,13 +156,8 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
     for r in finished.try_iter() {
         text.stream(&r);
         status_loop::finished_stream(&mut live, &r, false);
-        if let Some(metrics) = &metrics {
-            metrics.finished(&r);
-        }
-        finished_streams.add(&r);
-        if keep_results {
-            results.push(r);
-        }
+        let kept = keep_results.then_some(&mut results);
+        status_loop::fold(r, metrics.as_deref(), &mut finished_streams, kept);
     }
     live.last(
         &mut text,
@@ -185,7 +176,6 @@ pub fn serve(args: ServerArgs) -> Result<Outcome, CliError> {
         endpoint.stop();
     }
     Ok(Outcome {
-        results,
         finished: finished_streams,
         interrupted,
     })

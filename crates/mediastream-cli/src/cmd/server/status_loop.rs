@@ -78,13 +78,8 @@ impl Served {
                         text.stream(&r);
                     }
                     finished_stream(live, &r, how.clients_view);
-                    if let Some(metrics) = &self.metrics {
-                        metrics.finished(&r);
-                    }
-                    summary.add(&r);
-                    if keep {
-                        results.push(r);
-                    }
+                    let kept = keep.then_some(&mut results);
+                    fold(r, self.metrics.as_deref(), summary, kept);
                     if how.streams_first {
                         continue;
                     }
@@ -128,6 +123,25 @@ impl Served {
             );
             live.tracker.observe(&key, || about, counts, true);
         }
+    }
+}
+
+/// A finished stream whose line is printed: `--metrics-listen` and the
+/// run's summary count it, and `kept` (the results for a JSON document)
+/// keeps it when given; otherwise it is dropped here, so that a server's
+/// memory tracks its live streams, not every stream it served.
+pub fn fold(
+    r: StreamResult,
+    metrics: Option<&super::metrics::Collected>,
+    summary: &mut Finished,
+    kept: Option<&mut Vec<StreamResult>>,
+) {
+    if let Some(metrics) = metrics {
+        metrics.finished(&r);
+    }
+    summary.add(&r);
+    if let Some(kept) = kept {
+        kept.push(r);
     }
 }
 
